@@ -1,0 +1,92 @@
+"""Operator commands: migrate, load-demo, reset-demo, create-admin, check.
+
+    python manage.py migrate            # upgrade the database to the latest schema
+    python manage.py load-demo --if-empty
+    python manage.py create-admin USERNAME   # asks for a password (production first start)
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+
+def _fail(message: str) -> None:
+    print(f"\n启动失败：{message}\n", file=sys.stderr)
+    sys.exit(2)
+
+
+def cmd_migrate(_args) -> None:
+    from db.config import database_url
+    from db.migrate import upgrade
+    url = database_url()
+    try:
+        upgrade(url)
+    except OperationalError as exc:
+        _fail(f"无法连接数据库（{_safe(url)}）。请检查 DATABASE_URL、数据库是否已启动、用户和权限。\n原因：{exc.orig}")
+    except SQLAlchemyError as exc:
+        _fail(f"数据库迁移失败，请联系管理员检查 migrations/ 与数据库状态。\n原因：{exc}")
+    print(f"数据库已升级到最新结构：{_safe(url)}")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_load_demo(args) -> None:
+    from db.engine import session_scope
+    from services import demo
+    with session_scope() as s:
+        if args.if_empty and not demo.is_empty(s):
+            print("数据库已有数据，跳过演示数据加载。")
+            return
+        demo.load_demo(s)
+    print("演示数据已加载。")
+
+
+def cmd_print_logins(_args) -> None:
+    from services import demo
+    print("\n演示账号（仅演示模式可用）:")
+    print(f"  {'用户名':<10}{'密码':<10}{'角色':<12}可见内容")
+    for user, pw, role, what in demo.account_table():
+        print(f"  {user:<12}{pw:<12}{role:<14}{what}")
+    print()
+
+
+def cmd_create_admin(args) -> None:
+    from db.engine import session_scope
+    from services import auth
+    from services.roles import ADMIN, SYSTEM
+    password = getpass.getpass("新管理员密码：")
+    with session_scope() as s:
+        auth.create_user(s, SYSTEM, args.username, args.username, ADMIN, password)
+    print(f"管理员 {args.username} 已创建。")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="manage.py")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("load-demo")
+    p.add_argument("--if-empty", action="store_true")
+    p.set_defaults(func=cmd_load_demo)
+    sub.add_parser("print-logins").set_defaults(func=cmd_print_logins)
+    p = sub.add_parser("create-admin")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_create_admin)
+    args = parser.parse_args(argv)
+    from db.config import ConfigError
+    from services.errors import DomainError
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""用户管理 (admin): create users, reset passwords, disable accounts, change roles."""
+import pandas as pd
+import streamlit as st
+
+from components.context import db, field_error, guard, run_action
+from services import auth, clock
+from services.roles import ROLES
+
+me = guard(__file__)
+st.title("用户管理")
+with db() as s:
+    users = [(u.id, u.username, u.display_name, u.role, u.active, u.is_demo, u.locked_until, u.last_login_at)
+             for u in auth.list_users(s, me)]
+
+st.dataframe(pd.DataFrame([{
+    "ID": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
+    "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
+    "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
+} for u in users]), hide_index=True, width="stretch")
+
+tab_new, tab_edit = st.tabs(["新建用户", "修改用户"])
+with tab_new, st.form("new_user", clear_on_submit=False):
+    username = st.text_input("用户名", key="nu_username")
+    field_error("username")
+    display = st.text_input("姓名", key="nu_display")
+    field_error("display_name")
+    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role")
+    password = st.text_input("初始密码（至少 8 位，含字母和数字）", type="password", key="nu_password")
+    field_error("password")
+    if st.form_submit_button("创建", type="primary"):
+        if run_action(auth.create_user, username, display, role, password, success="用户已创建"):
+            st.rerun()
+
+with tab_edit:
+    options = {u[0]: f"{u[1]}（{u[2]}）" for u in users}
+    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user")
+    current = next(u for u in users if u[0] == uid)
+    c1, c2, c3 = st.columns(3)
+    with c1, st.form("reset_pw"):
+        pw = st.text_input("新密码", type="password", key="eu_password")
+        field_error("password")
+        if st.form_submit_button("重置密码"):
+            if run_action(auth.reset_password, uid, pw, success="密码已重置，账号已解锁"):
+                st.rerun()
+    with c2, st.form("change_role"):
+        new_role = st.selectbox("角色", list(ROLES), index=list(ROLES).index(current[3]),
+                                format_func=ROLES.get, key="eu_role")
+        if st.form_submit_button("修改角色"):
+            if run_action(auth.change_role, uid, new_role, success="角色已修改"):
+                st.rerun()
+    with c3:
+        label = "停用账号" if current[4] else "启用账号"
+        if st.button(label, key="eu_toggle"):
+            if run_action(auth.set_active, uid, not current[4], success=f"已{label[:2]}"):
+                st.rerun()

@@ -1,0 +1,25 @@
+"""工作台: who you are, what you can do, and the organisation at a glance."""
+import streamlit as st
+
+from components.context import db, guard
+from components.navigation import pages_for
+from services import org
+from services.roles import ROLES
+
+me = guard(__file__)
+st.title("工作台")
+st.write(f"您好，{me.display_name}（{ROLES[me.role]}）。")
+
+with db() as s:
+    city = org.city(s)
+    counts = org.summary(s)
+
+st.subheader(f"{city['name']}非警务警情联动处置体系")
+cols = st.columns(len(counts))
+for col, (label, n) in zip(cols, counts.items()):
+    col.metric(label, f"{n:,}")
+
+st.subheader("我的功能")
+for spec in pages_for(me.role):
+    if spec.path != "pages/home.py":
+        st.page_link(spec.path, label=f"{spec.section} · {spec.title}", icon=spec.icon)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: services on SQLite and PostgreSQL, pages with AppTest,
+# browser flows in Debian's Chromium. Extra arguments go to pytest.
+#   TEST_PG_ADMIN_URL   server used to create throwaway test databases
+#                       (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+#   REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1   fail instead of skipping when missing (CI sets both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -qi "noto" || missing+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "==> 安装 ${missing[*]}（浏览器测试与文档测试需要）"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
+  else
+    echo "提示：缺少 ${missing[*]}，浏览器/文档测试将被跳过（sudo apt-get install ${missing[*]}）。" >&2
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"

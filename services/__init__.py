@@ -1,0 +1,1 @@
+"""Domain logic. No streamlit import here: services take an Actor and a Session."""

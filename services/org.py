@@ -1,0 +1,190 @@
+"""The organisation: loading it from a data file, and the look-ups every feature uses."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.config import ROOT
+from db.models import (DisputeCategory, GovernanceCentre, Grid, MediationRoom, Mediator,
+                       PoliceStation, Township, Village)
+from db.models.org import MEDIATOR_KINDS
+from services import audit, settings
+from services.errors import ValidationError
+from services.roles import Actor, require
+from services.validation import normalise_mobile
+
+DEFAULT_ORG_FILE = ROOT / "fixtures" / "org_fengcheng.json"
+
+_SECTIONS = ("city", "categories", "police_stations", "townships", "villages", "governance_centres",
+             "mediation_rooms", "mediators", "grids")
+
+
+def read_org_file(path: Path | str = DEFAULT_ORG_FILE) -> dict:
+    return parse_org(Path(path).read_bytes())
+
+
+def parse_org(raw: bytes) -> dict:
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError({"file": f"组织机构文件不是有效的 UTF-8 JSON：{exc}"}) from exc
+    if not isinstance(data, dict):
+        raise ValidationError({"file": "组织机构文件的顶层须为对象。"})
+    missing = [k for k in _SECTIONS if k not in data]
+    if missing:
+        raise ValidationError({"file": f"组织机构文件缺少以下部分：{', '.join(missing)}"})
+    return data
+
+
+def _check(data: dict) -> list[str]:
+    """Every reference resolves; kinds and modes are known; phones are mobiles."""
+    errors: list[str] = []
+    codes = {sec: {row["code"] for row in data[sec]} for sec in _SECTIONS if sec not in ("city",)}
+    for sec in codes:
+        if len(codes[sec]) != len(data[sec]):
+            errors.append(f"{sec} 中有重复的编码")
+
+    def ref(sec: str, row: dict, field: str, target: str, required: bool = True) -> None:
+        value = row.get(field)
+        if value is None and not required:
+            return
+        if value not in codes[target]:
+            errors.append(f"{sec} {row.get('code')}：{field} 引用了不存在的编码 {value}")
+
+    for t in data["townships"]:
+        if t.get("mode") not in ("station", "village"):
+            errors.append(f"乡镇 {t.get('code')}：mode 须为 station（驻所）或 village（住村）")
+        ref("townships", t, "police_station", "police_stations", required=False)
+    for v in data["villages"]:
+        ref("villages", v, "township", "townships")
+    for c in data["governance_centres"]:
+        ref("governance_centres", c, "township", "townships", required=c.get("level") == "township")
+    for r in data["mediation_rooms"]:
+        if r.get("kind") not in ("station", "village"):
+            errors.append(f"调解室 {r.get('code')}：kind 未知")
+        ref("mediation_rooms", r, "township", "townships")
+        ref("mediation_rooms", r, "police_station", "police_stations", required=r.get("kind") == "station")
+        ref("mediation_rooms", r, "village", "villages", required=r.get("kind") == "village")
+    for m in data["mediators"]:
+        if m.get("kind") not in MEDIATOR_KINDS:
+            errors.append(f"人员 {m.get('code')}：类别 {m.get('kind')} 未知")
+        if normalise_mobile(m.get("phone", "")) is None:
+            errors.append(f"人员 {m.get('code')}：手机号 {m.get('phone')} 不正确")
+        ref("mediators", m, "room", "mediation_rooms", required=False)
+        ref("mediators", m, "centre", "governance_centres", required=False)
+        ref("mediators", m, "township", "townships", required=False)
+    for g in data["grids"]:
+        ref("grids", g, "village", "villages")
+        ref("grids", g, "grid_worker", "mediators", required=False)
+    return errors
+
+
+def load_org(session: Session, data: dict, actor: Actor | None = None) -> dict[str, int]:
+    """Insert or update everything by code; never deletes (people keep their history)."""
+    if actor is not None:
+        require(actor, "org.manage")
+    errors = _check(data)
+    if errors:
+        raise ValidationError({"file": "组织机构文件有误：\n" + "\n".join(errors[:30])})
+
+    def upsert(model, code: str, **values):
+        obj = session.scalar(select(model).where(model.code == code))
+        if obj is None:
+            obj = model(code=code, **values)
+            session.add(obj)
+        else:
+            for k, v in values.items():
+                setattr(obj, k, v)
+        return obj
+
+    ids: dict[str, dict[str, int]] = {}
+
+    def remember(sec: str, obj) -> None:
+        session.flush()
+        ids.setdefault(sec, {})[obj.code] = obj.id
+
+    for i, c in enumerate(data["categories"]):
+        remember("categories", upsert(DisputeCategory, c["code"], name=c["name"], sort_order=i,
+                                      active=c.get("active", True)))
+    for p in data["police_stations"]:
+        remember("police_stations", upsert(PoliceStation, p["code"], name=p["name"], phone=p.get("phone", "")))
+    for t in data["townships"]:
+        remember("townships", upsert(Township, t["code"], name=t["name"], kind=t["kind"], mode=t["mode"],
+                                     police_station_id=ids["police_stations"].get(t.get("police_station"))))
+    for v in data["villages"]:
+        remember("villages", upsert(Village, v["code"], name=v["name"], kind=v["kind"],
+                                    township_id=ids["townships"][v["township"]]))
+    for c in data["governance_centres"]:
+        remember("governance_centres", upsert(GovernanceCentre, c["code"], name=c["name"], level=c["level"],
+                                              township_id=ids["townships"].get(c.get("township")),
+                                              public_phone=c.get("public_phone", "")))
+    for r in data["mediation_rooms"]:
+        remember("mediation_rooms", upsert(
+            MediationRoom, r["code"], name=r["name"], kind=r["kind"],
+            police_station_id=ids["police_stations"].get(r.get("police_station")),
+            village_id=ids["villages"].get(r.get("village")), township_id=ids["townships"][r["township"]],
+            public_phone=r.get("public_phone", "")))
+    for m in data["mediators"]:
+        remember("mediators", upsert(
+            Mediator, m["code"], name=m["name"], kind=m["kind"], phone=normalise_mobile(m["phone"]),
+            room_id=ids["mediation_rooms"].get(m.get("room")), centre_id=ids["governance_centres"].get(m.get("centre")),
+            township_id=ids["townships"].get(m.get("township")), department=m.get("department", ""),
+            specialties=list(m.get("specialties", [])), background=m.get("background", "")))
+    for g in data["grids"]:
+        remember("grids", upsert(Grid, g["code"], name=g["name"], village_id=ids["villages"][g["village"]],
+                                 grid_worker_id=ids["mediators"].get(g.get("grid_worker"))))
+    settings.put(session, "city", data["city"])
+    counts = {sec: len(data[sec]) for sec in _SECTIONS if sec != "city"}
+    audit.record(session, actor, "org.load", "org", None, **counts)
+    return counts
+
+
+def city(session: Session) -> dict:
+    return settings.get(session, "city") or {"name": "丰城市", "short": "丰", "public_phone": ""}
+
+
+def townships(session: Session) -> list[Township]:
+    return list(session.scalars(select(Township).order_by(Township.code)))
+
+
+def villages(session: Session, township_id: int) -> list[Village]:
+    return list(session.scalars(select(Village).where(Village.township_id == township_id).order_by(Village.code)))
+
+
+def grids(session: Session, village_id: int) -> list[Grid]:
+    return list(session.scalars(select(Grid).where(Grid.village_id == village_id).order_by(Grid.code)))
+
+
+def categories(session: Session, active_only: bool = True) -> list[DisputeCategory]:
+    q = select(DisputeCategory).order_by(DisputeCategory.sort_order, DisputeCategory.id)
+    if active_only:
+        q = q.where(DisputeCategory.active.is_(True))
+    return list(session.scalars(q))
+
+
+def summary(session: Session) -> dict[str, int]:
+    """Counts of each unit kind, for the home and org pages (one query per table)."""
+    out = {}
+    for label, model in (("乡镇/街道", Township), ("村/社区", Village), ("网格", Grid), ("派出所", PoliceStation),
+                         ("调解室", MediationRoom), ("综治中心", GovernanceCentre), ("人员", Mediator)):
+        out[label] = session.scalar(select(func.count()).select_from(model)) or 0
+    return out
+
+
+def township_table(session: Session) -> list[dict]:
+    """One row per township with its station, centre and counts (grouped in SQL)."""
+    village_counts = dict(session.execute(
+        select(Village.township_id, func.count()).group_by(Village.township_id)).all())
+    room_counts = dict(session.execute(
+        select(MediationRoom.township_id, func.count()).group_by(MediationRoom.township_id)).all())
+    rows = []
+    for t, station in session.execute(
+            select(Township, PoliceStation.name).outerjoin(PoliceStation, Township.police_station_id == PoliceStation.id)
+            .order_by(Township.code)):
+        rows.append({"编码": t.code, "名称": t.name, "类型": t.kind,
+                     "模式": "驻所" if t.mode == "station" else "住村", "派出所": station or "",
+                     "村/社区": village_counts.get(t.id, 0), "调解室": room_counts.get(t.id, 0)})
+    return rows

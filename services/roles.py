@@ -1,0 +1,74 @@
+"""Roles and what each may do. Pages ask `may(role, action)`; services call `require`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.errors import PermissionDenied
+
+ADMIN = "admin"
+STAFF = "staff"
+LEADER = "leader"
+TASKFORCE = "taskforce"
+MEDIATOR = "mediator"
+TRAINER = "trainer"
+
+ROLES: dict[str, str] = {
+    ADMIN: "管理员",
+    STAFF: "综治中心工作人员",
+    LEADER: "领导",
+    TASKFORCE: "专班",
+    MEDIATOR: "母舅调解员",
+    TRAINER: "培训",
+}
+
+# action -> roles allowed. Leaders and trainers never write case or roster data.
+ACTIONS: dict[str, frozenset[str]] = {
+    "user.manage": frozenset({ADMIN}),
+    "org.manage": frozenset({ADMIN}),
+    "settings.manage": frozenset({ADMIN}),
+    "demo.reset": frozenset({ADMIN, TRAINER}),
+    "case.register": frozenset({STAFF, MEDIATOR}),
+    "case.dispatch": frozenset({STAFF, MEDIATOR}),
+    "case.route_override": frozenset({STAFF}),
+    "case.mediate": frozenset({STAFF, MEDIATOR, TASKFORCE}),
+    "case.follow_up": frozenset({TASKFORCE, STAFF}),
+    "case.close": frozenset({TASKFORCE, STAFF}),
+    "case.view_personal": frozenset({ADMIN, STAFF, TASKFORCE, MEDIATOR}),
+    "roster.manage": frozenset({ADMIN, STAFF}),
+    "duty.manage": frozenset({ADMIN, STAFF}),
+    "roster.view_phone": frozenset({ADMIN, STAFF, TASKFORCE, MEDIATOR}),
+    "code.manage": frozenset({STAFF}),
+    "online.handle": frozenset({STAFF, TASKFORCE}),
+    "video.log": frozenset({STAFF, TASKFORCE}),
+    "taskforce.issue": frozenset({TASKFORCE}),
+    "assessment.manage": frozenset({TASKFORCE}),
+    "assessment.weights": frozenset({ADMIN}),
+}
+
+READ_ONLY_ROLES = frozenset({LEADER, TRAINER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: built from the logged-in user on every rerun; holds ids only."""
+
+    user_id: int | None
+    username: str
+    role: str
+    display_name: str = ""
+    mediator_id: int | None = None
+    township_id: int | None = None
+
+
+SYSTEM = Actor(user_id=None, username="system", role=ADMIN, display_name="系统")
+
+
+def may(role: str, action: str) -> bool:
+    return role in ACTIONS.get(action, frozenset())
+
+
+def require(actor: Actor, action: str) -> None:
+    if not may(actor.role, action):
+        if actor.role in READ_ONLY_ROLES:
+            raise PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号为只读，不能进行此操作。")
+        raise PermissionDenied("您的角色无权进行此操作。")

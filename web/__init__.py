@@ -1,0 +1,1 @@
+"""Plain HTTP routes served next to the Streamlit UI (public dispute-code page, health)."""

@@ -1,0 +1,13 @@
+"""Route table for st.App. Features add their routes here."""
+from __future__ import annotations
+
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+async def healthz(_request):
+    return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+
+
+def routes() -> list[Route]:
+    return [Route("/healthz", healthz)]
