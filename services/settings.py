@@ -9,6 +9,12 @@ from services.roles import Actor, require
 
 DEFAULTS: dict[str, object] = {
     "demo_loaded": False,
+    # days allowed at each ladder level; 0 = the same (local) day
+    "level_time_limits": {"onsite": 0, "station_room": 3, "village_room": 3, "township": 7, "city": 15,
+                          "court": 30},
+    "arrival_minutes": 15,  # on site within 15 minutes of notification
+    "follow_up_days": 7,  # follow-up due after settlement
+    "station_room_hours": {"open": 8, "close": 22},  # station rooms serve 08:00-22:00; duty cadre after
 }
 
 

@@ -11,5 +11,6 @@ from db.models.org import (  # noqa: F401
     Village,
 )
 from db.models.accounts import AuditEvent, Setting, User  # noqa: F401
+from db.models.cases import Case, CaseEvent, Counter, Dispatch, DutyShift, FollowUp, Party  # noqa: F401
 
 __all__ = ["Base"]
