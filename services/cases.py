@@ -208,9 +208,9 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
     )
     case.parties = [Party(name=p.name, role=p.role, mobile=p.mobile, id_card=p.id_card or None, address=p.address)
                     for p in data.parties]
-    session.add(case)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # on a clash only this savepoint (and the new rows) is undone
+            session.add(case)
             session.flush()
     except IntegrityError:
         # another clerk registered the same 110/12345 number a moment ago
