@@ -4,6 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import streamlit as st
+from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import session_scope
 from services.errors import DomainError, ValidationError
@@ -62,6 +63,9 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
         return None
     except DomainError as exc:
         st.error(exc.message)
+        return None
+    except StaleDataError:  # a concurrent edit detected at commit time
+        st.error("该记录已被他人修改，请刷新页面后重新操作。")
         return None
     if success:
         st.toast(success)

@@ -7,6 +7,7 @@ transaction. Two people acting on the same case: the second gets ConcurrentEdit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -66,17 +67,22 @@ def _event(session: Session, actor: Actor, case: Case, action: str, before: tupl
                           from_status=before[1], to_status=case.status, note=note, detail=detail))
 
 
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该案件已被他人修改，请刷新页面后重新操作。") from exc
+def concurrency_safe(fn):
+    """A version clash can surface at any flush, including autoflush before a query."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StaleDataError as exc:
+            raise ConcurrentEdit("该案件已被他人修改，请刷新页面后重新操作。") from exc
+    return wrapper
 
 
 def followed_up_ok(case: Case) -> bool:
     return case.followed_up_at is not None and case.satisfaction in ("satisfied", "basic")
 
 
+@concurrency_safe
 def transition(session: Session, actor: Actor, case_id: int, action: str, expected_version: int | None,
                note: str = "", **payload) -> Case:
     """Apply one ladder move. See services.ladder for the moves; payload keys per action:
@@ -174,7 +180,7 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
         case.level_due_at = None
     case.updated_at = now
     _event(session, actor, case, move.action, before, note, at=payload.get("at"), **detail)
-    _flush(session)
+    session.flush()
     return case
 
 
@@ -222,6 +228,7 @@ def _add_dispatches(session: Session, case: Case, people: list[tuple[int, str]],
         case.arrival_due_at = due
 
 
+@concurrency_safe
 def add_dispatch(session: Session, actor: Actor, case_id: int, expected_version: int | None,
                  people: list[tuple[int, str]], notified_at: dt.datetime | None = None) -> Case:
     """Notify more people on an open case (a department's on-demand stay, a lawyer...)."""
@@ -240,10 +247,11 @@ def add_dispatch(session: Session, actor: Actor, case_id: int, expected_version:
     case.updated_at = clock.now()
     _event(session, actor, case, "add_dispatch", (case.level, case.status),
            people=[{"mediator_id": m, "duty": d} for m, d in people])
-    _flush(session)
+    session.flush()
     return case
 
 
+@concurrency_safe
 def record_arrival(session: Session, actor: Actor, dispatch_id: int, arrived_at: dt.datetime,
                    expected_version: int | None = None) -> Case:
     require(actor, "case.dispatch")
@@ -264,10 +272,11 @@ def record_arrival(session: Session, actor: Actor, dispatch_id: int, arrived_at:
     late = arrived_at > d.due_at
     _event(session, actor, case, "arrive", (case.level, case.status),
            f"{'超时' if late else '按时'}到场（{clock.fmt(arrived_at)}）", dispatch_id=d.id, late=late)
-    _flush(session)
+    session.flush()
     return case
 
 
+@concurrency_safe
 def record_police(session: Session, actor: Actor, case_id: int, expected_version: int | None,
                   police_arrived_at: dt.datetime, handover_at: dt.datetime) -> Case:
     """110 cases: when the police arrived and when they handed the scene over to the mediators."""
@@ -286,10 +295,11 @@ def record_police(session: Session, actor: Actor, case_id: int, expected_version
     case.updated_at = clock.now()
     minutes = int((handover_at - case.received_at).total_seconds() // 60)
     _event(session, actor, case, "police", (case.level, case.status), f"民警处警用时 {minutes} 分钟")
-    _flush(session)
+    session.flush()
     return case
 
 
+@concurrency_safe
 def reroute(session: Session, actor: Actor, case_id: int, expected_version: int | None, room_id: int,
             reason: str) -> Case:
     """Staff override of the routing (驻所/住村 room) while the case is still on site."""
@@ -308,5 +318,5 @@ def reroute(session: Session, actor: Actor, case_id: int, expected_version: int 
     case.updated_at = clock.now()
     _event(session, actor, case, "reroute", (case.level, case.status), reason.strip(), old_room_id=old,
            new_room_id=room.id)
-    _flush(session)
+    session.flush()
     return case

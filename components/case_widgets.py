@@ -1,0 +1,314 @@
+"""Case UI pieces: status badge, ladder strip, case card, timeline, time inputs and the action forms.
+
+Everything here draws data it is given (plain dicts from services.case_queries) or calls one
+service per action through run_action. No raw HTML: user text goes through st.dataframe,
+st.text or widget labels only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from components.context import db, field_error, run_action
+from services import case_queries, clock, ladder, workflow
+from services.errors import ConcurrentEdit, DomainError
+
+STATUS_COLOURS = {"registered": "orange", "mediating": "blue", "settled": "green", "litigation": "violet",
+                  "terminated": "gray", "closed": "gray"}
+CARD_COLOURS = {"red": ("red", "超时"), "orange": ("orange", "即将到期"), "green": ("green", "正常")}
+
+
+# ------------------------------------------------------------------ small pieces
+def status_badge(status: str) -> None:
+    st.badge(ladder.status_name(status), color=STATUS_COLOURS.get(status, "gray"))
+
+
+def overdue_badges(names: list[str]) -> None:
+    for name in names:
+        st.badge(name, color="red", icon=":material/alarm:")
+
+
+def ladder_strip(steps: list[dict]) -> None:
+    """The ladder of the case's mode as a row of badges; the current level highlighted.
+    Level names come from services.ladder, never from user input."""
+    parts = []
+    for step in steps:
+        if step["state"] == "current":
+            parts.append(f":blue-badge[:material/location_on: **{step['name']}**]")
+        elif step["state"] == "done":
+            parts.append(f":green-badge[:material/check: {step['name']}]")
+        else:
+            parts.append(f":gray-badge[{step['name']}]")
+    st.markdown(" → ".join(parts))
+
+
+def open_case(case_id: int) -> None:
+    st.session_state["case_id"] = case_id
+    st.session_state.pop("case_conflict", None)
+    st.switch_page("pages/case_detail.py")
+
+
+def case_card(row: dict, key: str) -> None:
+    """A board card: number, badges, category and place, stage and due time, an 打开 button."""
+    colour, label = CARD_COLOURS[row.get("colour", "green")]
+    with st.container(border=True):
+        st.markdown(f"**{row['number']}**")
+        st.badge(label, color=colour)
+        overdue_badges(row["overdue_names"])
+        st.caption(f"{row['category']} · {row['township']} · {row['complexity_name']}")
+        st.caption(f"{row['stage']}；时限 {clock.fmt(row['level_due_at']) or '—'}")
+        if st.button("打开", key=key, icon=":material/open_in_new:"):
+            open_case(row["id"])
+
+
+def kv_table(pairs: list[tuple[str, object]]) -> None:
+    st.dataframe(pd.DataFrame({"项目": [k for k, _ in pairs], "内容": [_text(v) for _, v in pairs]}),
+                 hide_index=True, width="stretch")
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return clock.fmt(v)
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    return str(v)
+
+
+def timeline(events: list[dict]) -> None:
+    st.dataframe(pd.DataFrame([{"时间": clock.fmt(e["at"], True), "操作": e["action_name"], "人员": e["who"],
+                                "角色": e["role"], "层级": " → ".join(x for x in (e["from"], e["to"]) if x),
+                                "状态": " → ".join(x for x in (e["from_status"], e["to_status"]) if x),
+                                "说明": e["note"]} for e in events]), hide_index=True, width="stretch")
+
+
+def case_table(rows: list[dict], key: str | None = None, selectable: bool = False):
+    """The case rows as a table; returns the selected row's case id when selectable."""
+    df = pd.DataFrame([{"案件编号": r["number"], "接报时间": clock.fmt(r["received_at"]), "乡镇（街道）": r["township"],
+                        "类别": r["category"], "模式": r["mode_name"], "层级": r["level_name"],
+                        "状态": r["status_name"], "超时": "、".join(r["overdue_names"]),
+                        "回访期限": clock.fmt(r["follow_up_due_at"])} for r in rows])
+    if not selectable:
+        st.dataframe(df, hide_index=True, width="stretch")
+        return None
+    event = st.dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
+                         selection_mode="single-row")
+    picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    return rows[picked[0]]["id"] if picked else None
+
+
+def open_picker(rows: list[dict], key: str) -> None:
+    """A select of the listed case numbers and an 打开 button (the keyboard/test path to a case)."""
+    if not rows:
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    ids = [r["id"] for r in rows]
+    numbers = {r["id"]: f"{r['number']}（{r['status_name']}）" for r in rows}
+    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick")
+    if c2.button("打开", key=f"{key}_open", icon=":material/open_in_new:"):
+        open_case(picked)
+
+
+def local_datetime(label: str, key: str, now_if_empty: bool = True) -> dt.datetime | None:
+    """Beijing date + time inputs; both empty means now (or None when now_if_empty is False)."""
+    c1, c2 = st.columns(2)
+    d = c1.date_input(f"{label}·日期（留空为今天）", value=None, key=f"{key}_date", format="YYYY-MM-DD")
+    t = c2.time_input(f"{label}·时间（留空为当前时间）", value=None, key=f"{key}_time", step=60)
+    if d is None and t is None:
+        return clock.now() if now_if_empty else None
+    today = clock.local(clock.now())
+    d = d or today.date()
+    t = t or today.time().replace(second=0, microsecond=0)
+    return dt.datetime.combine(d, t, tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)
+
+
+# ------------------------------------------------------------------ acting on a case
+def act(fn, *args, success: str, **kwargs) -> None:
+    """Run one service; on success rerun with a message; on a lost update flag the conflict."""
+    def call(session, actor, *a, **k):
+        try:
+            return fn(session, actor, *a, **k)
+        except ConcurrentEdit as exc:
+            st.session_state["case_conflict"] = exc.message
+            raise
+        except DomainError as exc:
+            st.session_state["case_error"] = exc.message
+            raise
+    if run_action(call, *args, **kwargs) is not None:
+        st.session_state["case_flash"] = success
+        for key in ("cd_seen", "fu_seen"):  # the next run shows (and remembers) the new version
+            st.session_state.pop(key, None)
+    # rerun either way: the result, the field errors beside their fields, or the conflict with 刷新
+    st.rerun()
+
+
+def action_error() -> None:
+    """The refusal of the last action (errors of single fields also show beside the field)."""
+    msg = st.session_state.pop("case_error", None)
+    if msg:
+        st.error(msg)
+
+
+ACTION_LABELS = {**ladder.ACTION_NAMES, "add_dispatch": "增派人员", "arrive": "记录到场", "police": "民警到场/移交"}
+
+
+def action_forms(view: dict, seen_version: int) -> None:
+    """The actions this role may take now, one form at a time (chosen by a radio)."""
+    actions = view["allowed_actions"]
+    if not actions:
+        return
+    st.subheader("办理")
+    action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key="cd_action")
+    case_id, v = view["id"], seen_version
+    action_error()
+    with st.form(f"cd_form_{action}"):
+        if action == "dispatch" or action == "add_dispatch":
+            _dispatch_fields(case_id, action, v)
+        elif action == "transfer":
+            nxt = ladder.next_level(view["mode"], view["level"])
+            st.caption(f"移送至：{ladder.level_name(view['mode'], nxt)}")
+            note = st.text_area("调解不成功的原因", key="cd_transfer_note")
+            field_error("note")
+            if st.form_submit_button("移送上一级", key="cd_transfer_submit", type="primary"):
+                act(workflow.transition, case_id, "transfer", v, note=note, success="已移送上一级。")
+        elif action == "settle":
+            summary = st.text_area("调解协议要点", key="cd_settle_summary")
+            field_error("agreement_summary")
+            amount = st.text_input("协议金额（元，可不填）", key="cd_settle_amount")
+            field_error("agreement_amount")
+            if st.form_submit_button("记录调解成功", key="cd_settle_submit", type="primary"):
+                act(workflow.transition, case_id, "settle", v, agreement_summary=summary,
+                    agreement_amount=amount.strip() or None, success="已记录调解成功，进入回访队列。")
+        elif action == "terminate":
+            code = st.selectbox("终止原因", list(ladder.TERMINATION_REASONS), index=None,
+                                format_func=ladder.TERMINATION_REASONS.get, key="cd_terminate_code")
+            field_error("reason_code")
+            note = st.text_area("终止说明", key="cd_terminate_note")
+            field_error("note")
+            if st.form_submit_button("终止调处", key="cd_terminate_submit"):
+                act(workflow.transition, case_id, "terminate", v, note=note, reason_code=code, success="案件已终止。")
+        elif action == "litigate":
+            court = st.text_input("引导起诉的法院", key="cd_litigate_court", placeholder="如：丰城市人民法院")
+            field_error("court_name")
+            note = st.text_area("说明（可不填）", key="cd_litigate_note")
+            if st.form_submit_button("记录引导诉讼", key="cd_litigate_submit", type="primary"):
+                act(workflow.transition, case_id, "litigate", v, note=note, court_name=court, success="已记录引导诉讼。")
+        elif action == "follow_up":
+            follow_up_fields(case_id, v, "cd_fu")
+        elif action == "close":
+            st.write("确认该案件已办结、回访完毕，闭环归档。")
+            if st.form_submit_button("闭环归档", key="cd_close_submit", type="primary"):
+                act(workflow.transition, case_id, "close", v, success="案件已闭环。")
+        elif action == "arrive":
+            waiting = [d for d in view["dispatches"] if d["arrived_at"] is None]
+            names = {d["id"]: f"{d['name']}（{d['duty']}，通知 {clock.fmt(d['notified_at'])}）" for d in waiting}
+            did = st.selectbox("到场人员", list(names), format_func=names.get, key="cd_arrive_who")
+            at = local_datetime("到场时间", "cd_arrive_at")
+            field_error("arrived_at")
+            if st.form_submit_button("记录到场", key="cd_arrive_submit", type="primary"):
+                act(workflow.record_arrival, did, at, expected_version=v, success="已记录到场时间。")
+        elif action == "police":
+            arrived = local_datetime("民警到场时间", "cd_police_arrived")
+            field_error("police_arrived_at")
+            handover = local_datetime("移交调解时间", "cd_police_handover")
+            field_error("police_handover_at")
+            if st.form_submit_button("记录民警处警时间", key="cd_police_submit"):
+                act(workflow.record_police, case_id, v, arrived, handover, success="已记录民警处警时间。")
+        elif action == "reroute":
+            with db() as s:
+                rooms = dict(case_queries.rooms(s))
+            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key="cd_reroute_room")
+            field_error("room_id")
+            reason = st.text_input("改派理由", key="cd_reroute_reason")
+            field_error("reason")
+            if st.form_submit_button("改派", key="cd_reroute_submit"):
+                act(workflow.reroute, case_id, v, room, reason, success="已改派调解室。")
+
+
+def _dispatch_fields(case_id: int, action: str, v: int) -> None:
+    with db() as s:
+        options = case_queries.dispatch_options(s, st.session_state["actor"], case_id)
+    labels = {o["mediator_id"]: o["label"] for o in options}
+    duty = {o["mediator_id"]: o["duty"] for o in options}
+    suggested = [o["mediator_id"] for o in options if o["suggested"]]
+    first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
+    picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
+                            format_func=labels.get, key=f"cd_{action}_suggested")
+    others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],
+                            format_func=labels.get, key=f"cd_{action}_others")
+    field_error("people")
+    notified = local_datetime("通知时间", f"cd_{action}_at")
+    field_error("notified_at")
+    people = [(m, duty[m]) for m in list(picked) + list(others)]
+    if action == "dispatch":
+        if st.form_submit_button("调度派员", key="cd_dispatch_submit", type="primary"):
+            act(workflow.transition, case_id, "dispatch", v, people=people, notified_at=notified,
+                success="已调度，15 分钟到场计时开始。")
+    elif st.form_submit_button("增派", key="cd_add_dispatch_submit"):
+        act(workflow.add_dispatch, case_id, v, people, notified, success="已增派人员。")
+
+
+def follow_up_fields(case_id: int, v: int, key: str) -> None:
+    """The follow-up (回访) fields and submit button; call inside an st.form."""
+    c1, c2, c3 = st.columns(3)
+    method = c1.radio("回访方式", list(workflow.FOLLOW_UP_METHODS), index=None,
+                      format_func=workflow.FOLLOW_UP_METHODS.get, key=f"{key}_method")
+    with c1:
+        field_error("method")
+    holds = c2.radio("协议是否履行", [True, False], index=None, format_func=lambda b: "已履行" if b else "未履行",
+                     key=f"{key}_holds")
+    with c2:
+        field_error("agreement_holds")
+    sat = c3.radio("满意度", list(workflow.SATISFACTION), index=None, format_func=workflow.SATISFACTION.get,
+                   key=f"{key}_satisfaction")
+    with c3:
+        field_error("satisfaction")
+    done_at = local_datetime("回访时间", f"{key}_at")
+    field_error("done_at")
+    note = st.text_area("回访情况（不满意或未履行时必填）", key=f"{key}_note")
+    field_error("note")
+    if st.form_submit_button("保存回访", key=f"{key}_submit", type="primary"):
+        act(workflow.transition, case_id, "follow_up", v, note=note, method=method, agreement_holds=holds,
+            satisfaction=sat, done_at=done_at, success="回访已记录。")
+
+
+# ------------------------------------------------------------------ intake: the parties
+def party_editor(key: str = "in") -> list[dict]:
+    """Rows of parties held in session state (add/remove); returns the filled-in rows.
+
+    Errors use the index among non-empty rows, the same numbering services.cases.validate uses."""
+    from services.cases import PARTY_ROLES
+    rows_key, next_key = f"{key}_party_rows", f"{key}_party_next"
+    st.session_state.setdefault(rows_key, [0])
+    st.session_state.setdefault(next_key, 1)
+    out, k = [], 0
+    for pos, rid in enumerate(list(st.session_state[rows_key])):
+        p = f"{key}_p{rid}"
+        with st.container(border=True):
+            c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+            name = c1.text_input(f"当事人{pos + 1} 姓名", key=f"{p}_name", max_chars=50)
+            role = c2.selectbox("身份", list(PARTY_ROLES), format_func=PARTY_ROLES.get, key=f"{p}_role")
+            mobile = c3.text_input("手机号码", key=f"{p}_mobile", max_chars=20)
+            id_card = c4.text_input("身份证号码（可不填）", key=f"{p}_id", max_chars=18)
+            filled = bool(name.strip() or mobile.strip() or id_card.strip())
+            if filled:
+                for col, field in ((c1, "name"), (c3, "mobile"), (c4, "id_card")):
+                    with col:
+                        field_error(f"party{k}.{field}")
+            address = st.text_input("住址", key=f"{p}_addr", max_chars=200)
+            if len(st.session_state[rows_key]) > 1 and st.button("删除该当事人", key=f"{p}_remove",
+                                                                   icon=":material/delete:"):
+                st.session_state[rows_key].remove(rid)
+                st.rerun()
+        if filled:
+            out.append({"name": name, "role": role, "mobile": mobile, "id_card": id_card, "address": address})
+            k += 1
+    field_error("parties")
+    if st.button("添加当事人", key=f"{key}_add_party", icon=":material/person_add:"):
+        st.session_state[rows_key].append(st.session_state[next_key])
+        st.session_state[next_key] += 1
+        st.rerun()
+    return out

@@ -1,0 +1,518 @@
+"""Read side of the closed loop: case list, case view, board, follow-up queue, overdue list, flowchart.
+
+Nothing here writes. Lists are filtered and paginated in SQL; aggregates are GROUP BY/COUNT.
+Mediators (role mediator) see only the cases in their scope, the same rule as
+services.workflow.in_mediator_scope: current mediator, a dispatch to them, or their room.
+
+Overdue (an open case needs action now):
+- level:     open and level_due_at < now (the level's time limit, services.settings "level_time_limits")
+- arrival:   open, first_notified_at set, first_arrival_at null and arrival_due_at < now (15-minute clock)
+- follow_up: settled, followed_up_at null and follow_up_due_at < now
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case as sql_case, exists, false, func, or_, select, union
+from sqlalchemy.orm import Session
+
+from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Grid, MediationRoom, Mediator, Party,
+                       PoliceStation, Township, User, Village)
+from db.models.org import MEDIATOR_KINDS
+from services import cases, clock, ladder, workflow
+from services.errors import NotFound, PermissionDenied
+from services.roles import MEDIATOR, ROLES, Actor, may
+from services.validation import mask_id, mask_name, mask_phone, normalise_mobile
+
+OPEN_STATUSES = ladder.statuses_in(ladder.OPEN)
+STATUS_CATEGORIES = {ladder.OPEN: "未办结", ladder.RESOLVED: "已化解/已办结", ladder.CLOSED: "已闭环"}
+OVERDUE_KINDS = {"arrival": "到场超时", "level": "层级办理超时", "follow_up": "回访超时"}
+# The duty a person is dispatched in, from the kind of person (services.cases.DUTIES).
+DUTY_FOR_KIND = {"grid_worker": "grid_worker", "village": "village", "station": "station",
+                 "duty_cadre": "duty_cadre", "city_brand": "city_brand", "lawyer": "lawyer",
+                 "department": "department"}
+
+
+@dataclass
+class CaseFilters:
+    search: str = ""
+    township_id: int | None = None
+    police_station_id: int | None = None
+    mode: str | None = None
+    category_id: int | None = None
+    level: str | None = None
+    status: str | None = None  # a status code (ladder.STATUSES) or a category: open / resolved / closed
+    overdue: str | None = None  # None, "any", or one of OVERDUE_KINDS
+
+
+# ------------------------------------------------------------------ SQL building blocks
+def overdue_condition(kind: str, now: dt.datetime):
+    """The SQL condition for one overdue kind (the docstring of this module says why)."""
+    if kind == "level":
+        return and_(Case.status.in_(OPEN_STATUSES), Case.level_due_at < now)
+    if kind == "arrival":
+        return and_(Case.status.in_(OPEN_STATUSES), Case.first_notified_at.isnot(None),
+                    Case.first_arrival_at.is_(None), Case.arrival_due_at < now)
+    if kind == "follow_up":
+        return and_(Case.status == "settled", Case.followed_up_at.is_(None), Case.follow_up_due_at < now)
+    if kind == "any":
+        return or_(*(overdue_condition(k, now) for k in OVERDUE_KINDS))
+    raise ValueError(kind)
+
+
+def overdue_kinds(c, now: dt.datetime) -> list[str]:
+    """The same rules in Python, for a loaded row (a Case or a Row with the same attributes)."""
+    kinds = []
+    is_open = c.status in OPEN_STATUSES
+    if is_open and c.first_notified_at is not None and c.first_arrival_at is None \
+            and c.arrival_due_at is not None and c.arrival_due_at < now:
+        kinds.append("arrival")
+    if is_open and c.level_due_at is not None and c.level_due_at < now:
+        kinds.append("level")
+    if c.status == "settled" and c.followed_up_at is None and c.follow_up_due_at is not None \
+            and c.follow_up_due_at < now:
+        kinds.append("follow_up")
+    return kinds
+
+
+def scope_condition(session: Session, actor: Actor):
+    """None for roles that see every case; the mediator's own cases otherwise."""
+    if actor.role != MEDIATOR:
+        return None
+    if actor.mediator_id is None:
+        return false()
+    room_id = session.scalar(select(Mediator.room_id).where(Mediator.id == actor.mediator_id))
+    conds = [Case.current_mediator_id == actor.mediator_id,
+             exists().where(Dispatch.case_id == Case.id, Dispatch.mediator_id == actor.mediator_id)]
+    if room_id is not None:
+        conds.append(Case.room_id == room_id)
+    return or_(*conds)
+
+
+def _search_condition(term: str):
+    term = (term or "").strip()
+    if not term:
+        return None
+    mobile = normalise_mobile(term)
+    if mobile is not None:
+        return Case.id.in_(select(Party.case_id).where(Party.mobile == mobile))
+    # ids first, one indexed branch per column (trigram GIN indexes on PostgreSQL), then the
+    # union; a single OR across columns and tables cannot use those indexes (docs/dashboard.md)
+    return Case.id.in_(union(
+        select(Case.id).where(Case.number.icontains(term, autoescape=True)),
+        select(Case.id).where(Case.police_incident_no.icontains(term, autoescape=True)),
+        select(Case.id).where(Case.hotline_order_no.icontains(term, autoescape=True)),
+        select(Party.case_id).where(Party.name.contains(term, autoescape=True))))
+
+
+def _conditions(session: Session, actor: Actor, f: CaseFilters, now: dt.datetime) -> list:
+    conds = []
+    scope = scope_condition(session, actor)
+    if scope is not None:
+        conds.append(scope)
+    search = _search_condition(f.search)
+    if search is not None:
+        conds.append(search)
+    for col, value in ((Case.township_id, f.township_id), (Case.police_station_id, f.police_station_id),
+                       (Case.mode, f.mode), (Case.category_id, f.category_id), (Case.level, f.level)):
+        if value not in (None, ""):
+            conds.append(col == value)
+    if f.status in STATUS_CATEGORIES:
+        conds.append(Case.status.in_(ladder.statuses_in(f.status)))
+    elif f.status:
+        conds.append(Case.status == f.status)
+    if f.overdue:
+        conds.append(overdue_condition(f.overdue, now))
+    return conds
+
+
+_ROW_COLUMNS = (Case.id, Case.number, Case.received_at, Case.mode, Case.level, Case.status, Case.complexity,
+                Case.source, Case.version, Case.level_due_at, Case.first_notified_at, Case.first_arrival_at,
+                Case.arrival_due_at, Case.followed_up_at, Case.follow_up_due_at, Case.settled_at,
+                Township.name.label("township"), DisputeCategory.name.label("category"),
+                Mediator.name.label("mediator"))
+
+
+def _row_query(*conds):
+    return (select(*_ROW_COLUMNS)
+            .join(Township, Township.id == Case.township_id)
+            .join(DisputeCategory, DisputeCategory.id == Case.category_id)
+            .outerjoin(Mediator, Mediator.id == Case.current_mediator_id)
+            .where(*conds))
+
+
+def _row_dict(r, now: dt.datetime) -> dict:
+    kinds = overdue_kinds(r, now)
+    return {
+        "id": r.id, "number": r.number, "received_at": r.received_at, "township": r.township,
+        "category": r.category, "mode": r.mode, "mode_name": ladder.MODE_NAMES.get(r.mode, r.mode),
+        "level": r.level, "level_name": ladder.level_name(r.mode, r.level), "status": r.status,
+        "status_name": ladder.status_name(r.status), "status_category": ladder.STATUSES[r.status][1],
+        "stage": ladder.stage_label(r.mode, r.level, r.status), "complexity": r.complexity,
+        "complexity_name": cases.COMPLEXITY.get(r.complexity, r.complexity), "source": r.source,
+        "source_name": cases.SOURCES.get(r.source, r.source), "mediator": r.mediator or "",
+        "version": r.version, "level_due_at": r.level_due_at, "arrival_due_at": r.arrival_due_at,
+        "follow_up_due_at": r.follow_up_due_at, "settled_at": r.settled_at,
+        "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
+    }
+
+
+# ------------------------------------------------------------------ the case list
+def list_cases(session: Session, actor: Actor, filters: CaseFilters | None = None, page: int = 1,
+               page_size: int = 20) -> tuple[list[dict], int]:
+    """One page of cases (newest received first) and the total matching, both in SQL."""
+    f = filters or CaseFilters()
+    now = clock.now()
+    conds = _conditions(session, actor, f, now)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
+    page_size = max(1, min(int(page_size), 200))
+    page = max(1, int(page))
+    q = (_row_query(*conds).order_by(Case.received_at.desc(), Case.id.desc())
+         .limit(page_size).offset((page - 1) * page_size))
+    return [_row_dict(r, now) for r in session.execute(q)], total
+
+
+def find_case_id(session: Session, actor: Actor, number: str) -> int:
+    """The id of the case with this number (exact), within the actor's scope."""
+    conds = [Case.number == (number or "").strip()]
+    scope = scope_condition(session, actor)
+    if scope is not None:
+        conds.append(scope)
+    case_id = session.scalar(select(Case.id).where(*conds))
+    if case_id is None:
+        raise NotFound("未找到该编号的案件（或不在您的办理范围内）。")
+    return case_id
+
+
+# ------------------------------------------------------------------ the case view
+def _mask_address(value: str | None) -> str:
+    if not value:
+        return ""
+    return value[:6] + "****" if len(value) > 6 else value[:2] + "****"
+
+
+def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
+    """What this actor may do to the case now: ladder moves filtered by role, plus dispatch side actions."""
+    moves = ladder.allowed_moves(c.mode, c.level, c.status, workflow.followed_up_ok(c))
+    out = [a for a in moves if a in workflow.PERMISSION and may(actor.role, workflow.PERMISSION[a])]
+    if c.status in OPEN_STATUSES and may(actor.role, "case.dispatch"):
+        if c.status == "mediating":
+            out.append("add_dispatch")
+        if session.scalar(select(Dispatch.id).where(Dispatch.case_id == c.id, Dispatch.arrived_at.is_(None)).limit(1)):
+            out.append("arrive")
+        if c.source == "110":
+            out.append("police")
+    if c.level == "onsite" and c.status in OPEN_STATUSES and may(actor.role, "case.route_override"):
+        out.append("reroute")
+    return out
+
+
+def _name(session: Session, model, id_: int | None) -> str:
+    if id_ is None:
+        return ""
+    return session.scalar(select(model.name).where(model.id == id_)) or ""
+
+
+def case_view(session: Session, actor: Actor, case_id: int) -> dict:
+    """Everything the detail page shows, as plain data; personal data masked unless the role needs it."""
+    c = session.get(Case, case_id)
+    if c is None:
+        raise NotFound("案件不存在。")
+    if actor.role == MEDIATOR and not workflow.in_mediator_scope(session, actor, c):
+        raise PermissionDenied("该案件不在您的调解范围内。")
+    now = clock.now()
+    personal = may(actor.role, "case.view_personal")
+    phones = may(actor.role, "roster.view_phone")
+    parties = [{"id": p.id, "name": p.name if personal else mask_name(p.name),
+                "role": cases.PARTY_ROLES.get(p.role, p.role),
+                "mobile": p.mobile if personal else mask_phone(p.mobile),
+                "id_card": (p.id_card or "") if personal else mask_id(p.id_card),
+                "address": p.address if personal else _mask_address(p.address)}
+               for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
+    # children are queried, not read through relationships, so rows flushed in this session show
+    rows = list(session.scalars(select(Dispatch).where(Dispatch.case_id == c.id).order_by(Dispatch.id)))
+    people = {m.id: m for m in session.scalars(select(Mediator).where(
+        Mediator.id.in_([d.mediator_id for d in rows] + [c.current_mediator_id or 0])))}
+    dispatches = []
+    for d in rows:
+        m = people.get(d.mediator_id)
+        late = (d.arrived_at is not None and d.arrived_at > d.due_at) or (d.arrived_at is None and d.due_at < now)
+        dispatches.append({
+            "id": d.id, "mediator_id": d.mediator_id, "name": m.name if m else "",
+            "phone": (m.phone if phones else mask_phone(m.phone)) if m else "",
+            "kind": MEDIATOR_KINDS.get(m.kind, m.kind) if m else "", "duty": cases.DUTIES.get(d.duty, d.duty),
+            "notified_at": d.notified_at, "due_at": d.due_at, "arrived_at": d.arrived_at, "late": late,
+            "minutes": int((d.arrived_at - d.notified_at).total_seconds() // 60) if d.arrived_at else None,
+            "note": d.note})
+    timeline = [{"at": e.at, "who": e.username, "role": ROLES.get(e.role, e.role),
+                 "action": e.action, "action_name": ladder.ACTION_NAMES.get(e.action, e.action),
+                 "from": ladder.level_name(c.mode, e.from_level) if e.from_level in ladder.LEVELS else "",
+                 "to": ladder.level_name(c.mode, e.to_level) if e.to_level in ladder.LEVELS else "",
+                 "from_status": ladder.status_name(e.from_status) if e.from_status in ladder.STATUSES else "",
+                 "to_status": ladder.status_name(e.to_status) if e.to_status in ladder.STATUSES else "",
+                 "note": e.note}
+                for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id))]
+    follow_ups = [{"done_at": f.done_at, "method": workflow.FOLLOW_UP_METHODS.get(f.method, f.method),
+                   "by": f.by_name, "agreement_holds": f.agreement_holds,
+                   "satisfaction": workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), "note": f.note}
+                  for f in session.scalars(select(FollowUp).where(FollowUp.case_id == c.id).order_by(FollowUp.id))]
+    police_minutes = (int((c.police_handover_at - c.received_at).total_seconds() // 60)
+                      if c.police_handover_at else None)
+    kinds = overdue_kinds(c, now)
+    return {
+        "id": c.id, "number": c.number, "version": c.version, "source": c.source,
+        "source_name": cases.SOURCES.get(c.source, c.source), "police_incident_no": c.police_incident_no or "",
+        "police_officer": c.police_officer, "police_station": _name(session, PoliceStation, c.police_station_id),
+        "hotline_order_no": c.hotline_order_no or "", "received_at": c.received_at,
+        "township": _name(session, Township, c.township_id), "village": _name(session, Village, c.village_id),
+        "grid": _name(session, Grid, c.grid_id), "address": c.address if personal else _mask_address(c.address),
+        "category": _name(session, DisputeCategory, c.category_id), "complexity": c.complexity,
+        "complexity_name": cases.COMPLEXITY.get(c.complexity, c.complexity), "description": c.description,
+        "mode": c.mode, "mode_name": ladder.MODE_NAMES.get(c.mode, c.mode),
+        "room": _name(session, MediationRoom, c.room_id), "room_id": c.room_id, "after_hours": c.after_hours,
+        "route_overridden": c.route_overridden, "route_note": c.route_note,
+        "level": c.level, "level_name": ladder.level_name(c.mode, c.level), "status": c.status,
+        "status_name": ladder.status_name(c.status), "status_category": ladder.STATUSES[c.status][1],
+        "stage": ladder.stage_label(c.mode, c.level, c.status), "ladder": ladder_strip(c.mode, c.level, c.status),
+        "level_entered_at": c.level_entered_at, "level_due_at": c.level_due_at,
+        "current_mediator": people[c.current_mediator_id].name if c.current_mediator_id in people else "",
+        "first_notified_at": c.first_notified_at, "arrival_due_at": c.arrival_due_at,
+        "first_arrival_at": c.first_arrival_at, "police_arrived_at": c.police_arrived_at,
+        "police_handover_at": c.police_handover_at, "police_minutes": police_minutes,
+        "settled_at": c.settled_at,
+        "settled_level": ladder.level_name(c.mode, c.settled_level) if c.settled_level else "",
+        "agreement_summary": c.agreement_summary, "agreement_amount": c.agreement_amount,
+        "ended_at": c.ended_at, "end_reason_code": c.end_reason_code,
+        "end_reason_name": ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), "end_reason": c.end_reason,
+        "court_name": c.court_name, "follow_up_due_at": c.follow_up_due_at, "followed_up_at": c.followed_up_at,
+        "satisfaction": workflow.SATISFACTION.get(c.satisfaction, "") if c.satisfaction else "",
+        "closed_at": c.closed_at, "reopen_count": c.reopen_count,
+        "created_by": _name_of_user(session, c.created_by_id), "created_at": c.created_at,
+        "parties": parties, "personal_visible": personal, "dispatches": dispatches,
+        "late_arrivals": sum(1 for d in dispatches if d["late"]), "timeline": timeline, "follow_ups": follow_ups,
+        "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
+        "allowed_actions": allowed_actions(session, actor, c),
+    }
+
+
+def _name_of_user(session: Session, user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    return session.scalar(select(User.display_name).where(User.id == user_id)) or ""
+
+
+def ladder_strip(mode: str, level: str, status: str) -> list[dict]:
+    """The case's ladder as steps: done (passed), current, ahead."""
+    steps = list(ladder.LADDERS[mode])
+    here = steps.index(level) if level in steps else 0
+    return [{"code": code, "name": ladder.level_name(mode, code),
+             "state": "done" if i < here else ("current" if i == here else "ahead")}
+            for i, code in enumerate(steps)]
+
+
+def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]:
+    """People to dispatch: the suggestions first (preselected), then everyone else staff may choose."""
+    c = session.get(Case, case_id)
+    if c is None:
+        raise NotFound("案件不存在。")
+    if actor.role == MEDIATOR and not workflow.in_mediator_scope(session, actor, c):
+        raise PermissionDenied("该案件不在您的调解范围内。")
+    out, seen = [], set()
+    for s in cases.suggest_dispatch(session, case_id):
+        if s["mediator_id"] in seen:
+            continue
+        seen.add(s["mediator_id"])
+        out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": True,
+                    "label": f"{s['name']}（{cases.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
+    for m in cases.dispatchable_people(session, case_id):
+        if m.id in seen:
+            continue
+        seen.add(m.id)
+        out.append({"mediator_id": m.id, "duty": DUTY_FOR_KIND.get(m.kind, "department"), "suggested": False,
+                    "label": f"{m.name}（{MEDIATOR_KINDS.get(m.kind, m.kind)}）"})
+    return out
+
+
+# ------------------------------------------------------------------ board, queues, overdue
+def board(session: Session, actor: Actor, mode: str, township_id: int | None = None,
+          category_id: int | None = None, per_column: int = 8) -> list[dict]:
+    """Open cases per ladder level of one mode: count, overdue count and the most urgent cards."""
+    now = clock.now()
+    f = CaseFilters(township_id=township_id, category_id=category_id, mode=mode, status=ladder.OPEN)
+    conds = _conditions(session, actor, f, now)
+    late = overdue_condition("any", now)
+    counts = {lvl: (n, k) for lvl, n, k in session.execute(
+        select(Case.level, func.count(), func.sum(sql_case((late, 1), else_=0)))
+        .where(*conds).group_by(Case.level))}
+    columns = []
+    for lvl in ladder.LADDERS[mode]:
+        n, k = counts.get(lvl, (0, 0))
+        cards = []
+        if n:
+            q = (_row_query(*conds, Case.level == lvl)
+                 .order_by(sql_case((late, 0), else_=1), Case.level_due_at.asc().nulls_last(), Case.id)
+                 .limit(per_column))
+            for r in session.execute(q):
+                row = _row_dict(r, now)
+                row["colour"] = card_colour(row, now)
+                cards.append(row)
+        columns.append({"level": lvl, "name": ladder.level_name(mode, lvl), "count": n, "overdue": int(k or 0),
+                        "cards": cards})
+    return columns
+
+
+def card_colour(row: dict, now: dt.datetime) -> str:
+    """red: overdue; orange: level due within 24 hours; green: on time."""
+    if row["overdue"]:
+        return "red"
+    due = row.get("level_due_at")
+    if due is not None and due - now < dt.timedelta(hours=24):
+        return "orange"
+    return "green"
+
+
+def follow_up_queue(session: Session, actor: Actor, limit: int = 50) -> dict:
+    """Settled cases waiting for their follow-up (overdue first, then by due date), and those
+    followed up and ready to close."""
+    now = clock.now()
+    conds = [Case.status == "settled", Case.followed_up_at.is_(None)]
+    scope = scope_condition(session, actor)
+    if scope is not None:
+        conds.append(scope)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
+    overdue = session.scalar(select(func.count()).select_from(Case).where(
+        *conds, Case.follow_up_due_at < now)) or 0
+    items = [_row_dict(r, now) for r in session.execute(
+        _row_query(*conds).order_by(Case.follow_up_due_at.asc().nulls_last(), Case.id).limit(limit))]
+    ready = [Case.status == "settled", Case.followed_up_at.isnot(None),
+             Case.satisfaction.in_(("satisfied", "basic"))]
+    if scope is not None:
+        ready.append(scope)
+    to_close = [_row_dict(r, now) for r in session.execute(
+        _row_query(*ready).order_by(Case.followed_up_at, Case.id).limit(limit))]
+    return {"total": total, "overdue": overdue, "items": items, "to_close": to_close}
+
+
+def overdue_list(session: Session, actor: Actor, limit: int = 50) -> dict[str, dict]:
+    """Everything overdue, per kind: the count and the oldest items first."""
+    now = clock.now()
+    scope = scope_condition(session, actor)
+    order = {"arrival": Case.arrival_due_at, "level": Case.level_due_at, "follow_up": Case.follow_up_due_at}
+    out = {}
+    for kind, label in OVERDUE_KINDS.items():
+        conds = [overdue_condition(kind, now)] + ([scope] if scope is not None else [])
+        n = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
+        items = [_row_dict(r, now) for r in session.execute(
+            _row_query(*conds).order_by(order[kind], Case.id).limit(limit))] if n else []
+        out[kind] = {"name": label, "count": n, "items": items}
+    return out
+
+
+# ------------------------------------------------------------------ the flowchart
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def flowchart_dot(time_limits: dict | None = None) -> str:
+    """非警务警情联动处置流程图 as Graphviz DOT, built only from services.ladder (levels, ladders,
+    allowed moves), so the chart cannot disagree with the rules transition() applies."""
+    limits = time_limits or {}
+    colours = {"transfer": "#d9822b", "settle": "#2e7d32", "terminate": "#757575", "litigate": "#1565c0",
+               "follow_up": "#2e7d32", "close": "#37474f", "reopen": "#c62828", "dispatch": "#455a64"}
+    lines = ["digraph closed_loop {", "  rankdir=TB; compound=true; newrank=true;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#f5f7fa", fontname="Noto Sans CJK SC", '
+             'fontsize=11];',
+             '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
+    for code, name in cases.SOURCES.items():
+        lines.append(f"  src_{code} [label={_q(name)}, fillcolor=\"#e3f2fd\"];")
+        lines.append(f"  src_{code} -> triage;")
+    lines.append(f'  triage [label={_q("登记受理 · 按发生地分流")}, shape=diamond, fillcolor="#fff8e1"];')
+
+    def limit_text(level: str) -> str:
+        if level not in limits:
+            return ""
+        days = int(limits[level])
+        return "\\n时限：当日" if days == 0 else f"\\n时限：{days} 天"
+
+    outcome_nodes: set[str] = set()
+    for mode, steps in ladder.LADDERS.items():
+        lines.append(f"  subgraph cluster_{mode} {{")
+        where = "城区、集镇" if mode == "station" else "农村、偏远地区"
+        lines.append(f"    label={_q(ladder.MODE_NAMES[mode] + '（' + where + '）')};")
+        lines.append('    style="rounded"; color="#90a4ae";')
+        for level in steps:
+            label = _q(ladder.level_name(mode, level)).rstrip('"') + limit_text(level) + '"'
+            lines.append(f"    {mode}_{level} [label={label}];")
+        lines.append("  }")
+        first = steps[0]
+        start = ladder.allowed_moves(mode, first, "registered")
+        if "dispatch" in start:
+            label = _q(ladder.MODE_NAMES[mode] + " · " + ladder.ACTION_NAMES["dispatch"])
+            lines.append(f"  triage -> {mode}_{first} [label={label}, color=\"{colours['dispatch']}\"];")
+        for level in steps:
+            for action, move in ladder.allowed_moves(mode, level, "mediating").items():
+                if action == "transfer":
+                    lines.append(f"  {mode}_{level} -> {mode}_{move.to_level} [label={_q('调解不成功 · 移送')}, "
+                                 f"color=\"{colours['transfer']}\", fontcolor=\"{colours['transfer']}\"];")
+                else:
+                    outcome_nodes.add(move.to_status)
+                    lines.append(f"  {mode}_{level} -> st_{move.to_status} [color=\"{colours[action]}\"];")
+    for status in sorted(outcome_nodes) + ["closed"]:
+        lines.append(f"  st_{status} [label={_q(ladder.status_name(status))}, fillcolor=\"#e8f5e9\"];")
+    lines.append(f'  followup [label={_q("专班回访（满意度、协议履行）")}, fillcolor="#fff3e0"];')
+    # after the outcome: derived from the moves of each resolved status (any level of any mode)
+    mode0 = next(iter(ladder.LADDERS))
+    level0 = ladder.LADDERS[mode0][1]
+    for status in sorted(outcome_nodes):
+        for action, move in ladder.allowed_moves(mode0, level0 if status != "litigation" else "court",
+                                                 status, followed_up_ok=True).items():
+            if action == "follow_up":
+                lines.append(f"  st_{status} -> followup [label={_q(ladder.ACTION_NAMES['follow_up'])}, "
+                             f"color=\"{colours['follow_up']}\"];")
+            elif action == "close" and status != "settled":
+                lines.append(f"  st_{status} -> st_closed [label={_q(ladder.ACTION_NAMES['close'])}, "
+                             f"color=\"{colours['close']}\"];")
+            elif action == "close":
+                lines.append(f"  followup -> st_closed [label={_q('满意 · ' + ladder.ACTION_NAMES['close'])}, "
+                             f"color=\"{colours['close']}\"];")
+            elif action == "reopen":
+                for mode, steps in ladder.LADDERS.items():
+                    lines.append(f"  followup -> {mode}_{steps[1]} [label={_q('不满意/协议未履行 · 原层级重新调处')}, "
+                                 f"style=dashed, color=\"{colours['reopen']}\", fontcolor=\"{colours['reopen']}\", "
+                                 f"lhead=cluster_{mode}, constraint=false];")
+    lines.append("}")
+    return "\n".join(line for line in lines if line)
+
+
+FLOW_LEGEND = {
+    "调解不成功 · 移送（橙色）": "本级调解不成功，填写原因后移送上一级",
+    "调解成功（绿色）": "记录协议要点和金额，进入专班回访队列",
+    "终止（灰色）": "当事人撤回、不属于纠纷或移交其他部门，须写明原因",
+    "引导诉讼（蓝色）": "最后一级：引导当事人向法院起诉，记录法院名称",
+    "回访不满意（红色虚线）": "回到案件原调解层级重新调处",
+}
+
+
+# ------------------------------------------------------------------ look-ups for the forms
+def rooms(session: Session) -> list[tuple[int, str]]:
+    return [(i, n) for i, n in session.execute(
+        select(MediationRoom.id, MediationRoom.name).order_by(MediationRoom.kind, MediationRoom.code))]
+
+
+def police_stations(session: Session) -> list[tuple[int, str]]:
+    return [(i, n) for i, n in session.execute(
+        select(PoliceStation.id, PoliceStation.name).order_by(PoliceStation.code))]
+
+
+def route_preview(session: Session, township_id: int | None, village_id: int | None, at: dt.datetime) -> dict | None:
+    """The routing the case would get (services.cases.route_for), in words, before it is saved."""
+    if not township_id or not village_id:
+        return None
+    route = cases.route_for(session, township_id, village_id, at)
+    text = f"{ladder.MODE_NAMES[route.mode]} · {_name(session, MediationRoom, route.room_id) or '（未设调解室）'}"
+    if route.after_hours:
+        text += "；接报时在驻所调解室服务时间以外，由乡镇值班干部会同派出所处置"
+    if route.note:
+        text += f"；{route.note}"
+    return {"mode": route.mode, "room_id": route.room_id, "text": text}

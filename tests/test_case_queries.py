@@ -1,0 +1,243 @@
+"""The read side of the closed loop on both databases: search, filters, paging, scope, masking,
+overdue kinds, board, follow-up queue and the flowchart."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from db.models import DisputeCategory, Grid, Mediator, PoliceStation, Township, Village
+from services import case_queries as q
+from services import cases, clock, ladder, workflow
+from services.errors import PermissionDenied
+from services.roles import LEADER, MEDIATOR, STAFF, TASKFORCE, TRAINER, Actor
+
+STAFF_A = Actor(user_id=None, username="t_staff", role=STAFF, display_name="测试员")
+TASK_A = Actor(user_id=None, username="t_task", role=TASKFORCE, display_name="专班")
+BASE = clock.local_dt(2026, 3, 10, 10, 0)
+ID_X = "11010519491231002X"  # valid check digit X
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    clock.freeze(BASE)
+    yield
+    clock.freeze(None)
+
+
+def place(session, mode="station", n=0):
+    t = session.scalars(select(Township).where(Township.mode == mode).order_by(Township.code)).all()[n]
+    v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
+    g = session.scalar(select(Grid).where(Grid.village_id == v.id).order_by(Grid.code))
+    return t, v, g
+
+
+def make_case(session, mode="station", n=0, name="张三", mobile="13800138000", source="walk_in", incident="",
+              order="", received=None, category="neighbor", station_id=None, id_card=""):
+    t, v, g = place(session, mode, n)
+    cat = session.scalar(select(DisputeCategory.id).where(DisputeCategory.code == category))
+    data = cases.CaseInput(source=source, received_at=received or clock.now() - dt.timedelta(hours=1),
+                           township_id=t.id, village_id=v.id, grid_id=g.id, address="某路 12 号 3 栋",
+                           category_id=cat, complexity="simple", description="邻居装修噪音引发争吵",
+                           parties=[cases.PartyInput(name=name, role="applicant", mobile=mobile, id_card=id_card,
+                                                     address="幸福小区 5 栋 201")],
+                           police_incident_no=incident, hotline_order_no=order, police_station_id=station_id)
+    return cases.register_case(session, STAFF_A, data)
+
+
+def dispatch(session, c, at=None):
+    people = [(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:2]]
+    return workflow.transition(session, STAFF_A, c.id, "dispatch", c.version, people=people, notified_at=at)
+
+
+def settle(session, c):
+    c = dispatch(session, c) if c.status == "registered" else c
+    return workflow.transition(session, STAFF_A, c.id, "settle", c.version, agreement_summary="赔偿 500 元",
+                               agreement_amount="500")
+
+
+def test_search_by_number_name_phone_and_110_number(session):
+    a = make_case(session, name="王小明", mobile="13912345678", source="110", incident="JJ20260310001")
+    b = make_case(session, name="李四", mobile="13700000001", source="12345", order="GD-778899")
+    for term, want in ((a.number, a.id), ("王小明", a.id), ("+86 139-1234-5678", a.id), ("13912345678", a.id),
+                       ("JJ20260310001", a.id), ("GD-778899", b.id), ("李四", b.id)):
+        rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search=term))
+        assert (total, [r["id"] for r in rows]) == (1, [want]), term
+    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search="没有这个人"))
+    assert (rows, total) == ([], 0)
+    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search="%"))  # wildcards are literal
+    assert total == 0
+
+
+def test_each_filter_narrows_the_list(session):
+    station = session.scalar(select(PoliceStation.id).order_by(PoliceStation.code))
+    a = make_case(session, "station", 0, source="110", incident="JJ-1", station_id=station)
+    b = make_case(session, "village", 0, category="land")
+    c = make_case(session, "station", 1, category="debt")
+    dispatch(session, c)
+
+    def ids(**kw):
+        rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(**kw))
+        assert total == len(rows)
+        return {r["id"] for r in rows}
+
+    assert ids() == {a.id, b.id, c.id}
+    assert ids(township_id=a.township_id) == {a.id}
+    assert ids(police_station_id=station) == {a.id}
+    assert ids(mode="village") == {b.id}
+    assert ids(category_id=b.category_id) == {b.id}
+    assert ids(level="onsite") == {a.id, b.id, c.id}
+    assert ids(status="mediating") == {c.id}
+    assert ids(status="registered") == {a.id, b.id}
+    assert ids(status=ladder.OPEN) == {a.id, b.id, c.id}
+    assert ids(status=ladder.RESOLVED) == set()
+    assert ids(overdue="any") == set()
+
+
+def test_pagination_totals_and_stable_order(session):
+    made = [make_case(session, received=BASE - dt.timedelta(hours=1 + i % 5), mobile=f"1380000{i:04d}")
+            for i in range(23)]
+    seen = []
+    for page in (1, 2, 3):
+        rows, total = q.list_cases(session, STAFF_A, page=page, page_size=10)
+        assert total == 23
+        seen += rows
+    assert [len(seen[:10]), len(seen[10:20]), len(seen[20:])] == [10, 10, 3]
+    assert len({r["id"] for r in seen}) == 23 == len(made)
+    keys = [(r["received_at"], r["id"]) for r in seen]
+    assert keys == sorted(keys, reverse=True)
+    assert q.list_cases(session, STAFF_A, page=4, page_size=10) == ([], 23)
+
+
+def test_mediator_sees_only_own_cases(session):
+    mine = make_case(session, "station", 0)
+    other = make_case(session, "station", 1)
+    dispatched = make_case(session, "station", 2)
+    me = session.scalar(select(Mediator).where(Mediator.room_id == mine.room_id).order_by(Mediator.id))
+    actor = Actor(user_id=None, username="m", role=MEDIATOR, mediator_id=me.id)
+    workflow.transition(session, STAFF_A, dispatched.id, "dispatch", dispatched.version, people=[(me.id, "station")])
+    rows, total = q.list_cases(session, actor)
+    assert {r["id"] for r in rows} == {mine.id, dispatched.id} and total == 2
+    with pytest.raises(PermissionDenied):
+        q.case_view(session, actor, other.id)
+    assert q.case_view(session, actor, dispatched.id)["number"] == dispatched.number
+    board = q.board(session, actor, "station")
+    assert sum(col["count"] for col in board) == 2
+    assert q.list_cases(session, Actor(user_id=None, username="x", role=MEDIATOR)) == ([], 0)  # unlinked account
+
+
+@pytest.mark.parametrize("role", [LEADER, TRAINER])
+def test_leader_and_trainer_see_masked_personal_data_and_no_actions(session, role):
+    c = make_case(session, name="欧阳明月", mobile="13912345678", id_card=ID_X.lower())
+    c = dispatch(session, c)
+    view = q.case_view(session, Actor(user_id=None, username="r", role=role), c.id)
+    p = view["parties"][0]
+    assert (p["name"], p["mobile"], p["id_card"]) == ("欧***", "139****5678", "1101**********002X")
+    assert "幸福小区 5 栋 201" not in p["address"] and "某路 12 号" not in view["address"]
+    assert all("****" in d["phone"] for d in view["dispatches"])
+    assert view["allowed_actions"] == []
+    staff = q.case_view(session, STAFF_A, c.id)
+    assert (staff["parties"][0]["name"], staff["parties"][0]["mobile"], staff["parties"][0]["id_card"]) == (
+        "欧阳明月", "13912345678", ID_X)
+    assert staff["dispatches"][0]["phone"].isdigit()
+
+
+def test_allowed_actions_follow_ladder_and_role(session):
+    c = make_case(session, source="110", incident="JJ-9")
+    assert set(q.case_view(session, STAFF_A, c.id)["allowed_actions"]) == {"dispatch", "terminate", "police", "reroute"}
+    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["terminate"]
+    c = dispatch(session, c)
+    acts = q.case_view(session, STAFF_A, c.id)["allowed_actions"]
+    assert {"settle", "transfer", "terminate", "add_dispatch", "arrive", "police", "reroute"} == set(acts)
+    c = workflow.transition(session, STAFF_A, c.id, "transfer", c.version, note="双方分歧大")
+    assert "reroute" not in q.case_view(session, STAFF_A, c.id)["allowed_actions"]
+    c = workflow.transition(session, STAFF_A, c.id, "settle", c.version, agreement_summary="达成协议")
+    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["follow_up"]
+    c = workflow.transition(session, TASK_A, c.id, "follow_up", c.version, method="phone", agreement_holds=True,
+                            satisfaction="satisfied")
+    view = q.case_view(session, TASK_A, c.id)
+    assert "close" in view["allowed_actions"]
+    assert [s["state"] for s in view["ladder"]] == ["done", "current", "ahead", "ahead"]
+    assert [e["action"] for e in view["timeline"]] == ["register", "dispatch", "transfer", "settle", "follow_up"]
+    assert view["follow_ups"][0]["satisfaction"] == "满意"
+
+
+def test_overdue_kinds_arrival_level_follow_up(session):
+    late = dispatch(session, make_case(session, "station", 0), at=BASE)
+    on_time = dispatch(session, make_case(session, "station", 1), at=BASE)
+    settled = settle(session, make_case(session, "village", 0))
+    assert q.overdue_list(session, STAFF_A)["arrival"]["count"] == 0
+    clock.freeze(BASE + dt.timedelta(minutes=10))
+    workflow.record_arrival(session, STAFF_A, q.case_view(session, STAFF_A, on_time.id)["dispatches"][0]["id"],
+                            clock.now())
+
+    clock.freeze(BASE + dt.timedelta(minutes=20))
+    groups = q.overdue_list(session, STAFF_A)
+    assert groups["arrival"]["count"] == 1 and groups["arrival"]["items"][0]["id"] == late.id
+    assert q.case_view(session, STAFF_A, late.id)["overdue"] == ["arrival"]
+    assert q.case_view(session, STAFF_A, late.id)["late_arrivals"] == 2
+    assert q.case_view(session, STAFF_A, on_time.id)["overdue"] == []
+
+    clock.freeze(BASE + dt.timedelta(days=1))  # on-site level is due the same day
+    groups = q.overdue_list(session, STAFF_A)
+    assert {r["id"] for r in groups["level"]["items"]} == {late.id, on_time.id}
+    assert groups["follow_up"]["count"] == 0
+
+    clock.freeze(BASE + dt.timedelta(days=8))  # follow-up due 7 days after settlement
+    groups = q.overdue_list(session, STAFF_A)
+    assert [r["id"] for r in groups["follow_up"]["items"]] == [settled.id]
+    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(overdue="follow_up"))
+    assert total == 1 and rows[0]["overdue_names"] == ["回访超时"]
+    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(overdue="any"))
+    assert total == 3
+
+
+def test_board_counts_and_colours(session):
+    a = dispatch(session, make_case(session, "station", 0), at=BASE)
+    b = make_case(session, "station", 1)
+    c = dispatch(session, make_case(session, "station", 2))
+    for d in q.case_view(session, STAFF_A, c.id)["dispatches"]:
+        workflow.record_arrival(session, STAFF_A, d["id"], BASE)
+    c = workflow.transition(session, STAFF_A, c.id, "transfer", None, note="需调解室处理")
+    make_case(session, "village", 0)
+    clock.freeze(BASE + dt.timedelta(minutes=30))
+    cols = {col["level"]: col for col in q.board(session, STAFF_A, "station")}
+    assert list(cols) == list(ladder.LADDERS["station"])
+    assert (cols["onsite"]["count"], cols["station_room"]["count"], cols["city"]["count"]) == (2, 1, 0)
+    assert cols["onsite"]["overdue"] == 1
+    assert cols["onsite"]["cards"][0]["id"] == a.id and cols["onsite"]["cards"][0]["colour"] == "red"
+    assert {r["id"]: r["colour"] for r in cols["onsite"]["cards"]}[b.id] == "orange"  # due tonight
+    assert cols["station_room"]["cards"][0]["colour"] == "green"
+    township = q.board(session, STAFF_A, "station", township_id=b.township_id)
+    assert sum(col["count"] for col in township) == 1
+
+
+def test_follow_up_queue_overdue_first_then_ready_to_close(session):
+    first = settle(session, make_case(session, "station", 0))
+    clock.freeze(BASE + dt.timedelta(days=3))
+    second = settle(session, make_case(session, "station", 1))
+    clock.freeze(BASE + dt.timedelta(days=8))
+    queue = q.follow_up_queue(session, TASK_A)
+    assert (queue["total"], queue["overdue"]) == (2, 1)
+    assert [r["id"] for r in queue["items"]] == [first.id, second.id]
+    workflow.transition(session, TASK_A, first.id, "follow_up", first.version, method="visit",
+                        agreement_holds=True, satisfaction="basic")
+    queue = q.follow_up_queue(session, TASK_A)
+    assert [r["id"] for r in queue["items"]] == [second.id]
+    assert [r["id"] for r in queue["to_close"]] == [first.id]
+
+
+def test_flowchart_is_drawn_from_the_ladder_data():
+    dot = q.flowchart_dot({"onsite": 0, "station_room": 3})
+    for mode, steps in ladder.LADDERS.items():
+        for level in steps:
+            assert f'{mode}_{level} [label="{ladder.level_name(mode, level)}' in dot
+        for a, b in zip(steps, steps[1:]):
+            assert f"{mode}_{a} -> {mode}_{b}" in dot
+        assert f"{mode}_{steps[-1]} -> st_litigation" in dot
+        assert f"{mode}_{steps[-1]} -> {mode}_" not in dot  # nothing above the last rung
+    for text in ("110 接警", "12345 热线", "网格排查", "来访", "驻所", "住村", "调解成功", "回访", "已闭环",
+                 "时限：当日", "时限：3 天", "原层级重新调处"):
+        assert text in dot
+    assert dot.startswith("digraph") and dot.count("{") == dot.count("}")
