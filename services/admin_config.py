@@ -1,0 +1,242 @@
+"""系统设置 (admin): dispute categories, ladder time limits, arrival clock, follow-up days,
+station-room hours. Every write requires "settings.manage" and leaves an audit record
+(settings through services.settings.put, categories through services.audit.record).
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import Case, DisputeCategory, Mediator
+from services import audit, ladder, settings
+from services.errors import DomainError, NotFound, ValidationError
+from services.roles import Actor, require
+
+LIMIT_RANGE = (0, 365)
+ARRIVAL_RANGE = (5, 120)
+FOLLOW_UP_RANGE = (1, 60)
+HOUR_RANGE = (0, 23)
+NAME_MAX = 30
+_CODE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
+
+
+def _int_in(value, lo: int, hi: int) -> int | None:
+    """The value as an int when it is a whole number in [lo, hi]; else None (bools refused)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if not re.fullmatch(r"-?\d+", value):
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if lo <= value <= hi else None
+
+
+# ---------------------------------------------------------------- reading
+def current(session: Session) -> dict:
+    """The values the settings page shows (defaults filled in)."""
+    return {
+        "level_time_limits": {**settings.DEFAULTS["level_time_limits"], **settings.get(session, "level_time_limits")},
+        "arrival_minutes": int(settings.get(session, "arrival_minutes")),
+        "follow_up_days": int(settings.get(session, "follow_up_days")),
+        "station_room_hours": dict(settings.get(session, "station_room_hours")),
+    }
+
+
+def list_categories(session: Session) -> list[dict]:
+    """All categories in display order with the number of cases using each (one GROUP BY)."""
+    used = dict(session.execute(select(Case.category_id, func.count()).group_by(Case.category_id)).all())
+    return [{"id": c.id, "code": c.code, "name": c.name, "sort_order": c.sort_order, "active": c.active,
+             "cases": used.get(c.id, 0)}
+            for c in session.scalars(select(DisputeCategory).order_by(DisputeCategory.sort_order, DisputeCategory.id))]
+
+
+# ---------------------------------------------------------------- settings
+def update_level_time_limits(session: Session, actor: Actor, limits: dict) -> dict:
+    """Days allowed at each ladder level (0 = the same day), integers 0-365."""
+    require(actor, "settings.manage")
+    errors: dict[str, str] = {}
+    clean: dict[str, int] = {}
+    for level, name in ladder.LEVELS.items():
+        days = _int_in(limits.get(level), *LIMIT_RANGE)
+        if days is None:
+            errors[f"limit_{level}"] = f"{name}：时限应为 0–365 的整数（天），0 表示当日办结。"
+        else:
+            clean[level] = days
+    unknown = sorted(set(limits) - set(ladder.LEVELS))
+    if unknown:
+        errors["_"] = f"未知的调解层级：{'、'.join(unknown)}"
+    if errors:
+        raise ValidationError(errors)
+    settings.put(session, "level_time_limits", clean, actor=actor)
+    return clean
+
+
+def update_arrival_minutes(session: Session, actor: Actor, minutes) -> int:
+    """The arrival clock: minutes from notification to arrival on site (5-120)."""
+    require(actor, "settings.manage")
+    value = _int_in(minutes, *ARRIVAL_RANGE)
+    if value is None:
+        raise ValidationError({"arrival_minutes": "到场时限应为 5–120 的整数（分钟）。"})
+    settings.put(session, "arrival_minutes", value, actor=actor)
+    return value
+
+
+def update_follow_up_days(session: Session, actor: Actor, days) -> int:
+    """Days after settlement by which the follow-up is due (1-60)."""
+    require(actor, "settings.manage")
+    value = _int_in(days, *FOLLOW_UP_RANGE)
+    if value is None:
+        raise ValidationError({"follow_up_days": "回访期限应为 1–60 的整数（天）。"})
+    settings.put(session, "follow_up_days", value, actor=actor)
+    return value
+
+
+def update_station_room_hours(session: Session, actor: Actor, open_hour, close_hour) -> dict:
+    """Station rooms serve from open to close (local hours 0-23, open < close); the duty cadre after."""
+    require(actor, "settings.manage")
+    errors: dict[str, str] = {}
+    o, c = _int_in(open_hour, *HOUR_RANGE), _int_in(close_hour, *HOUR_RANGE)
+    if o is None:
+        errors["station_open"] = "开始时间应为 0–23 的整点。"
+    if c is None:
+        errors["station_close"] = "结束时间应为 0–23 的整点。"
+    if o is not None and c is not None and o >= c:
+        errors["station_close"] = "结束时间须晚于开始时间。"
+    if errors:
+        raise ValidationError(errors)
+    value = {"open": o, "close": c}
+    settings.put(session, "station_room_hours", value, actor=actor)
+    return value
+
+
+# ---------------------------------------------------------------- categories
+def _category(session: Session, category_id: int) -> DisputeCategory:
+    cat = session.get(DisputeCategory, category_id) if category_id else None
+    if cat is None:
+        raise NotFound("纠纷类别不存在。")
+    return cat
+
+
+def _clean_name(session: Session, name: str, exclude_id: int | None = None, field: str = "name") -> str:
+    name = (name or "").strip()
+    if len(name) < 2 or len(name) > NAME_MAX:
+        raise ValidationError({field: f"类别名称应为 2–{NAME_MAX} 个字。"})
+    clash = session.scalar(select(DisputeCategory.id).where(func.lower(DisputeCategory.name) == name.lower()))
+    if clash is not None and clash != exclude_id:
+        raise ValidationError({field: f"已有名为“{name}”的类别。"})
+    return name
+
+
+def _new_code(session: Session) -> str:
+    n = session.scalar(select(func.count()).select_from(DisputeCategory)) + 1
+    while session.scalar(select(DisputeCategory.id).where(DisputeCategory.code == f"cat{n}")) is not None:
+        n += 1
+    return f"cat{n}"
+
+
+def add_category(session: Session, actor: Actor, name: str, code: str = "") -> DisputeCategory:
+    """A new category at the end of the list. The code (used by mediator specialties) is
+    given in lower-case letters, digits and underscores, or generated."""
+    require(actor, "settings.manage")
+    name = _clean_name(session, name)
+    code = (code or "").strip()
+    if code:
+        if not _CODE.match(code):
+            raise ValidationError({"code": "编码须以小写字母开头，由小写字母、数字或下划线组成（2–30 位）。"})
+        if session.scalar(select(DisputeCategory.id).where(DisputeCategory.code == code)) is not None:
+            raise ValidationError({"code": f"编码 {code} 已被使用。"})
+    else:
+        code = _new_code(session)
+    last = session.scalar(select(func.max(DisputeCategory.sort_order))) or 0
+    cat = DisputeCategory(code=code, name=name, sort_order=last + 1, active=True)
+    session.add(cat)
+    session.flush()
+    audit.record(session, actor, "category.add", "dispute_category", cat.id, code=code, name=name)
+    return cat
+
+
+def rename_category(session: Session, actor: Actor, category_id: int, name: str) -> DisputeCategory:
+    require(actor, "settings.manage")
+    cat = _category(session, category_id)
+    name = _clean_name(session, name, exclude_id=cat.id, field="rename")
+    old = cat.name
+    cat.name = name
+    session.flush()
+    audit.record(session, actor, "category.rename", "dispute_category", cat.id, old=old, new=name)
+    return cat
+
+
+def move_category(session: Session, actor: Actor, category_id: int, step: int) -> None:
+    """Move one place up (step -1) or down (+1); the order is renumbered 1..n."""
+    require(actor, "settings.manage")
+    if step not in (-1, 1):
+        raise ValidationError({"step": "只能上移或下移一位。"})
+    cats = list(session.scalars(select(DisputeCategory).order_by(DisputeCategory.sort_order, DisputeCategory.id)))
+    i = next((k for k, c in enumerate(cats) if c.id == category_id), None)
+    if i is None:
+        raise NotFound("纠纷类别不存在。")
+    j = i + step
+    if not 0 <= j < len(cats):
+        raise DomainError("已在最前，不能上移。" if step < 0 else "已在最后，不能下移。")
+    cats[i], cats[j] = cats[j], cats[i]
+    for k, c in enumerate(cats, start=1):
+        c.sort_order = k
+    session.flush()
+    audit.record(session, actor, "category.reorder", "dispute_category", category_id, step=step,
+                 order=[c.code for c in cats])
+
+
+def set_category_active(session: Session, actor: Actor, category_id: int, active: bool) -> DisputeCategory:
+    """Deactivate (hidden from new registrations, kept on old cases) or reactivate."""
+    require(actor, "settings.manage")
+    cat = _category(session, category_id)
+    if not active and cat.active:
+        others = session.scalar(select(func.count()).select_from(DisputeCategory)
+                                .where(DisputeCategory.active.is_(True), DisputeCategory.id != cat.id))
+        if not others:
+            raise DomainError("至少保留一个启用的纠纷类别。")
+    cat.active = bool(active)
+    session.flush()
+    audit.record(session, actor, "category.activate" if active else "category.deactivate", "dispute_category",
+                 cat.id, name=cat.name)
+    return cat
+
+
+def category_in_use(session: Session, cat: DisputeCategory) -> str | None:
+    """Why the category cannot be deleted, or None."""
+    cases = session.scalar(select(func.count()).select_from(Case).where(Case.category_id == cat.id))
+    if cases:
+        return f"类别“{cat.name}”已有 {cases} 件案件使用，不能删除，可以停用。"
+    pattern = f'%"{cat.code}"%'
+    people = session.scalar(select(func.count()).select_from(Mediator)
+                            .where(cast(Mediator.specialties, String).like(pattern)))
+    if people:
+        return f"类别“{cat.name}”是 {people} 名调解员的擅长领域，不能删除，可以停用。"
+    return None
+
+
+def delete_category(session: Session, actor: Actor, category_id: int) -> None:
+    """Delete a category nobody uses (a typo just added); anything in use can only be deactivated."""
+    require(actor, "settings.manage")
+    cat = _category(session, category_id)
+    why = category_in_use(session, cat)
+    if why:
+        raise DomainError(why)
+    name, code = cat.name, cat.code
+    try:
+        with session.begin_nested():
+            session.delete(cat)
+            session.flush()
+    except IntegrityError:  # referenced from a table added later (e.g. another feature's records)
+        raise DomainError(f"类别“{name}”已被其他记录引用，不能删除，可以停用。") from None
+    audit.record(session, actor, "category.delete", "dispute_category", category_id, code=code, name=name)
