@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import clock, duty, ladder, numbering, org, settings
+from services import clock, dispute_codes, duty, ladder, numbering, org, settings
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import MEDIATOR, Actor, require
 from services.validation import normalise_id_card, normalise_mobile
@@ -221,6 +221,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
     session.add(CaseEvent(case_id=case.id, at=now, user_id=actor.user_id, username=actor.username, role=actor.role,
                           action="register", to_level="onsite", to_status="registered",
                           note=route.note, detail={"source": data.source, "mode": route.mode, "room_id": route.room_id}))
+    dispute_codes.issue_for_case(session, case.id)  # every case gets its 解纷码 when registered
     session.flush()
     return case
 
@@ -276,10 +277,13 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
 
 def dispatchable_people(session: Session, case_id: int) -> list[Mediator]:
     """Everyone staff may choose instead of the suggestion: active people of the case's township,
-    its room, and the city centre (brand mediators, lawyers)."""
+    its room, the city centre (brand mediators, lawyers) and department staff staying in the room."""
     case = session.get(Case, case_id)
     room_ids = [case.room_id] if case.room_id else []
-    return list(session.scalars(select(Mediator).where(
+    people = list(session.scalars(select(Mediator).where(
         Mediator.active.is_(True),
         (Mediator.township_id == case.township_id) | (Mediator.room_id.in_(room_ids)) | (Mediator.centre_id.isnot(None)),
     ).order_by(Mediator.kind, Mediator.code)))
+    # department staff on a rotating (轮驻) stay in the room, or an on-demand (随驻) stay for this case
+    extra = duty.rotation_people(session, case.room_id, clock.now()) + duty.case_people(session, case.id)
+    return people + [m for m in extra if m not in people]
