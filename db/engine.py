@@ -62,11 +62,21 @@ def dispose_all() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _factories.clear()
+
+
+_factories: dict[int, sessionmaker] = {}
+
+
+def _factory(engine: Engine) -> sessionmaker:
+    factory = _factories.get(id(engine))
+    if factory is None or factory.kw.get("bind") is not engine:
+        factory = _factories[id(engine)] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
-    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
-    with factory() as session, session.begin():
+    with _factory(engine or get_engine())() as session, session.begin():
         yield session

@@ -4,10 +4,12 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from web import public
+
 
 async def healthz(_request):
     return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
 
 
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz)]
+    return [Route("/healthz", healthz), *public.routes()]

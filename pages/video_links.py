@@ -1,0 +1,71 @@
+"""视频连线: log remote sessions (citizen-requested or started by the city centre) and count them."""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from components.context import can, db, field_error, guard, run_action
+from services import clock, video_links as svc
+
+me = guard(__file__)
+st.title("视频连线")
+st.caption("市综治中心与各调解室、律师的远程视频连线：业务指导、法律咨询、远程调解。")
+
+with db() as s:
+    totals = svc.totals(s)
+    by_purpose = svc.counts_by_purpose(s)
+    by_month = svc.counts_by_month(s)
+cols = st.columns(2 + len(svc.PURPOSES))
+cols[0].metric("视频连线（次）", totals["video_links"])
+cols[1].metric("远程咨询/调解（件）", totals["consultations"])
+for col, name in zip(cols[2:], svc.PURPOSES.values()):
+    col.metric(name, by_purpose.get(name, 0))
+if by_month:
+    st.markdown("**按月统计**")
+    st.dataframe(by_month, hide_index=True, width="stretch", key="vl_months")
+
+if can("video.log"):
+    with db() as s:
+        rooms = svc.room_choices(s)
+    with st.expander("登记视频连线", expanded=False), st.form("vl_form", clear_on_submit=True):
+        now = clock.local(clock.now())
+        c1, c2, c3 = st.columns(3)
+        day = c1.date_input("日期", value=now.date(), key="vl_day")
+        at = c2.time_input("开始时间", value=dt.time(now.hour, 0), key="vl_time")
+        minutes = c3.number_input("时长（分钟）", min_value=1, max_value=600, value=30, key="vl_minutes")
+        field_error("started_at")
+        field_error("duration_minutes")
+        c4, c5 = st.columns(2)
+        initiated = c4.selectbox("发起方", list(svc.INITIATORS), format_func=svc.INITIATORS.get, key="vl_initiated")
+        purpose = c5.selectbox("目的", list(svc.PURPOSES), format_func=svc.PURPOSES.get, key="vl_purpose")
+        parts = st.multiselect("参加方", list(svc.PARTICIPANTS), default=["room", "city_centre"],
+                               format_func=svc.PARTICIPANTS.get, key="vl_parts")
+        field_error("participants")
+        room = st.selectbox("调解室", [None, *rooms], format_func=lambda i: rooms.get(i, "（无）"), key="vl_room")
+        field_error("room_id")
+        c6, c7 = st.columns(2)
+        case_number = c6.text_input("案件编号（选填）", key="vl_case")
+        field_error("case_number")
+        req_number = c7.text_input("线上服务申请编号（选填）", key="vl_request")
+        field_error("request_number")
+        result = st.text_area("连线结果", key="vl_result")
+        field_error("result")
+        if st.form_submit_button("保存", key="vl_save", type="primary"):
+            data = svc.VideoLinkInput(
+                started_at=dt.datetime.combine(day, at, tzinfo=clock.LOCAL_TZ), duration_minutes=int(minutes),
+                initiated_by=initiated, purpose=purpose, participants=parts, room_id=room,
+                case_number=case_number, request_number=req_number, result=result)
+            if run_action(svc.log_link, data, success="已登记视频连线。"):
+                st.rerun()
+else:
+    st.caption("只读角色仅可查看连线记录。")
+
+page = st.number_input("页码", min_value=1, value=1, step=1, key="vl_page") - 1
+with db() as s:
+    rows, total = svc.list_links(s, page=int(page), page_size=50)
+st.caption(f"共 {total} 次连线，每页 50 条。")
+if rows:
+    st.dataframe(rows, hide_index=True, width="stretch", key="vl_table")
+else:
+    st.info("还没有视频连线记录。")

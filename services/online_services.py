@@ -1,0 +1,294 @@
+"""Citizens' online service requests (线上服务) and the staff queue that answers them.
+
+A citizen asks from the public page (no account): 远程视频调解, 线上法律咨询, 线上司法确认
+(only after 调解成功), 线上开庭 (only once guided to the courts) or 催办 (only while open).
+Staff move each request along: requested → accepted → scheduled → done, or → declined from
+any of the first three. A reminder may be marked done straight after accepting it (nothing to
+schedule). The outcome and the decline reason are shown on the public page, so they must not
+carry phone or ID numbers. SLA: answered within one working day (Saturday and Sunday skipped;
+public holidays are not modelled).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from db.models import Case, DisputeCode, OnlineRequest
+from services import audit, clock, ladder, numbering, org
+from services.errors import ConcurrentEdit, IllegalTransition, NotFound, ValidationError
+from services.roles import Actor, require
+from services.validation import normalise_mobile
+
+KINDS: dict[str, str] = {
+    "video_mediation": "远程视频调解",
+    "legal_consultation": "线上法律咨询",
+    "judicial_confirmation": "线上司法确认",
+    "online_hearing": "线上开庭",
+    "reminder": "催办",
+}
+STATUSES: dict[str, str] = {
+    "requested": "待受理",
+    "accepted": "已受理",
+    "scheduled": "已安排",
+    "done": "已完成",
+    "declined": "未予办理",
+}
+PUBLIC_STATUS: dict[str, str] = {
+    "requested": "已提交，等待工作人员受理",
+    "accepted": "工作人员已受理",
+    "scheduled": "已安排时间",
+    "done": "已办结",
+    "declined": "未予办理",
+}
+PENDING = ("requested", "accepted", "scheduled")
+PARTICIPANT_ROLES: dict[str, str] = {"mediator": "调解员", "lawyer": "律师", "judge_assistant": "法官助理"}
+NOTE_MAX = 200
+PUBLIC_TEXT_MAX = 300
+_PRIVATE_NUMBER = re.compile(r"1[3-9]\d{9}|\d{17}[\dXx]|\d{15}")
+
+
+@dataclass(frozen=True)
+class CaseState:
+    level: str
+    status: str
+    settled: bool  # has a settlement (settled, or closed after one)
+
+
+def refusal(state: CaseState, kind: str) -> str | None:
+    """Why this kind makes no sense for the case now (plain Chinese), or None when it may be asked."""
+    if kind not in KINDS:
+        return "请选择要申请的服务。"
+    closed = state.status == "closed"
+    if kind == "judicial_confirmation":
+        if state.status == "settled" or (closed and state.settled):
+            return None
+        return "线上司法确认需在调解成功、达成调解协议后申请，本案目前尚未调解成功。"
+    if kind == "online_hearing":
+        if state.level == "court" or state.status == "litigation":
+            return None
+        return "线上开庭仅适用于已引导进入司法程序的案件，本案目前仍在调解阶段或已办结。"
+    if kind == "reminder":
+        if state.status in ladder.statuses_in(ladder.OPEN):
+            return None
+        return "本案已有办理结果，无需催办；如有疑问请拨打页面上的联系电话。"
+    if closed:
+        return "本案已办结归档，不能再申请该服务；如有新的纠纷，请拨打页面上的联系电话重新登记。"
+    return None
+
+
+def sla_due(requested_at: dt.datetime) -> dt.datetime:
+    """One working day later: a request made at the weekend counts from Monday 00:00."""
+    local = clock.local(requested_at)
+    while local.weekday() >= 5:
+        local = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    due = local + dt.timedelta(days=1)
+    while due.weekday() >= 5:
+        due += dt.timedelta(days=1)
+    return due.astimezone(clock.UTC)
+
+
+def request_number(session: Session, at: dt.datetime) -> str:
+    year = clock.local(at).year
+    value = numbering.next_value(session, "online_request", year)
+    return f"{org.city(session).get('short', '丰')}线〔{year}〕{value:06d}"
+
+
+def submit_public(session: Session, token: str, kind: str, mobile: str, note: str) -> OnlineRequest:
+    """A citizen's request from the public page. No account: the token is the authority.
+
+    Raises NotFound for an unknown/revoked token, ValidationError({field: message}) otherwise.
+    """
+    case_id = session.scalar(select(DisputeCode.case_id).where(DisputeCode.token == token,
+                                                              DisputeCode.revoked_at.is_(None)))
+    if case_id is None:
+        raise NotFound("没有找到该解纷码")
+    row = session.execute(select(Case.level, Case.status, Case.settled_at).where(Case.id == case_id)).one()
+    errors: dict[str, str] = {}
+    why = refusal(CaseState(row.level, row.status, row.settled_at is not None), kind)
+    if why:
+        errors["kind"] = why
+    normalised = normalise_mobile(mobile)
+    if normalised is None:
+        errors["mobile"] = "请填写正确的 11 位手机号码，方便工作人员与您联系。"
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        errors["note"] = f"说明请不超过 {NOTE_MAX} 字（现 {len(note)} 字）。"
+    if errors:
+        raise ValidationError(errors)
+    pending = session.scalar(select(OnlineRequest.number).where(
+        OnlineRequest.case_id == case_id, OnlineRequest.kind == kind, OnlineRequest.status.in_(PENDING)).limit(1))
+    if pending:
+        raise ValidationError({"kind": f"您已申请过“{KINDS[kind]}”（编号 {pending}），工作人员正在办理，请勿重复提交。"})
+    now = clock.now()
+    req = OnlineRequest(number=request_number(session, now), case_id=case_id, kind=kind, mobile=normalised,
+                        note=note, status="requested", requested_at=now, sla_due_at=sla_due(now),
+                        participants=[], updated_at=now)
+    session.add(req)
+    session.flush()
+    audit.record(session, None, "online.request", "online_request", req.id, case_id=case_id, kind=kind)
+    return req
+
+
+# ---------------------------------------------------------------------------- staff actions
+
+def _load(session: Session, request_id: int, expected_status: str | None) -> OnlineRequest:
+    req = session.get(OnlineRequest, request_id)
+    if req is None:
+        raise NotFound("该线上服务申请不存在。")
+    if expected_status is not None and req.status != expected_status:
+        raise ConcurrentEdit("该申请已被他人处理，请刷新后查看。")
+    return req
+
+
+def _check_move(req: OnlineRequest, action: str) -> None:
+    allowed = {
+        "accept": ("requested",),
+        "schedule": ("accepted", "scheduled"),
+        "done": ("scheduled", "accepted") if req.kind == "reminder" else ("scheduled",),
+        "decline": PENDING,
+    }[action]
+    if req.status not in allowed:
+        names = {"accept": "受理", "schedule": "安排", "done": "办结", "decline": "不予办理"}
+        hint = "；请先安排时间和参加人员" if action == "done" and req.status == "accepted" else ""
+        raise IllegalTransition(f"该申请当前为“{STATUSES[req.status]}”，不能{names[action]}{hint}。")
+
+
+def _public_text(value: str, field: str, label: str) -> str:
+    value = (value or "").strip()
+    if len(value) < 2:
+        raise ValidationError({field: f"请填写{label}（将在解纷码页面向群众显示）。"})
+    if len(value) > PUBLIC_TEXT_MAX:
+        raise ValidationError({field: f"{label}不超过 {PUBLIC_TEXT_MAX} 字。"})
+    if _PRIVATE_NUMBER.search(value):
+        raise ValidationError({field: f"{label}会公开显示，不能包含手机号码或身份证号码。"})
+    return value
+
+
+def _save(session: Session, actor: Actor, req: OnlineRequest, action: str, **detail) -> OnlineRequest:
+    req.handled_by_id = actor.user_id
+    req.updated_at = clock.now()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentEdit("该申请已被他人处理，请刷新后查看。") from exc
+    audit.record(session, actor, f"online.{action}", "online_request", req.id, case_id=req.case_id,
+                 status=req.status, **detail)
+    return req
+
+
+def accept(session: Session, actor: Actor, request_id: int, expected_status: str | None = None) -> OnlineRequest:
+    require(actor, "online.handle")
+    req = _load(session, request_id, expected_status)
+    _check_move(req, "accept")
+    req.status, req.accepted_at = "accepted", clock.now()
+    return _save(session, actor, req, "accept")
+
+
+def schedule(session: Session, actor: Actor, request_id: int, when: dt.datetime | None,
+             participants: list[dict], expected_status: str | None = None) -> OnlineRequest:
+    """Fix the time and who joins: [{"role": "mediator"|"lawyer"|"judge_assistant", "name": "..."}]."""
+    require(actor, "online.handle")
+    req = _load(session, request_id, expected_status)
+    _check_move(req, "schedule")
+    errors: dict[str, str] = {}
+    if when is None or when.tzinfo is None:
+        errors["when"] = "请选择安排的日期和时间。"
+    elif when < clock.now() - dt.timedelta(minutes=5):
+        errors["when"] = "安排的时间不能早于现在。"
+    clean = []
+    for p in participants or []:
+        role, name = p.get("role"), (p.get("name") or "").strip()
+        if role not in PARTICIPANT_ROLES:
+            errors["participants"] = "参加人员的身份只能是调解员、律师或法官助理。"
+        elif not name or len(name) > 30:
+            errors["participants"] = f"请填写参加的{PARTICIPANT_ROLES[role]}姓名（不超过 30 字）。"
+        else:
+            clean.append({"role": role, "name": name})
+    if not clean and "participants" not in errors:
+        errors["participants"] = "请至少选择一名参加人员（调解员、律师或法官助理）。"
+    if errors:
+        raise ValidationError(errors)
+    req.status, req.scheduled_at, req.participants = "scheduled", when, clean
+    if req.accepted_at is None:
+        req.accepted_at = clock.now()
+    return _save(session, actor, req, "schedule", at=when.isoformat(), participants=clean)
+
+
+def complete(session: Session, actor: Actor, request_id: int, outcome: str,
+             expected_status: str | None = None) -> OnlineRequest:
+    require(actor, "online.handle")
+    req = _load(session, request_id, expected_status)
+    _check_move(req, "done")
+    req.outcome = _public_text(outcome, "outcome", "办理结果")
+    req.status, req.done_at = "done", clock.now()
+    return _save(session, actor, req, "done")
+
+
+def decline(session: Session, actor: Actor, request_id: int, reason: str,
+            expected_status: str | None = None) -> OnlineRequest:
+    require(actor, "online.handle")
+    req = _load(session, request_id, expected_status)
+    _check_move(req, "decline")
+    req.decline_reason = _public_text(reason, "reason", "不予办理的原因")
+    req.status, req.declined_at = "declined", clock.now()
+    return _save(session, actor, req, "decline")
+
+
+# ---------------------------------------------------------------------------- the queue
+
+def queue(session: Session, status: str | None = None, kind: str | None = None, page: int = 0,
+          page_size: int = 50) -> tuple[list[dict], int]:
+    """One page of requests and the total count. status: a STATUSES code, "pending" (not finished:
+    oldest SLA first) or None (all, newest first)."""
+    q = select(OnlineRequest, Case.number).join(Case, Case.id == OnlineRequest.case_id)
+    count = select(func.count()).select_from(OnlineRequest)
+    if status == "pending":  # everything not finished yet
+        q, count = q.where(OnlineRequest.status.in_(PENDING)), count.where(OnlineRequest.status.in_(PENDING))
+    elif status:
+        q, count = q.where(OnlineRequest.status == status), count.where(OnlineRequest.status == status)
+    if kind:
+        q, count = q.where(OnlineRequest.kind == kind), count.where(OnlineRequest.kind == kind)
+    if status in PENDING or status == "pending":
+        q = q.order_by(OnlineRequest.sla_due_at, OnlineRequest.id)
+    else:
+        q = q.order_by(OnlineRequest.requested_at.desc(), OnlineRequest.id.desc())
+    now = clock.now()
+    rows = []
+    for req, case_number in session.execute(q.limit(page_size).offset(page * page_size)):
+        hours = (now - req.requested_at).total_seconds() / 3600
+        rows.append({
+            "id": req.id, "number": req.number, "case_number": case_number, "kind": KINDS.get(req.kind, req.kind),
+            "kind_code": req.kind, "status": req.status, "status_name": STATUSES.get(req.status, req.status),
+            "age": f"{int(hours // 24)} 天 {int(hours % 24)} 小时" if hours >= 24 else f"{int(hours)} 小时",
+            "requested_at": clock.fmt(req.requested_at), "sla_due": clock.fmt(req.sla_due_at),
+            "overdue": req.status == "requested" and now > req.sla_due_at,
+            "scheduled_at": clock.fmt(req.scheduled_at),
+            "participants": "、".join(f"{PARTICIPANT_ROLES.get(p.get('role'), '')}{p.get('name', '')}"
+                                     for p in req.participants or []),
+            "note": req.note, "outcome": req.outcome or req.decline_reason,
+        })
+    return rows, session.scalar(count) or 0
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OnlineRequest.status, func.count()).group_by(OnlineRequest.status)).all()
+    return {s: n for s, n in rows}
+
+
+def overdue_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OnlineRequest).where(
+        OnlineRequest.status == "requested", OnlineRequest.sla_due_at < clock.now())) or 0
+
+
+def contact(session: Session, actor: Actor, request_id: int) -> dict:
+    """The citizen's mobile and note for one request; the mobile masked for roles without personal access."""
+    from services.roles import may
+    from services.validation import mask_phone
+    req = _load(session, request_id, None)
+    mobile = req.mobile if may(actor.role, "case.view_personal") else mask_phone(req.mobile)
+    return {"mobile": mobile, "note": req.note, "status": req.status, "kind": req.kind}

@@ -1,0 +1,367 @@
+"""The public dispute-code page (解纷码): plain HTML for WeChat's browser, no login, no script.
+
+    GET  /c/{token}           progress page with the online-services form
+    POST /c/{token}/request   the form post (kind, mobile, note) -> confirmation with a number
+
+Unknown, revoked and malformed tokens get one identical 404 page. Repeated misses from one
+client address are answered 429 for a minute (in-memory sliding window per address, bounded
+memory); form posts are limited per address too. Every response carries no-store, no-referrer,
+noindex, nosniff and a Content-Security-Policy that allows no script at all.
+
+Behind a reverse proxy, start uvicorn with `--proxy-headers --forwarded-allow-ips <proxy ip>`
+so that `request.client.host` is the citizen's address and not the proxy's.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import hashlib
+import threading
+import time
+from collections import OrderedDict, deque
+from functools import lru_cache
+from html import escape
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from starlette.routing import Route
+
+from db.engine import get_engine, session_scope
+from services import dispute_codes, online_services
+from services.errors import NotFound, ValidationError
+from services.validation import mask_phone
+
+MISS_LIMIT, MISS_WINDOW = 20, 60.0  # bad tokens per address per minute before 429
+POST_LIMIT, POST_WINDOW = 10, 600.0  # form posts per address per ten minutes
+MAX_TRACKED = 10_000  # addresses remembered per limiter (least recently seen dropped first)
+MAX_BODY = 4096
+
+CSS = """
+*{box-sizing:border-box}body{margin:0;font:16px/1.6 -apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+color:#1f2933;background:#f3f5f7}header{background:#b42318;color:#fff;padding:14px 16px}header h1{margin:0;font-size:20px}
+header p{margin:2px 0 0;font-size:13px;opacity:.9}main{max-width:560px;margin:0 auto;padding:12px}
+section{background:#fff;border-radius:10px;padding:14px 16px;margin:0 0 12px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+h2{font-size:17px;margin:0 0 8px}dl{margin:0;display:grid;grid-template-columns:6em 1fr;gap:4px 8px}dt{color:#52606d}dd{margin:0}
+.stage{font-size:22px;font-weight:700;color:#b42318;margin:6px 0 0}ol{list-style:none;margin:0;padding:0}
+ol li{position:relative;padding:0 0 10px 22px;border-left:2px solid #d9e2ec;margin-left:6px}
+ol li:before{content:"";position:absolute;left:-7px;top:5px;width:12px;height:12px;border-radius:50%;background:#b42318}
+ol li span{color:#52606d;font-size:14px;margin-left:8px}.req{border-top:1px solid #e4e7eb;padding:8px 0}
+.req:first-child{border-top:0}.muted{color:#52606d;font-size:14px}label{display:block;margin:8px 0 4px;font-weight:600}
+.opt{display:block;font-weight:400;padding:6px 0}input[type=tel],textarea{width:100%;font-size:16px;padding:8px;
+border:1px solid #9aa5b1;border-radius:6px}textarea{height:5em}button{width:100%;margin-top:12px;padding:12px;font-size:17px;
+border:0;border-radius:8px;background:#b42318;color:#fff}.err{color:#b42318;font-size:14px;margin:2px 0}
+.ok{font-size:18px;font-weight:700;color:#0b7a3e}a{color:#0b5cad}footer{text-align:center;color:#7b8794;font-size:12px;padding:8px}
+"""
+_CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; img-src 'self'; "
+                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+}
+
+
+def _html(title: str, body: str) -> str:
+    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            "<meta name=\"robots\" content=\"noindex,nofollow\"><meta name=\"referrer\" content=\"no-referrer\">"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def _response(body: str, status: int = 200, **extra: str) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **extra})
+
+
+NOT_FOUND_HTML = _html("没有找到该解纷码", "<header><h1>解纷码</h1></header><main><section><h2>没有找到该解纷码</h2>"
+                       "<p>请核对二维码或链接是否完整；如有疑问，请联系办理案件的调解室或综治中心。</p></section></main>")
+TOO_MANY_HTML = _html("操作太频繁", "<header><h1>解纷码</h1></header><main><section><h2>操作太频繁</h2>"
+                      "<p>请稍后再试。</p></section></main>")
+
+
+def not_found() -> HTMLResponse:
+    return _response(NOT_FOUND_HTML, 404)
+
+
+def too_many() -> HTMLResponse:
+    return _response(TOO_MANY_HTML, 429, **{"Retry-After": str(int(MISS_WINDOW))})
+
+
+class SlidingWindow:
+    """Events per key in the last `window` seconds; at most `max_keys` keys kept (LRU)."""
+
+    def __init__(self, limit: int, window: float, max_keys: int = MAX_TRACKED):
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._hits: OrderedDict[str, deque] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque | None:
+        hits = self._hits.get(key)
+        if hits is not None:
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+        return hits
+
+    def exceeded(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._recent(key, now)
+            return hits is not None and len(hits) >= self.limit
+
+    def add(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._recent(key, now)
+            if hits is None:
+                hits = self._hits[key] = deque(maxlen=self.limit)
+                while len(self._hits) > self.max_keys:
+                    self._hits.popitem(last=False)
+            else:
+                self._hits.move_to_end(key)
+            hits.append(now)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()
+
+
+misses = SlidingWindow(MISS_LIMIT, MISS_WINDOW)
+posts = SlidingWindow(POST_LIMIT, POST_WINDOW)
+
+
+def reset_limits() -> None:
+    misses.clear()
+    posts.clear()
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+# ---------------------------------------------------------------------------- rendering
+
+def _field_error(errors: dict, key: str) -> str:
+    return f"<p class=\"err\">{escape(errors[key])}</p>" if key in errors else ""
+
+
+def _form(token: str, view: dict, form: dict, errors: dict) -> str:
+    kinds = view["allowed_kinds"]
+    if not kinds:
+        return ("<section><h2>申请线上服务</h2>" + "".join(_field_error(errors, k) for k in ("kind", "mobile", "note", "_"))
+                + "<p class=\"muted\">本案已办结，暂无可申请的线上服务；如有疑问请拨打上方联系电话。</p></section>")
+    chosen = form.get("kind") or ("legal_consultation" if "legal_consultation" in kinds else kinds[0])
+    options = "".join(
+        f"<label class=\"opt\"><input type=\"radio\" name=\"kind\" value=\"{escape(k)}\""
+        f"{' checked' if k == chosen else ''}> {escape(online_services.KINDS[k])}</label>" for k in kinds)
+    return (
+        "<section><h2>申请线上服务</h2>"
+        f"<form method=\"post\" action=\"/c/{escape(token)}/request\" accept-charset=\"utf-8\">"
+        f"<label>服务类型</label>{options}{_field_error(errors, 'kind')}"
+        "<label for=\"mobile\">手机号码</label>"
+        f"<input id=\"mobile\" type=\"tel\" name=\"mobile\" maxlength=\"20\" autocomplete=\"tel\" "
+        f"value=\"{escape(form.get('mobile', ''))}\" placeholder=\"11 位手机号码\">{_field_error(errors, 'mobile')}"
+        f"<label for=\"note\">简要说明（选填，{online_services.NOTE_MAX} 字以内）</label>"
+        f"<textarea id=\"note\" name=\"note\" maxlength=\"{online_services.NOTE_MAX}\">{escape(form.get('note', ''))}</textarea>"
+        f"{_field_error(errors, 'note')}{_field_error(errors, '_')}"
+        "<button type=\"submit\">提交申请</button>"
+        "<p class=\"muted\">工作人员将在 1 个工作日内与您联系。手机号码仅用于联系您，不会公开。</p></form></section>")
+
+
+def render_page(token: str, view: dict, form: dict | None = None, errors: dict | None = None) -> str:
+    e = escape
+    steps = "".join(f"<li>{e(s['label'])}<span>{e(s['date'])}</span></li>" for s in view["timeline"])
+    reqs = "".join(
+        "<div class=\"req\">"
+        f"<div><b>{e(r['kind'])}</b> <span class=\"muted\">{e(r['number'])} · {e(r['date'])}</span></div>"
+        f"<div>{e(r['status'])}{'：' + e(r['scheduled']) if r['scheduled'] else ''}</div>"
+        + (f"<div class=\"muted\">{e(r['outcome'])}</div>" if r["outcome"] else "") + "</div>"
+        for r in view["requests"])
+    phone = view["unit_phone"]
+    phone_html = f"<a href=\"tel:{e(phone)}\">{e(phone)}</a>" if phone else "—"
+    body = (
+        f"<header><h1>{e(view['city_name'])} 解纷码</h1><p>矛盾纠纷办理进度查询</p></header><main>"
+        "<section><dl>"
+        f"<dt>案件编号</dt><dd>{e(view['case_number'])}</dd>"
+        f"<dt>纠纷类别</dt><dd>{e(view['category'])}</dd>"
+        f"<dt>受理日期</dt><dd>{e(view['registered_on'])}</dd></dl>"
+        f"<p class=\"stage\">{e(view['stage'])}</p></section>"
+        f"<section><h2>办理进度</h2><ol>{steps}</ol></section>"
+        f"<section><h2>承办单位</h2><p>{e(view['unit_name'])}<br>联系电话：{phone_html}</p></section>"
+        + (f"<section><h2>我的线上服务申请</h2>{reqs}</section>" if reqs else "")
+        + _form(token, view, form or {}, errors or {})
+        + "<footer>本页面不显示当事人个人信息</footer></main>")
+    return _html(f"解纷码 {view['case_number']}", body)
+
+
+def render_confirmation(token: str, view: dict, number: str, kind: str, mobile: str) -> str:
+    e = escape
+    body = (
+        f"<header><h1>{e(view['city_name'])} 解纷码</h1><p>矛盾纠纷办理进度查询</p></header><main><section>"
+        f"<p class=\"ok\">申请已提交</p><dl><dt>申请编号</dt><dd>{e(number)}</dd>"
+        f"<dt>服务类型</dt><dd>{e(online_services.KINDS.get(kind, ''))}</dd>"
+        f"<dt>联系手机</dt><dd>{e(mask_phone(mobile))}</dd></dl>"
+        "<p>工作人员将在 1 个工作日内与您电话联系，办理结果会显示在进度页面上。请记下申请编号。</p>"
+        f"<p><a href=\"/c/{e(token)}\">返回办理进度</a></p></section></main>")
+    return _html("申请已提交", body)
+
+
+# ---------------------------------------------------------------------------- endpoints
+
+def _session():
+    return session_scope()
+
+
+class ViewCache:
+    """Optional micro-cache of public views per token (PUBLIC_PAGE_CACHE_SECONDS, default 0 = off).
+
+    The view holds no personal data, but it can be up to the TTL stale: a new stage, or a
+    revoked code, shows after at most that many seconds (a request posted here invalidates its
+    own token at once). Bounded: at most `max_items` tokens, least recently stored dropped first.
+    """
+
+    def __init__(self, ttl: float, max_items: int = 20_000):
+        self.ttl, self.max_items = ttl, max_items
+        self._items: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict | None:
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            hit = self._items.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token: str, view: dict) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._items[token] = (time.monotonic() + self.ttl, view)
+            self._items.move_to_end(token)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+    def drop(self, token: str) -> None:
+        with self._lock:
+            self._items.pop(token, None)
+
+
+view_cache = ViewCache(float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "0") or 0))
+
+
+def _load_view(token: str) -> dict | None:
+    view = view_cache.get(token)
+    if view is None:
+        view = _read_view(token)
+        if view is not None:
+            view_cache.put(token, view)
+    return view
+
+
+def _read_view(token: str) -> dict | None:
+    """Read the public facts. On PostgreSQL the view is one SELECT, run on an autocommit connection
+    (no BEGIN/COMMIT round trips); SQLite keeps the ordinary transaction."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        with _session() as s:
+            return dispute_codes.public_view(s, token)
+    for attempt in (1, 2):
+        try:
+            with _read_engine(engine.url).connect() as conn, Session(bind=conn) as s:
+                return dispute_codes.public_view(s, token)
+        except DBAPIError as exc:  # a connection the server dropped is discarded; try once more
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    return None  # pragma: no cover
+
+
+@lru_cache(maxsize=4)
+def _read_engine(url: URL) -> Engine:  # the URL object: str() would mask the password
+    """PostgreSQL engine for the public page's single SELECT: autocommit (no BEGIN/COMMIT round
+    trips) and no pre-ping (a round trip on every checkout, ~0.2 ms of CPU here; a dropped
+    connection is retried once instead). The pool is as large as Starlette's threadpool (40
+    threads) and opened lazily: overflow connections are closed on return and reopened on the
+    next burst, which showed as a ~170 ms p99 under 16 keep-alive connections."""
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=40, max_overflow=0, pool_timeout=10,
+                         pool_recycle=600,
+                         connect_args={"prepare_threshold": None, "connect_timeout": 5})
+
+
+def progress_page(request: Request) -> Response:
+    """GET /c/{token}. A sync endpoint: Starlette runs it in its threadpool."""
+    ip = _client(request)
+    if misses.exceeded(ip):
+        return too_many()
+    if request.method not in ("GET", "HEAD"):
+        return _response(NOT_FOUND_HTML, 405, Allow="GET")
+    token = request.path_params["token"]
+    view = _load_view(token) if dispute_codes.TOKEN_RE.match(token) else None
+    if view is None:
+        misses.add(ip)
+        return not_found()
+    return _response(render_page(token, view))
+
+
+def _submit(token: str, kind: str, mobile: str, note: str) -> tuple[str, dict | None, str | dict]:
+    """('ok', view, (number, mobile)) | ('invalid', view, errors) | ('missing', None, {})"""
+    view_cache.drop(token)  # the page after a post shows the current state
+    try:
+        with _session() as s:
+            req = online_services.submit_public(s, token, kind, mobile, note)
+            number, mobile = req.number, req.mobile
+    except NotFound:
+        return "missing", None, {}
+    except ValidationError as exc:
+        return "invalid", _read_view(token), exc.fields
+    view_cache.drop(token)
+    return "ok", _read_view(token), (number, mobile)
+
+
+async def request_service(request: Request) -> Response:
+    """POST /c/{token}/request: a plain HTML form post."""
+    ip = _client(request)
+    if misses.exceeded(ip) or posts.exceeded(ip):
+        return too_many()
+    token = request.path_params["token"]
+    if request.method != "POST":
+        return _response(NOT_FOUND_HTML, 405, Allow="POST")
+    if not dispute_codes.TOKEN_RE.match(token):
+        misses.add(ip)
+        return not_found()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return _response(_html("无法提交", "<main><section><h2>请通过页面上的表单提交申请。</h2></section></main>"), 415)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return _response(_html("内容过长", "<main><section><h2>提交的内容过长。</h2></section></main>"), 413)
+    posts.add(ip)
+    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10, keep_blank_values=True)
+    form = {k: (fields.get(k) or [""])[0] for k in ("kind", "mobile", "note")}
+    outcome, view, result = await run_in_threadpool(_submit, token, form["kind"], form["mobile"], form["note"])
+    if outcome == "missing" or view is None:
+        misses.add(ip)
+        return not_found()
+    if outcome == "invalid":
+        return _response(render_page(token, view, form, result), 400)
+    number, mobile = result
+    return _response(render_confirmation(token, view, number, form["kind"], mobile))
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/c/{token}", progress_page, methods=["GET", "HEAD", "POST"]),
+        Route("/c/{token}/request", request_service, methods=["GET", "POST"]),
+    ]
