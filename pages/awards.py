@@ -1,0 +1,98 @@
+"""奖惩登记: the register of rewards and sanctions; the task force adds entries from a ranking."""
+import pandas as pd
+import streamlit as st
+
+from components import charts
+from components.context import db, field_error, guard, run_action
+from services import assessment, metrics
+from services.assessment import AWARD_KINDS, AwardInput
+from services.metrics import Period
+
+me = guard(__file__)
+st.title("奖惩登记")
+PER_PAGE = 30
+COLS = {"kind": "类别", "unit_type": "单位类型", "unit_name": "单位", "period": "考核期间", "reason": "事由",
+        "detail": "详情", "decided_by": "决定人", "decided_at": "决定时间"}
+
+kind = st.selectbox("类别", list(AWARD_KINDS), index=None, format_func=AWARD_KINDS.get, key="aw_kind",
+                    placeholder="全部")
+if st.session_state.get("aw_last_kind") != kind:
+    st.session_state["aw_last_kind"], st.session_state["aw_page"] = kind, 1
+page = st.session_state.get("aw_page", 1)
+with db() as s:
+    reg = assessment.awards(s, kind, page, PER_PAGE)
+st.caption(f"共 {reg['total']} 条，第 {page} / {reg['pages']} 页；每条记录决定人和决定时间。")
+if reg["rows"]:
+    st.dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
+                 key="aw_table")
+    c1, c2, c3 = st.columns([1, 1, 3])
+    if c1.button("上一页", key="aw_prev", disabled=page <= 1):
+        st.session_state["aw_page"] = page - 1
+        st.rerun()
+    if c2.button("下一页", key="aw_next", disabled=page >= reg["pages"]):
+        st.session_state["aw_page"] = page + 1
+        st.rerun()
+    with c3:
+        span = Period.article()
+        charts.download(metrics.export_xlsx("奖惩登记", span, "全市", assessment.AWARD_HEADER,
+                                            assessment.award_rows_for_export(reg["rows"])), key="aw_export")
+else:
+    st.info("暂无奖惩记录。")
+
+if not assessment.can_write(me.role)["manage"]:
+    st.caption("只读：奖惩由专班根据考核排名提出并登记。")
+    st.stop()
+
+st.subheader("新增奖惩")
+with db() as s:
+    runs = assessment.runs(s)
+run_ids = [r["id"] for r in runs]
+titles = {r["id"]: r["title"] for r in runs}
+c1, c2, c3 = st.columns([2, 1, 1])
+run_id = c1.selectbox("依据的考核排名", run_ids, format_func=titles.get, key="aw_run", index=0 if runs else None,
+                      placeholder="无（不依据排名）")
+unit_type = c2.selectbox("单位类型", ["station", "room"], format_func={"station": "派出所", "room": "调解室"}.get,
+                         key="aw_unit_type")
+new_kind = c3.selectbox("类别", list(AWARD_KINDS), format_func=AWARD_KINDS.get, key="aw_new_kind")
+with db() as s:
+    if run_id is not None:
+        ranked = assessment.league_table(s, run_id, unit_type)
+        units = {r["unit_id"]: (f"第{r['rank']}名 · " if r["rank"] else "无案件 · ") + r["unit_name"] for r in ranked}
+    else:
+        units = dict(assessment.unit_options(s, unit_type))
+run = next((r for r in runs if r["id"] == run_id), None)
+
+with st.form("aw_form", clear_on_submit=True):
+    unit_id = st.selectbox("单位（按排名）", list(units), format_func=units.get, key="aw_unit", index=None,
+                           placeholder="请选择")
+    field_error("unit_id")
+    c1, c2 = st.columns(2)
+    start = c1.date_input("考核期间开始", value=run["period_start"] if run else Period.article().start, key="aw_start")
+    end = c2.date_input("考核期间结束", value=run["period_end"] if run else Period.article().end, key="aw_end")
+    field_error("period")
+    reason = st.text_area("事由", key="aw_reason", placeholder="如：7—11月考核第一名；多次督办仍超时")
+    field_error("reason")
+    amount = interview_date = None
+    who = fixes = order_no = ""
+    if new_kind == "reward":
+        amount = st.number_input("奖励金额（元）", 0, 10_000_000, 100_000, step=10_000, key="aw_amount")
+        field_error("amount")
+    elif new_kind == "interview":
+        interview_date = st.date_input("约谈日期", value=None, key="aw_interview_date")
+        field_error("interview_date")
+        who = st.text_input("约谈人 / 被约谈人", key="aw_who")
+        field_error("interview_who")
+        fixes = st.text_area("商定的整改措施", key="aw_fixes")
+        field_error("agreed_fixes")
+    elif new_kind == "supervision":
+        order_no = st.text_input("督办单编号", key="aw_order_no", placeholder="如：丰综治督〔2023〕3号")
+        field_error("supervision_order_no")
+    submitted = st.form_submit_button("登记", type="primary", key="aw_submit")
+
+if submitted:
+    data = AwardInput(kind=new_kind, unit_type=unit_type, unit_id=unit_id, period_start=start, period_end=end,
+                      run_id=run_id, reason=reason, amount=amount, interview_date=interview_date, interview_who=who,
+                      agreed_fixes=fixes, supervision_order_no=order_no)
+    if run_action(assessment.add_award, data, success="已登记"):
+        st.session_state["aw_page"] = 1
+        st.rerun()

@@ -1,0 +1,103 @@
+"""领导驾驶舱: headline tiles with change, charts, heat table, police-side figures, exports."""
+import pandas as pd
+import streamlit as st
+
+from components import charts
+from components.context import db, guard
+from db.config import database_url
+from services import metrics
+from services.metrics import Period, Scope
+
+me = guard(__file__)
+st.title("领导驾驶舱")
+
+
+@st.cache_data(ttl=60, show_spinner="正在统计……")
+def figures(db_key: str, start, end, label: str, kind: str, unit_id) -> dict:
+    """Aggregates only (identical for every user, no personal data): safe to share for 60 s."""
+    period, scope = Period(start, end, label), Scope(kind, unit_id)
+    with db() as s:
+        metrics.ensure_fresh(s)
+        t = metrics.totals(s, period, scope)
+        return {"tiles": metrics.headline(s, period, scope), "weekly": metrics.weekly(s, period, scope),
+                "source": metrics.by_source(s, period, scope), "category": metrics.by_category(s, period, scope),
+                "mode": metrics.by_mode(s, period, scope), "township": metrics.by_township(s, period, scope),
+                "heat": metrics.heat(s, period, scope), "funnel": metrics.funnel(t),
+                "settle_time": metrics.settle_time(t), "police": metrics.police_side(s, period, scope, t),
+                "scope_name": scope.name(s)}
+
+
+@st.cache_data(ttl=300, show_spinner="正在分析重复报警……")
+def repeat_calls(db_key: str, start, end, kind: str, unit_id) -> list[dict]:
+    """Township counts only (no phone or address leaves the database)."""
+    with db() as s:
+        return metrics.repeat_calls(s, Period(start, end), Scope(kind, unit_id))
+
+
+with db() as s:
+    options = metrics.scope_options(s)
+c1, c2, c3 = st.columns([2, 1, 2])
+with c1:
+    period = charts.period_picker("dash")
+with c2:
+    scope = charts.scope_picker("dash", options)
+data = figures(database_url(), period.start, period.end, period.label, scope.kind, scope.id)
+c3.caption(f"统计期 {period.text}（北京时间，含首尾两日）· 范围：{data['scope_name']}  \n"
+           "变化为与上一等长统计期相比；在办、超时为当前实时数。")
+
+charts.tiles(data["tiles"])
+
+left, right = st.columns(2)
+left.altair_chart(charts.weekly_chart(data["weekly"]), width="stretch")
+right.altair_chart(charts.mode_chart(data["mode"]), width="stretch")
+left, right = st.columns(2)
+left.altair_chart(charts.bar_chart(data["source"], "source_name", "received", "案件来源", "来源"), width="stretch")
+right.altair_chart(charts.bar_chart(data["category"], "category", "received", "纠纷类别", "类别"), width="stretch")
+left, right = st.columns(2)
+left.altair_chart(charts.ordered_bars(data["funnel"], "stage", "cases", "化解层级（在哪一级调解成功/引导诉讼）", "层级"),
+                  width="stretch")
+right.altair_chart(charts.ordered_bars(data["settle_time"], "bucket", "cases", "化解用时（接报到调解成功）", "用时"),
+                   width="stretch")
+
+st.altair_chart(charts.township_chart(data["township"]), width="stretch", key="dash_township_chart",
+                on_select=lambda: charts.narrow_to_township("dash", "dash_township_chart"), selection_mode="pick")
+if scope.kind == "city":
+    st.caption("点击柱条可将本页缩小到该乡镇（街道）；也可在上方“范围”中选择。")
+
+st.altair_chart(charts.heat_chart(data["heat"]), width="stretch")
+
+st.subheader("警务视角")
+ps = data["police"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("分流的110警情", f"{ps['diverted']:,}", border=True)
+c2.metric("占110接警总量", "—" if ps["share"] is None else f"{ps['share']:.1%}", border=True,
+          help="需录入每月110接警总量（考核排名页）；仅全市范围")
+c3.metric("估算节省警力", f"{ps['hours_saved']:,.0f} 小时", border=True,
+          help=f"每起分流警情按 {ps['minutes_before']} 分钟降至 {ps['minutes_after']} 分钟估算（系统设置可调）")
+c4.metric("110接警总量（折算）", "—" if ps["calls110"] is None else f"{ps['calls110']:,.0f}", border=True)
+show_repeats = st.toggle("重复报警分析：当事人手机号或住址 30 天内已有其他案件的案件，按乡镇（街道）",
+                         key="dash_repeats_on")
+data["repeats"] = repeat_calls(database_url(), period.start, period.end, scope.kind, scope.id) if show_repeats else []
+if show_repeats:
+    repeats = pd.DataFrame([{"乡镇（街道）": r["township"], "案件数": r["cases"], "重复报警": r["repeats"],
+                             "占比": r["share"]} for r in data["repeats"]])
+    st.dataframe(repeats, hide_index=True, width="stretch", key="dash_repeats",
+                 column_config={"占比": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("导出")
+tables = {
+    "tiles": ("驾驶舱_核心指标", ["指标", "本期", "上一期"],
+              [[t.label, t.display, "" if t.prev is None else (f"{t.prev:.1%}" if t.kind == "rate" else t.prev)]
+               for t in data["tiles"]]),
+    "township": ("驾驶舱_乡镇", ["乡镇（街道）", "案件数", "调解成功", "调解成功率"],
+                 [[r["township"], r["received"], r["settled"], r["success_rate"]] for r in data["township"]]),
+    "heat": ("驾驶舱_乡镇x类别", ["乡镇（街道）", "纠纷类别", "案件数"],
+             [[r["township"], r["category"], r["received"]] for r in data["heat"]]),
+    "repeats": ("驾驶舱_重复报警", ["乡镇（街道）", "案件数", "重复报警", "占比"],
+                [[r["township"], r["cases"], r["repeats"], r["share"]] for r in data["repeats"]]),
+}
+names = {"tiles": "核心指标", "township": "各乡镇", "heat": "乡镇 × 类别", "repeats": "重复报警（需先打开分析）"}
+which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table")
+title, header, rows = tables[which]
+charts.download(metrics.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
+st.caption("导出只含统计数字，不含任何当事人信息。")
