@@ -1,0 +1,250 @@
+"""Task-force UI pieces: case picker, registers with overdue rows in red, the instrument, meeting
+and bulletin forms, and DOCX/PDF download buttons.
+
+Every form calls one service through run_action; user text is shown through st.dataframe,
+st.text or widget values only (never raw HTML).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from components.context import db, field_error, run_action
+from db.engine import session_scope
+from services import bulletins, instruments, meetings
+from services.roles import Actor
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+RED = "color: #C00000; font-weight: bold"
+
+
+def _d(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else (value or "")
+
+
+def red_rows(df: pd.DataFrame, flags: list[bool]):
+    """The table with the flagged rows' text in red (a pandas Styler: no HTML)."""
+    return df.style.apply(lambda row: [RED if flags[row.name] else ""] * len(row), axis=1)
+
+
+def done(message: str) -> None:
+    st.session_state["tf_flash"] = message
+    st.rerun()
+
+
+def flash() -> None:
+    msg = st.session_state.pop("tf_flash", None)
+    if msg:
+        st.success(msg)
+    err = st.session_state.pop("tf_error", None)
+    if err:
+        st.error(err)
+
+
+def act(fn, *args):
+    """run_action; when the service refused a field, rerun so the message shows beside it."""
+    result = run_action(fn, *args)
+    if result is None and st.session_state.get("field_errors"):
+        st.session_state["tf_error"] = "；".join(st.session_state["field_errors"].values())
+        st.rerun()
+    return result
+
+
+def downloads(render, obj_id: int, me: Actor, key: str) -> None:
+    """DOCX and PDF buttons; the file is made only when clicked (callable data)."""
+    def make(fmt):
+        def _make():
+            with session_scope() as s:
+                return render(s, me, obj_id, fmt)[1]
+        return _make
+    c1, c2 = st.columns(2)
+    c1.download_button("下载 DOCX", make("docx"), file_name=f"{key}.docx", mime=DOCX_MIME, key=f"{key}_docx",
+                       icon=":material/description:", on_click="ignore")
+    c2.download_button("下载 PDF", make("pdf"), file_name=f"{key}.pdf", mime="application/pdf", key=f"{key}_pdf",
+                       icon=":material/picture_as_pdf:", on_click="ignore")
+
+
+def reply_download(view: dict, me: Actor) -> None:
+    if not view["reply_filename"]:
+        return
+
+    def _file():
+        with session_scope() as s:
+            found = instruments.reply_file(s, me, view["id"])
+        return found[1] if found else b""
+    st.download_button(f"回复附件：{view['reply_filename']}（{view['reply_size'] // 1024 + 1} KB）", _file,
+                       file_name=view["reply_filename"], key="nt_reply_dl", on_click="ignore",
+                       icon=":material/attach_file:")
+
+
+# ------------------------------------------------------------------ cases
+def case_picker(key: str, label: str = "关联案件") -> list[int]:
+    """Search by case number, pick one or more. The picked ones stay selectable across searches."""
+    chosen: dict[int, str] = st.session_state.setdefault(f"{key}_chosen", {})
+    term = st.text_input("按案件编号检索", key=f"{key}_search", placeholder="输入编号的一部分，如 000123")
+    with db() as s:
+        found = dict(instruments.search_cases(s, term, limit=20))
+    options = list(dict.fromkeys([*chosen, *found]))
+    labels = {**found, **chosen}
+    picked = st.multiselect(label, options, format_func=lambda i: labels.get(i, str(i)), key=f"{key}_cases")
+    st.session_state[f"{key}_chosen"] = {i: labels[i] for i in picked if i in labels}
+    field_error("case_ids")
+    return picked
+
+
+# ------------------------------------------------------------------ instruments
+def instrument_table(rows: list[dict]) -> None:
+    df = pd.DataFrame([{"文号": r["doc_number"] or "（草稿）", "类型": r["kind_name"], "状态": r["state_name"],
+                        "主送单位": r["addressee"], "事项": r["subject"], "关联案件": "、".join(r["cases"]),
+                        "发文日期": _d(r["issue_date"]), "反馈期限": _d(r["deadline"]),
+                        "回复日期": _d(r["reply_date"]),
+                        "超期": "超期未回复" if r["overdue"] else ("逾期回复" if r["late_reply"] else "")}
+                       for r in rows])
+    st.dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
+
+
+def instrument_form(view: dict) -> instruments.InstrumentInput | None:
+    """Edit a draft; returns the input when 保存 was pressed."""
+    with st.form("nt_edit"):
+        subject = st.text_input("事项（用于标题）", view["subject"], key="nt_subject")
+        field_error("subject")
+        addressee = st.text_input("主送单位", view["addressee"], key="nt_addressee")
+        field_error("addressee")
+        facts = st.text_area("基本情况", view["facts"], key="nt_facts", height=150)
+        risk = st.text_area("风险或问题", view["risk"], key="nt_risk")
+        measures = st.text_area("工作要求（需采取的措施）", view["measures"], key="nt_measures")
+        field_error("measures")
+        c1, c2, c3 = st.columns(3)
+        deadline = c1.date_input("反馈期限", view["deadline"], key="nt_deadline", format="YYYY-MM-DD")
+        with c1:
+            field_error("deadline")
+        person = c2.text_input("专班联系人", view["contact_person"], key="nt_person")
+        phone = c3.text_input("联系电话", view["contact_phone"], key="nt_phone")
+        if st.form_submit_button("保存草稿", icon=":material/save:"):
+            return instruments.InstrumentInput(subject=subject, addressee=addressee, facts=facts, risk=risk,
+                                               measures=measures, deadline=deadline, township_id=view["township_id"],
+                                               room_id=view["room_id"], station_id=view["station_id"],
+                                               contact_person=person, contact_phone=phone, case_ids=view["case_ids"])
+    return None
+
+
+def reply_form(view: dict) -> None:
+    with st.form("nt_reply_form", clear_on_submit=False):
+        reply_date = st.date_input("回复日期", instruments.today(), key="nt_reply_date", format="YYYY-MM-DD")
+        field_error("reply_date")
+        summary = st.text_area("回复内容摘要", key="nt_reply_summary")
+        field_error("reply_summary")
+        upload = st.file_uploader("回复附件（≤ 10 MB）", key="nt_reply_file",
+                                  type=[t.lstrip(".") for t in instruments.FILE_TYPES])
+        field_error("reply_file")
+        if st.form_submit_button("登记回复", icon=":material/mark_email_read:"):
+            content = upload.getvalue() if upload is not None else None
+            if act(instruments.record_reply, view["id"], view["version"], reply_date, summary,
+                          upload.name if upload is not None else "", content):
+                done("已登记回复。")
+
+
+# ------------------------------------------------------------------ meetings
+def meeting_form(case_key: str = "mt") -> None:
+    """New minutes with up to five action items."""
+    case_ids = case_picker(case_key, "研究的案件")
+    with st.form("mt_new"):
+        c1, c2 = st.columns(2)
+        kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key="mt_kind")
+        held_on = c2.date_input("会议日期", instruments.today(), key="mt_held_on", format="YYYY-MM-DD")
+        with c2:
+            field_error("held_on")
+        topic = st.text_input("会议议题", key="mt_topic")
+        field_error("topic")
+        c1, c2 = st.columns(2)
+        place = c1.text_input("会议地点", "市综治中心会议室", key="mt_place")
+        with c1:
+            field_error("place")
+        convened_by = c2.text_input("召集人", key="mt_convened_by")
+        with c2:
+            field_error("convened_by")
+        units = st.text_area("参会单位（用顿号或换行分隔）", key="mt_units")
+        people = st.text_area("参会人员（用顿号或换行分隔）", key="mt_people")
+        decisions = st.text_area("议定事项", key="mt_decisions")
+        st.caption("交办事项（任务、责任单位、完成时限；空行不保存）。月度例会自动附上月的统计数据。")
+        items = []
+        for i in range(5):
+            a, b, c = st.columns([3, 2, 1])
+            task = a.text_input(f"任务 {i + 1}", key=f"mt_item{i}_task")
+            unit = b.text_input(f"责任单位 {i + 1}", key=f"mt_item{i}_unit")
+            deadline = c.date_input(f"时限 {i + 1}", None, key=f"mt_item{i}_deadline", format="YYYY-MM-DD")
+            for f in ("task", "responsible_unit", "deadline"):
+                field_error(f"item{len(items)}_{f}")
+            if task.strip() or unit.strip() or deadline:
+                items.append(meetings.ActionInput(task, unit, deadline))
+        if st.form_submit_button("保存纪要", icon=":material/save:", type="primary"):
+            data = meetings.MeetingInput(kind=kind, held_on=held_on, place=place, convened_by=convened_by, topic=topic,
+                                         attending_units=meetings.split_list(units), attendees=meetings.split_list(people),
+                                         decisions=decisions, case_ids=case_ids)
+            if act(meetings.create_meeting, data, items):
+                st.session_state.pop(f"{case_key}_chosen", None)
+                done("会议纪要已保存。")
+
+
+def items_table(items: list[dict], key: str) -> None:
+    df = pd.DataFrame([{"会议": f"{_d(i['meeting_date'])} {i['meeting_topic']}", "任务": i["task"],
+                        "责任单位": i["responsible_unit"], "完成时限": _d(i["deadline"]), "状态": i["status_name"],
+                        "落实情况": i["evidence"]} for i in items])
+    if items:
+        st.dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
+
+
+def item_update_form(items: list[dict]) -> None:
+    if not items:
+        return
+    with st.form("mt_item_form"):
+        labels = {i["id"]: f"{i['task']}（{i['responsible_unit']}，{i['status_name']}）" for i in items}
+        item_id = st.selectbox("事项", list(labels), format_func=labels.get, key="mt_item_pick")
+        status = st.radio("状态", list(meetings.ITEM_STATUSES), format_func=meetings.ITEM_STATUSES.get,
+                          horizontal=True, key="mt_item_status", index=1)
+        evidence = st.text_area("落实情况（标记完成时必填）", key="mt_item_evidence")
+        field_error("evidence")
+        if st.form_submit_button("更新事项", icon=":material/task_alt:"):
+            version = next(i["version"] for i in items if i["id"] == item_id)
+            if act(meetings.update_item, item_id, version, status, evidence):
+                done("事项已更新。")
+
+
+# ------------------------------------------------------------------ bulletins
+def bulletin_figures(view: dict) -> None:
+    f = view["figures"]
+    c = st.columns(4)
+    c[0].metric("受理非警务警情", f"{f.get('received', 0):,}")
+    c[1].metric("调解成功", f"{f.get('settled', 0):,}")
+    c[2].metric("调解成功率", bulletins.pct(f.get("success_rate")))
+    c[3].metric("满意率", bulletins.pct(f.get("satisfaction_rate")))
+    st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
+    r = view["rankings"]
+    if r.get("top"):
+        st.dataframe(pd.DataFrame([{"位置": "靠前", **x} for x in r["top"]] + [{"位置": "靠后", **x} for x in r["bottom"]])
+                     .rename(columns={"type": "类别", "unit": "单位", "rank": "名次", "score": "得分"}), hide_index=True, key="bl_rank")
+    st.caption(r.get("note", ""))
+    names = {"number": "案件编号", "township": "乡镇（街道）", "category": "类别", "level": "化解层级",
+             "complexity": "复杂程度", "kind_name": "类型", "doc_number": "文号", "addressee": "主送单位",
+             "subject": "事项", "held_on": "日期", "topic": "议题"}
+    for label, rows, cols in (("典型案例", view["notable"], ["number", "township", "category", "complexity", "level"]),
+                              ("本期风险提示函、督办单", view["instruments"], ["doc_number", "kind_name", "addressee", "subject"]),
+                              ("本期会议", view["meetings"], ["held_on", "kind_name", "topic"])):
+        if rows:
+            st.markdown(f"**{label}**")
+            st.dataframe(pd.DataFrame(rows)[cols].rename(columns=names), hide_index=True, width="stretch")
+
+
+def bulletin_editor(view: dict) -> None:
+    with st.form("bl_edit"):
+        title = st.text_input("专报标题", view["title"], key="bl_title")
+        field_error("title")
+        commentary = st.text_area("存在问题（专班评述）", view["commentary"], key="bl_commentary")
+        field_error("commentary")
+        next_steps = st.text_area("下步工作", view["next_steps"], key="bl_next_steps")
+        field_error("next_steps")
+        if st.form_submit_button("保存", icon=":material/save:"):
+            if act(bulletins.update_text, view["id"], view["version"], title, commentary, next_steps):
+                done("专报已保存。")

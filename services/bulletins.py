@@ -1,0 +1,375 @@
+"""Work bulletins (工作专报): numbered issues drafted from the data of a period.
+
+Numbering: one running sequence across years (第1期, 第2期, … never restarting in January), as the
+article counts its 16 issues; the number is given when the issue is issued (counter kind
+"bulletin", year 0), so a discarded draft leaves no gap.
+
+A draft takes a snapshot of the period (Beijing-time dates, both ends included):
+- headline figures: from services.metrics (the dashboard's own definitions, read from the case
+  rows) when that module is present, otherwise from the small SQL aggregates below, which use
+  the same anchors (received_at, settled_at, ended_at, followed_up_at);
+- rankings top and bottom from the latest assessment run ending in the period when
+  services.assessment is present, otherwise left out with a note;
+- notable cases (major cases, or settled at city level, in the period), the risk notices and
+  supervision orders issued and the meetings held in the period.
+The commentary (存在问题) and next steps (下步工作) are editable until the issue is issued.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Case, DisputeCategory, Instrument,
+                       Township)
+from services import audit, clock, ladder, numbering, official_docs
+from services.errors import ConcurrentEdit, DomainError, NotFound, ValidationError
+from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
+from services.roles import Actor, require
+
+try:  # the dashboard's figures, when that feature is installed
+    from services import metrics
+except ImportError:  # pragma: no cover - depends on what is deployed
+    metrics = None
+
+STATES = {"draft": "草稿", "issued": "已印发"}
+SEQUENCE = ("bulletin", 0)  # counter kind and "year": one running sequence
+TOWNSHIP_ROWS = 10
+NOTABLE_LIMIT = 5
+
+
+# ------------------------------------------------------------------ figures
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    lo = dt.datetime.combine(start, dt.time(), clock.LOCAL_TZ).astimezone(clock.UTC)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), clock.LOCAL_TZ).astimezone(clock.UTC)
+    return lo, hi
+
+
+def _count_if(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def fallback_totals(session: Session, start: dt.date, end: dt.date, group_col=None) -> dict | list[dict]:
+    """received / settled / failed / followed / satisfied in the period, each on its own anchor."""
+    lo, hi = _bounds(start, end)
+    inp = {name: and_(col >= lo, col < hi) for name, col in (
+        ("received", Case.received_at), ("settled", Case.settled_at), ("ended", Case.ended_at),
+        ("followed", Case.followed_up_at))}
+    cols = [_count_if(inp["received"]).label("received"), _count_if(inp["settled"]).label("settled"),
+            _count_if(and_(inp["ended"], Case.settled_at.is_(None))).label("failed"),
+            _count_if(and_(inp["followed"], Case.satisfaction.isnot(None))).label("followed"),
+            _count_if(and_(inp["followed"], Case.satisfaction.in_(("satisfied", "basic")))).label("satisfied")]
+    q = select(*([group_col] if group_col is not None else []), *cols).where(or_(*inp.values()))
+    if group_col is not None:
+        return [dict(r._mapping) for r in session.execute(q.group_by(group_col))]
+    return {k: int(v or 0) for k, v in session.execute(q).one()._mapping.items()}
+
+
+def _totals(session: Session, start: dt.date, end: dt.date, group_col=None):
+    if metrics is not None and hasattr(metrics, "raw_totals") and hasattr(metrics, "Period"):
+        period = metrics.Period(start, end)
+        if group_col is None:
+            return metrics.raw_totals(session, period), "metrics"
+        return metrics.raw_totals(session, period, group_by=[group_col]), "metrics"
+    return fallback_totals(session, start, end, group_col), "fallback"
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def period_figures(session: Session, start: dt.date, end: dt.date) -> dict:
+    """The headline figures of a period, as a JSON-ready snapshot."""
+    t, source = _totals(session, start, end)
+    by_mode_rows, _ = _totals(session, start, end, Case.mode.label("mode"))
+    lo, hi = _bounds(start, end)
+    by_status = {s: int(n) for s, n in session.execute(
+        select(Case.status, func.count()).where(Case.received_at >= lo, Case.received_at < hi).group_by(Case.status))}
+    received, settled, failed = int(t["received"]), int(t["settled"]), int(t["failed"])
+    return {"source": source, "period_start": start.isoformat(), "period_end": end.isoformat(),
+            "received": received, "settled": settled, "failed": failed, "followed": int(t["followed"]),
+            "satisfied": int(t["satisfied"]), "success_rate": _rate(settled, settled + failed),
+            "satisfaction_rate": _rate(int(t["satisfied"]), int(t["followed"])),
+            "by_mode": {r["mode"]: int(r["received"]) for r in by_mode_rows if r["mode"]},
+            "by_status": by_status}
+
+
+def township_rows(session: Session, start: dt.date, end: dt.date, limit: int = TOWNSHIP_ROWS) -> list[list[str]]:
+    rows, _ = _totals(session, start, end, Case.township_id.label("township_id"))
+    names = dict(session.execute(select(Township.id, Township.name)).all())
+    rows = sorted((r for r in rows if int(r["received"])), key=lambda r: (-int(r["received"]), r["township_id"]))
+    return [[names.get(r["township_id"], ""), str(int(r["received"])),
+             pct(_rate(int(r["settled"]), int(r["settled"]) + int(r["failed"]))),
+             pct(_rate(int(r["satisfied"]), int(r["followed"])))] for r in rows[:limit]]
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def rankings(session: Session, start: dt.date, end: dt.date) -> dict:
+    """Top and bottom three units of the latest assessment run ending within the period."""
+    try:
+        from services import assessment  # noqa: F401 - presence means rankings are kept
+    except ImportError:
+        return {"top": [], "bottom": [], "note": "考核模块未启用，本期不列排名。"}
+    run = session.scalar(select(AssessmentRun).where(AssessmentRun.period_end <= end, AssessmentRun.period_end >= start)
+                         .order_by(AssessmentRun.period_end.desc(), AssessmentRun.id.desc()).limit(1))
+    if run is None:
+        return {"top": [], "bottom": [], "note": "本期尚无考核排名结果。"}
+    top, bottom = [], []
+    for unit_type, type_name in (("station", "派出所"), ("room", "调解室")):
+        base = select(AssessmentResult.unit_name, AssessmentResult.rank, AssessmentResult.score) \
+            .where(AssessmentResult.run_id == run.id, AssessmentResult.unit_type == unit_type,
+                   AssessmentResult.rank.isnot(None))
+        row = lambda r: {"type": type_name, "unit": r.unit_name, "rank": r.rank, "score": round(r.score, 1)}  # noqa: E731
+        top += [row(r) for r in session.execute(base.order_by(AssessmentResult.rank, AssessmentResult.id).limit(3))]
+        bottom += [row(r) for r in reversed(session.execute(
+            base.order_by(AssessmentResult.rank.desc(), AssessmentResult.id.desc()).limit(3)).all())]
+    return {"top": top, "bottom": bottom,
+            "note": f"排名依据：{run.label or run.period_start.isoformat() + '至' + run.period_end.isoformat()}考核结果。"}
+
+
+def notable_cases(session: Session, start: dt.date, end: dt.date, limit: int = NOTABLE_LIMIT) -> list[dict]:
+    """Major cases or cases settled at city level, settled in the period (no personal data)."""
+    lo, hi = _bounds(start, end)
+    q = (select(Case.number, Case.mode, Case.settled_level, Case.complexity, Township.name.label("township"),
+                DisputeCategory.name.label("category"))
+         .join(Township, Case.township_id == Township.id).join(DisputeCategory, Case.category_id == DisputeCategory.id)
+         .where(Case.settled_at >= lo, Case.settled_at < hi,
+                or_(Case.complexity == "major", Case.settled_level == "city"))
+         .order_by(case((Case.settled_level == "city", 0), else_=1), Case.settled_at).limit(limit))
+    return [{"number": r.number, "township": r.township, "category": r.category,
+             "level": ladder.level_name(r.mode, r.settled_level) if r.settled_level else "",
+             "complexity": {"simple": "简单", "general": "一般", "major": "重大"}.get(r.complexity, r.complexity)}
+            for r in session.execute(q)]
+
+
+def instruments_in(session: Session, start: dt.date, end: dt.date) -> list[dict]:
+    q = (select(Instrument.kind, Instrument.doc_number, Instrument.addressee, Instrument.subject)
+         .where(Instrument.issue_date.between(start, end)).order_by(Instrument.kind, Instrument.serial))
+    return [{"kind": r.kind, "kind_name": INSTRUMENT_KINDS[r.kind], "doc_number": r.doc_number,
+             "addressee": r.addressee, "subject": r.subject} for r in session.execute(q)]
+
+
+def snapshot(session: Session, start: dt.date, end: dt.date) -> dict:
+    """Everything a bulletin draft takes from the data (also used by the demo)."""
+    from services import meetings
+    figures = period_figures(session, start, end)
+    figures["townships"] = township_rows(session, start, end)
+    on = today()
+    overdue = session.scalar(select(func.count()).select_from(Instrument).where(overdue_condition(on))) or 0
+    items = session.scalar(select(func.count()).select_from(ActionItem)
+                           .where(ActionItem.status == "open", ActionItem.deadline < on)) or 0
+    return {"figures": figures, "rankings": rankings(session, start, end), "notable": notable_cases(session, start, end),
+            "instruments": instruments_in(session, start, end), "meetings": meetings.in_period(session, start, end),
+            "commentary": f"截至{official_docs.format_date_cn(on)}，仍有{overdue}份风险提示函、督办单超期未回复，"
+                          f"{items}项协调会议定事项超期未完成。",
+            "next_steps": "继续压实母舅驻所、住村调解责任，对超期未回复单位按考核办法约谈、通报。"}
+
+
+def default_title(start: dt.date, end: dt.date) -> str:
+    return f"{start.month}月{start.day}日至{end.month}月{end.day}日全市非警务警情联动处置工作情况"
+
+
+# ------------------------------------------------------------------ writes
+def _load(session: Session, bulletin_id: int, expected_version: int | None) -> Bulletin:
+    b = session.get(Bulletin, bulletin_id)
+    if b is None:
+        raise NotFound("该期专报不存在。")
+    if expected_version is not None and b.version != expected_version:
+        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。")
+    return b
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。") from exc
+
+
+def _check_period(start: dt.date | None, end: dt.date | None) -> None:
+    errors = {}
+    if start is None:
+        errors["period_start"] = "请选择统计期开始日期。"
+    if end is None:
+        errors["period_end"] = "请选择统计期结束日期。"
+    elif start and end < start:
+        errors["period_end"] = "结束日期不能早于开始日期。"
+    elif end > today():
+        errors["period_end"] = "结束日期不能晚于今天。"
+    if errors:
+        raise ValidationError(errors)
+
+
+def draft(session: Session, actor: Actor, start: dt.date | None, end: dt.date | None, title: str = "") -> Bulletin:
+    require(actor, WRITE)
+    _check_period(start, end)
+    snap = snapshot(session, start, end)
+    now = clock.now()
+    b = Bulletin(state="draft", title=(title or "").strip() or default_title(start, end), period_start=start,
+                 period_end=end, created_by_id=actor.user_id, created_by_name=actor.display_name or actor.username,
+                 created_at=now, updated_at=now, **snap)
+    session.add(b)
+    _flush(session)
+    audit.record(session, actor, "bulletin.draft", "bulletin", b.id, period=f"{start}..{end}",
+                 figures_from=snap["figures"]["source"])
+    return b
+
+
+def refresh(session: Session, actor: Actor, bulletin_id: int, expected_version: int | None) -> Bulletin:
+    """Take the figures again (draft only); the edited commentary is kept."""
+    require(actor, WRITE)
+    b = _load(session, bulletin_id, expected_version)
+    if b.state != "draft":
+        raise DomainError("已印发的专报不能再更新数据。")
+    snap = snapshot(session, b.period_start, b.period_end)
+    for name in ("figures", "rankings", "notable", "instruments", "meetings"):
+        setattr(b, name, snap[name])
+    b.updated_at = clock.now()
+    _flush(session)
+    audit.record(session, actor, "bulletin.refresh", "bulletin", b.id)
+    return b
+
+
+def update_text(session: Session, actor: Actor, bulletin_id: int, expected_version: int | None, title: str,
+                commentary: str, next_steps: str) -> Bulletin:
+    require(actor, WRITE)
+    b = _load(session, bulletin_id, expected_version)
+    if b.state != "draft":
+        raise DomainError("已印发的专报不能再修改。")
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "请填写专报标题。"
+    elif len(title) > 200:
+        errors["title"] = "专报标题不能超过200个字。"
+    if errors:
+        raise ValidationError(errors)
+    b.title, b.commentary, b.next_steps = title, (commentary or "").strip(), (next_steps or "").strip()
+    b.updated_at = clock.now()
+    _flush(session)
+    audit.record(session, actor, "bulletin.edit", "bulletin", b.id)
+    return b
+
+
+def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: int | None) -> Bulletin:
+    require(actor, WRITE)
+    b = _load(session, bulletin_id, expected_version)
+    if b.state != "draft":
+        raise DomainError(f"该期专报已印发（第{b.issue_no}期）。")
+    errors = {}
+    if not b.commentary.strip():
+        errors["commentary"] = "请填写存在问题（专班评述）。"
+    if not b.next_steps.strip():
+        errors["next_steps"] = "请填写下步工作。"
+    if errors:
+        raise ValidationError(errors)
+    b.issue_no = numbering.next_value(session, *SEQUENCE)
+    b.state = "issued"
+    b.issued_at = clock.now()
+    b.issue_date = today()
+    b.issued_by_name = actor.display_name or actor.username
+    b.updated_at = b.issued_at
+    _flush(session)
+    audit.record(session, actor, "bulletin.issue", "bulletin", b.id, issue_no=b.issue_no)
+    return b
+
+
+# ------------------------------------------------------------------ reading
+def _row(b: Bulletin) -> dict:
+    f = b.figures or {}
+    return {"id": b.id, "issue_no": b.issue_no, "issue": f"第{b.issue_no}期" if b.issue_no else "草稿",
+            "state": b.state, "state_name": STATES[b.state], "title": b.title, "period_start": b.period_start,
+            "period_end": b.period_end, "issue_date": b.issue_date, "received": f.get("received"),
+            "success_rate": f.get("success_rate"), "satisfaction_rate": f.get("satisfaction_rate"),
+            "version": b.version}
+
+
+def list_bulletins(session: Session, actor: Actor, page: int = 1, page_size: int = 20) -> dict:
+    can_read(actor)
+    total = session.scalar(select(func.count()).select_from(Bulletin)) or 0
+    q = (select(Bulletin).order_by(case((Bulletin.state == "draft", 0), else_=1), Bulletin.issue_no.desc(),
+                                   Bulletin.id.desc()).limit(page_size).offset(max(page - 1, 0) * page_size))
+    return {"rows": [_row(b) for b in session.scalars(q)], "total": int(total)}
+
+
+def get(session: Session, actor: Actor, bulletin_id: int) -> dict:
+    can_read(actor)
+    b = _load(session, bulletin_id, None)
+    row = _row(b)
+    row.update(figures=b.figures or {}, rankings=b.rankings or {}, notable=list(b.notable or []),
+               instruments=list(b.instruments or []), meetings=list(b.meetings or []), commentary=b.commentary,
+               next_steps=b.next_steps, created_by_name=b.created_by_name, issued_by_name=b.issued_by_name)
+    return row
+
+
+def _cn(d: dt.date | str) -> str:
+    return official_docs.format_date_cn(d if isinstance(d, dt.date) else dt.date.fromisoformat(d))
+
+
+def practices(b: Bulletin) -> list[dict]:
+    """The 主要做法 section: notices and orders, meetings, notable cases, rankings."""
+    ins = list(b.instruments or [])
+    notices = [i for i in ins if i["kind"] == "risk_notice"]
+    orders = [i for i in ins if i["kind"] == "supervision_order"]
+    if ins:
+        text = (f"本期发出风险提示函{len(notices)}份、督办单{len(orders)}份（"
+                + "、".join(i["doc_number"] for i in ins[:8]) + ("等" if len(ins) > 8 else "") + "），"
+                "督促相关单位落实化解稳控责任。")
+    else:
+        text = "本期未发出风险提示函和督办单。"
+    out = [{"heading": "风险提示与督办", "text": text}]
+    ms = list(b.meetings or [])
+    coord = [m for m in ms if m["kind"] == "coordination"]
+    reviews = [m for m in ms if m["kind"] == "monthly_review"]
+    if ms:
+        out.append({"heading": "协调会商", "text": f"本期召开协调会{len(coord)}次、月度例会{len(reviews)}次，研究"
+                    + "；".join(m["topic"] for m in ms[:5]) + "等事项，明确措施和责任单位。"})
+    notable = list(b.notable or [])
+    if notable:
+        out.append({"heading": "典型案例", "text": "；".join(
+            f"{n['number']}，{n['township']}{n['category']}（{n['complexity']}），经{n['level']}调解成功" for n in notable)
+            + "。"})
+    r = b.rankings or {}
+    if r.get("top"):
+        text = ("排名靠前：" + "、".join(x["unit"] for x in r["top"]) + "；排名靠后：" +
+                "、".join(x["unit"] for x in r.get("bottom", [])) + "。" + r.get("note", ""))
+    else:
+        text = r.get("note") or "本期不列排名。"
+    out.append({"heading": "考核排名", "text": text})
+    return out
+
+
+def document(session: Session, actor: Actor, bulletin_id: int) -> official_docs.OfficialDocument:
+    can_read(actor)
+    b = _load(session, bulletin_id, None)
+    f = b.figures or {}
+    mode = f.get("by_mode", {})
+    period = f"{_cn(b.period_start)}至{_cn(b.period_end)}"
+    overview = (f"{period}，全市共受理非警务警情{f.get('received', 0)}件，其中驻所模式{mode.get('station', 0)}件、"
+                f"住村模式{mode.get('village', 0)}件；调解成功{f.get('settled', 0)}件，调解成功率{pct(f.get('success_rate'))}；"
+                f"回访{f.get('followed', 0)}件，满意率{pct(f.get('satisfaction_rate'))}。")
+    # the default title breaks best between the period and the subject
+    title = b.title if "\n" in b.title else b.title.replace("日全市", "日\n全市", 1)
+    values = {"issue_no": b.issue_no or DRAFT_SERIAL, "title": title,
+              "lead": f"现将{period}全市12345与110非警务警情联动处置工作情况报告如下。", "overview": overview,
+              "township_rows": f.get("townships") or None, "practices": practices(b),
+              "problems": b.commentary or "无。", "next_steps": b.next_steps or "无。",
+              "date": b.issue_date or today()}
+    return official_docs.fill_template("bulletin", values)
+
+
+def render(session: Session, actor: Actor, bulletin_id: int, fmt: str) -> tuple[str, bytes]:
+    doc = document(session, actor, bulletin_id)
+    b = session.get(Bulletin, bulletin_id)
+    name = f"工作专报_{'第' + str(b.issue_no) + '期' if b.issue_no else '草稿' + str(b.id)}.{fmt}"
+    return name, official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+
+
+def bulk_insert(session: Session, rows: list[dict]) -> None:
+    """Demo data: bulletin rows as they are."""
+    session.execute(insert(Bulletin), rows)

@@ -1,0 +1,131 @@
+"""AppTest: the task force drafts a notice from a case and issues it; leaders read without edit controls;
+meetings and bulletins pages work through their forms."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import get_engine, session_scope
+from db.models import ActionItem, Bulletin, Instrument
+from services import cases, instruments, meetings
+from services.roles import Actor
+from tests.factories import case_input
+from tests.ui import app_as, by_key, texts
+
+TF = Actor(user_id=None, username="t_tf", role="taskforce", display_name="专班")
+
+
+@pytest.fixture
+def url(ui_url):
+    return ui_url
+
+
+def _case(url) -> tuple[int, str]:
+    with session_scope(get_engine(url)) as s:
+        c = cases.register_case(s, Actor(None, "t_staff", "staff"), case_input(s))
+        return c.id, c.number
+
+
+def _keys(at) -> set[str]:
+    found = set()
+    for kind in ("button", "text_input", "text_area", "date_input", "selectbox", "multiselect", "radio"):
+        found |= {getattr(w, "key", None) for w in getattr(at, kind)}
+    return found
+
+
+def test_task_force_drafts_from_a_case_and_issues_it(url):
+    cid, number = _case(url)
+    at = app_as(url, "taskforce", "pages/notices.py")
+    assert not at.exception
+    by_key(at.text_input, "nt_search").input(number[-6:]).run()
+    by_key(at.multiselect, "nt_cases").select(cid).run()
+    by_key(at.button, "nt_draft").click().run()
+    assert not at.exception, at.exception
+    assert "草稿已生成" in texts(at)
+    assert number in texts(at)
+    by_key(at.button, "nt_issue").click().run()
+    assert not at.exception, at.exception
+    year = instruments.today().year
+    assert f"已发出：丰综治风提〔{year}〕1号" in texts(at)
+    with session_scope(get_engine(url)) as s:
+        inst = s.scalar(select(Instrument))
+        assert (inst.state, inst.doc_number, [c.number for c in inst.cases]) == ("issued", f"丰综治风提〔{year}〕1号",
+                                                                                 [number])
+    assert "nt_reply_summary" in _keys(at)  # next step offered: record the reply
+
+
+def test_issue_without_measures_shows_the_message_beside_the_field(url):
+    with session_scope(get_engine(url)) as s:
+        iid = instruments.create_draft(s, TF, "risk_notice", instruments.InstrumentInput(
+            subject="漏水纠纷", addressee="剑光街道综治中心", deadline=instruments.today() + dt.timedelta(days=3))).id
+    at = app_as(url, "taskforce", "pages/notices.py")
+    by_key(at.button, "nt_issue").click().run()
+    assert "请填写工作要求（需采取的措施）。" in [e.value for e in at.error]
+    assert any("请填写工作要求" in c.value for c in at.caption)
+    with session_scope(get_engine(url)) as s:
+        assert s.get(Instrument, iid).state == "draft"
+
+
+def test_leader_reads_the_register_without_edit_controls(url):
+    cid, number = _case(url)
+    with session_scope(get_engine(url)) as s:
+        iid = instruments.draft_from_case(s, TF, "supervision_order", [cid]).id
+        instruments.issue(s, TF, iid, None)
+    at = app_as(url, "leader", "pages/notices.py")
+    assert not at.exception
+    assert number in texts(at) or number in at.dataframe[0].value.to_string()
+    keys = _keys(at)
+    assert not keys & {"nt_draft", "nt_issue", "nt_reply_summary", "nt_close", "nt_subject"}
+    assert {"nt_f_kind", "nt_selected"} <= keys  # filters and the viewer are there
+    for page in ("pages/meetings.py", "pages/bulletins.py"):
+        at = app_as(url, "leader", page)
+        assert not at.exception
+        assert not _keys(at) & {"mt_topic", "mt_item_evidence", "bl_draft", "bl_issue", "bl_title"}
+
+
+def test_meeting_minutes_and_item_completion_through_the_page(url):
+    at = app_as(url, "taskforce", "pages/meetings.py")
+    by_key(at.text_input, "mt_topic").input("剑光街道宅基地纠纷协调")
+    by_key(at.text_input, "mt_convened_by").input("专班 熊建国")
+    by_key(at.text_input, "mt_item0_task").input("复测边界")
+    by_key(at.text_input, "mt_item0_unit").input("市自然资源局")
+    by_key(at.date_input, "mt_item0_deadline").set_value(instruments.today() + dt.timedelta(days=5))
+    at.button(key="FormSubmitter:mt_new-保存纪要").click().run()
+    assert not at.exception, at.exception
+    assert "会议纪要已保存。" in texts(at)
+    at.button(key="FormSubmitter:mt_item_form-更新事项").click().run()  # done without evidence
+    assert "标记完成须填写落实情况（佐证说明）。" in [e.value for e in at.error]
+    by_key(at.text_area, "mt_item_evidence").input("已复测")
+    at.button(key="FormSubmitter:mt_item_form-更新事项").click().run()
+    assert "事项已更新。" in texts(at)
+    with session_scope(get_engine(url)) as s:
+        assert s.scalar(select(ActionItem.status)) == "done"
+
+
+def test_bulletin_draft_edit_and_issue_through_the_page(url):
+    _case(url)
+    at = app_as(url, "taskforce", "pages/bulletins.py")
+    by_key(at.date_input, "bl_start").set_value(instruments.today() - dt.timedelta(days=3))
+    by_key(at.date_input, "bl_end").set_value(instruments.today())
+    by_key(at.button, "bl_draft").click().run()
+    assert not at.exception, at.exception
+    assert "专报草稿已生成" in texts(at)
+    by_key(at.text_area, "bl_commentary").input("个别单位回复不及时。")
+    at.button(key="FormSubmitter:bl_edit-保存").click().run()
+    by_key(at.button, "bl_issue").click().run()
+    assert "已印发：第1期" in texts(at)
+    with session_scope(get_engine(url)) as s:
+        b = s.scalar(select(Bulletin))
+        assert (b.issue_no, b.commentary, b.figures["received"]) == (1, "个别单位回复不及时。", 1)
+
+
+def test_task_force_home_shows_open_and_overdue_items(url):
+    with session_scope(get_engine(url)) as s:
+        today = instruments.today()
+        meetings.create_meeting(s, TF, meetings.MeetingInput(
+            held_on=today - dt.timedelta(days=10), place="会议室", convened_by="专班", topic="协调"),
+            [meetings.ActionInput("排查隐患", "剑光街道", today - dt.timedelta(days=2))])
+    at = app_as(url, "taskforce", "pages/home.py")
+    assert not at.exception
+    assert "专班待办" in texts(at)
+    assert at.dataframe[0].value.iloc[0]["状态"] == "已超期"
