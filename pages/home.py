@@ -3,8 +3,9 @@ import streamlit as st
 
 from components.context import db, guard
 from components.navigation import pages_for
+from components.taskforce_panels import home_panel
 from services import org
-from services.roles import ROLES
+from services.roles import ROLES, TASKFORCE
 
 me = guard(__file__)
 st.title("工作台")
@@ -23,3 +24,5 @@ st.subheader("我的功能")
 for spec in pages_for(me.role):
     if spec.path != "pages/home.py":
         st.page_link(spec.path, label=f"{spec.section} · {spec.title}", icon=spec.icon)
+if me.role == TASKFORCE:
+    home_panel(me)

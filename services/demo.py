@@ -1,6 +1,6 @@
 """The demo: one deterministic data set, loaded by one command and reset from the UI.
 
-Each feature adds its own step to DEMO_STEPS (a function taking the session and a seeded
+Each feature adds its own step to _steps() (a function taking the session and a seeded
 random generator); the steps run in order after the organisation and accounts.
 """
 from __future__ import annotations
@@ -31,7 +31,19 @@ DEMO_ACCOUNTS = [
 ]
 
 DemoStep = Callable[[Session, random.Random], None]
-DEMO_STEPS: list[DemoStep] = []
+
+
+def _steps() -> list[DemoStep]:
+    """In order: the cases first (every later step reads them); the assessment's rollups after
+    every step that writes cases."""
+    from services import demo_assessment, demo_cases, demo_codes, demo_roster, demo_taskforce
+    return [
+        demo_cases.load,        # ~5,000 cases Jul-Dec 2023 shaped like the article, plus live open ones
+        demo_roster.load,       # duty calendar, departments and rotations
+        demo_codes.load,        # a 解纷码 for every case, online requests, video links
+        demo_assessment.load,   # 110 totals, monthly rankings, awards, dashboard rollups
+        demo_taskforce.load,    # risk notices, supervision orders, meetings, bulletins
+    ]
 
 
 def _demo_accounts(session: Session) -> None:
@@ -57,7 +69,7 @@ def load_demo(session: Session) -> None:
         raise DomainError("数据库中已有数据，演示数据只能加载到空库；请使用“重置演示数据”。")
     org.load_org(session, org.read_org_file())
     _demo_accounts(session)
-    for i, step in enumerate(DEMO_STEPS):
+    for i, step in enumerate(_steps()):
         step(session, random.Random(2023 + i))
         session.flush()
     settings.put(session, "demo_loaded", True)

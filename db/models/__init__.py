@@ -12,5 +12,10 @@ from db.models.org import (  # noqa: F401
 )
 from db.models.accounts import AuditEvent, Setting, User  # noqa: F401
 from db.models.cases import Case, CaseEvent, Counter, Dispatch, DutyShift, FollowUp, Party  # noqa: F401
+from db.models.codes import DisputeCode, OnlineRequest, VideoLink  # noqa: F401
+from db.models.roster import Department, Rotation  # noqa: F401
+from db.models.assessment import (  # noqa: F401
+    AssessmentResult, AssessmentRun, AwardEntry, CaseDayMix, CaseDayStat, CaseMonthMix, CaseMonthStat, PoliceCallTotal)
+from db.models.taskforce import ActionItem, Bulletin, Instrument, Meeting, instrument_case, meeting_case  # noqa: F401
 
 __all__ = ["Base"]
