@@ -88,4 +88,4 @@ with st.sidebar:
 
 if "actor" not in st.session_state:  # logged out by the button's callback during this run
     st.rerun()
-st.navigation(sections).run()
+st.navigation(sections, expanded=True).run()
