@@ -20,9 +20,10 @@ cols = st.columns(len(counts))
 for col, (label, n) in zip(cols, counts.items()):
     col.metric(label, f"{n:,}")
 
+if me.role == TASKFORCE:  # open and overdue action items and notices first
+    home_panel(me)
+
 st.subheader("我的功能")
 for spec in pages_for(me.role):
     if spec.path != "pages/home.py":
         st.page_link(spec.path, label=f"{spec.section} · {spec.title}", icon=spec.icon)
-if me.role == TASKFORCE:
-    home_panel(me)

@@ -71,7 +71,9 @@ def test_closed_loop_in_the_browser(page, live_server):
     expect(page.get_by_text("按发生地自动分流：驻所")).to_be_visible(timeout=WAIT)
     idle(page)
     page.get_by_role("button", name="登记案件").click()
-    expect(page.get_by_text("当事人1：手机号码应为 11 位")).to_be_visible(timeout=WAIT)
+    # the message beside the party's mobile field, and the summary saying nothing was saved
+    expect(page.get_by_text("当事人1：手机号码应为 11 位", exact=False).first).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("未保存：当事人1：手机号码应为 11 位", exact=False)).to_be_visible(timeout=WAIT)
     page.screenshot(path=f"{SHOTS}-1-intake-error.png", full_page=True)
     page.get_by_label("手机号码").fill("13912345678")
     page.get_by_label("手机号码").press("Tab")
