@@ -167,7 +167,7 @@ def test_clicking_a_township_bar_narrows_the_dashboard(page, live_server):
     page.get_by_label("用户名").fill("leader")
     page.get_by_label("密码").fill("demo1234")
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="领导驾驶舱").click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="领导驾驶舱").click()
     expect(page.get_by_role("heading", name="领导驾驶舱")).to_be_visible(timeout=30000)
     first_tile = page.locator("[data-testid='stMetricValue']").first
     expect(first_tile).to_have_text("4,956", timeout=30000)
