@@ -111,10 +111,6 @@ def pct(value: float | None) -> str:
 
 def rankings(session: Session, start: dt.date, end: dt.date) -> dict:
     """Top and bottom three units of the latest assessment run ending within the period."""
-    try:
-        from services import assessment  # noqa: F401 - presence means rankings are kept
-    except ImportError:
-        return {"top": [], "bottom": [], "note": "考核模块未启用，本期不列排名。"}
     run = session.scalar(select(AssessmentRun).where(AssessmentRun.period_end <= end, AssessmentRun.period_end >= start)
                          .order_by(AssessmentRun.period_end.desc(), AssessmentRun.id.desc()).limit(1))
     if run is None:

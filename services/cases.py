@@ -12,7 +12,7 @@ from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, Mediati
                        PoliceStation, Township, Village)
 from services import clock, dispute_codes, duty, ladder, numbering, org, settings
 from services.errors import DomainError, NotFound, ValidationError
-from services.roles import MEDIATOR, Actor, require
+from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile
 
 SOURCES = {"110": "110 接警", "12345": "12345 热线", "grid": "网格排查", "walk_in": "来访", "self": "群众自行申报"}

@@ -171,7 +171,8 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
         case.closed_at = payload.get("at") or now
 
     case.status = move.to_status
-    if move.to_level != case.level or action in ("dispatch",) or move.to_status == "mediating" and before[1] != "mediating":
+    # the case (re)enters a level when it moves up, or starts (dispatch) or restarts (reopen) mediating
+    if move.to_level != before[0] or (move.to_status == "mediating" and before[1] != "mediating"):
         entered = payload.get("at") or now
         case.level = move.to_level
         case.level_entered_at = entered
