@@ -1,6 +1,6 @@
 """ASGI entry: the Streamlit UI and the plain HTTP routes in one server.
 
-    uvicorn serve:app --host 0.0.0.0 --port 8501
+    uvicorn serve:app --host 0.0.0.0 --port 8501 --loop uvloop --http httptools --no-access-log
 
 Served by uvicorn rather than `streamlit run` because uvicorn sets TCP_NODELAY on accepted
 connections; under `streamlit run` every keep-alive request to a plain route stalls ~44 ms
@@ -8,6 +8,7 @@ connections; under `streamlit run` every keep-alive request to a plain route sta
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
@@ -18,6 +19,15 @@ from streamlit.runtime.pages_manager import PagesManager
 PagesManager.uses_pages_directory = False
 
 import streamlit as st  # noqa: E402
+
+# `import streamlit` gives uvicorn's loggers console handlers at INFO (streamlit/logger.py), which
+# turns the access log back on after `--no-access-log` turned it off: one line per request, each
+# carrying a citizen's dispute-code token (the token is the key to the public page), and ~10% of
+# the public page's CPU. The portal keeps no access log; put one in the reverse proxy if needed,
+# with the /c/ paths redacted.
+_access = logging.getLogger("uvicorn.access")
+_access.handlers.clear()
+_access.disabled = True
 
 from web.routes import routes  # noqa: E402
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -37,6 +38,7 @@ def database_url() -> str:
     return validate_url(url)
 
 
+@lru_cache(maxsize=16)  # read on every get_engine() call; parsing it cost ~20 µs
 def validate_url(url: str) -> str:
     try:
         parsed = make_url(url)

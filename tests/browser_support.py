@@ -29,10 +29,14 @@ class LiveServer:
     def __init__(self, database_url: str, log_path: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, DATABASE_URL=database_url, APP_MODE="demo", PUBLIC_BASE_URL=self.url)
+        # unbuffered, so that the log file holds every line the server wrote by the time a test reads it
+        env = dict(os.environ, DATABASE_URL=database_url, APP_MODE="demo", PUBLIC_BASE_URL=self.url,
+                   PYTHONUNBUFFERED="1")
+        self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.proc = subprocess.Popen(  # as scripts/start.sh serves it, but with uvicorn's default log level
+            [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--loop", "uvloop", "--http", "httptools", "--no-access-log"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

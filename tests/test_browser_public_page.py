@@ -34,3 +34,8 @@ def test_citizen_reads_progress_and_requests_a_consultation(page, live_server):
     expect(page.get_by_text(re.compile(r"丰线〔\d{4}〕\d{6}"))).to_be_visible()
     expect(page.get_by_text("139****1111")).to_be_visible()
     page.screenshot(path="test-artifacts/public-page-request-confirmed.png", full_page=True)
+    # the token is the key to this page: it must not end up in the server's log (Streamlit re-enables
+    # uvicorn's access log on import unless serve.py turns it off again)
+    log = live_server.log_path.read_text(errors="replace")
+    assert "Uvicorn running" in log or "Application startup complete" in log  # the log is being written
+    assert token not in log

@@ -21,17 +21,15 @@ import threading
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from html import escape
 from urllib.parse import parse_qs
 
+import psycopg
+import sqlalchemy.exc
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from db.engine import get_engine, session_scope
@@ -90,10 +88,18 @@ NOT_FOUND_HTML = _html("没有找到该解纷码", "<header><h1>解纷码</h1></
                        "<p>请核对二维码或链接是否完整；如有疑问，请联系办理案件的调解室或综治中心。</p></section></main>")
 TOO_MANY_HTML = _html("操作太频繁", "<header><h1>解纷码</h1></header><main><section><h2>操作太频繁</h2>"
                       "<p>请稍后再试。</p></section></main>")
+UNAVAILABLE_HTML = _html("暂时无法查询", "<header><h1>解纷码</h1></header><main><section><h2>系统暂时无法查询</h2>"
+                         "<p>请稍后再扫码查看；如有急事，请直接联系办理案件的调解室或综治中心。</p></section></main>")
+# The database cannot be reached (down, restarting, or SQLite locked for too long): a plain page, not a trace.
+DB_DOWN = (psycopg.OperationalError, sqlalchemy.exc.OperationalError)
 
 
 def not_found() -> HTMLResponse:
     return _response(NOT_FOUND_HTML, 404)
+
+
+def unavailable() -> HTMLResponse:
+    return _response(UNAVAILABLE_HTML, 503, **{"Retry-After": "30"})
 
 
 def too_many() -> HTMLResponse:
@@ -224,81 +230,93 @@ def _session():
     return session_scope()
 
 
-class ViewCache:
-    """Optional micro-cache of public views per token (PUBLIC_PAGE_CACHE_SECONDS, default 0 = off).
-
-    The view holds no personal data, but it can be up to the TTL stale: a new stage, or a
-    revoked code, shows after at most that many seconds (a request posted here invalidates its
-    own token at once). Bounded: at most `max_items` tokens, least recently stored dropped first.
-    """
-
-    def __init__(self, ttl: float, max_items: int = 20_000):
-        self.ttl, self.max_items = ttl, max_items
-        self._items: OrderedDict[str, tuple[float, dict]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> dict | None:
-        if self.ttl <= 0:
-            return None
-        with self._lock:
-            hit = self._items.get(token)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, token: str, view: dict) -> None:
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            self._items[token] = (time.monotonic() + self.ttl, view)
-            self._items.move_to_end(token)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
-
-    def drop(self, token: str) -> None:
-        with self._lock:
-            self._items.pop(token, None)
-
-
-view_cache = ViewCache(float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "0") or 0))
-
-
-def _load_view(token: str) -> dict | None:
-    view = view_cache.get(token)
-    if view is None:
-        view = _read_view(token)
-        if view is not None:
-            view_cache.put(token, view)
-    return view
-
-
 def _read_view(token: str) -> dict | None:
-    """Read the public facts. On PostgreSQL the view is one SELECT, run on an autocommit connection
-    (no BEGIN/COMMIT round trips); SQLite keeps the ordinary transaction."""
+    """Read the public facts. On PostgreSQL: one prepared SELECT on one of the page's own psycopg
+    connections (no ORM session, no BEGIN/COMMIT); SQLite keeps the ordinary session."""
     engine = get_engine()
     if engine.dialect.name != "postgresql":
         with _session() as s:
             return dispute_codes.public_view(s, token)
-    for attempt in (1, 2):
+    if not dispute_codes.TOKEN_RE.match(token):
+        return None
+    try:
+        found = _fetch_pg(engine, token)
+    except psycopg.OperationalError:
+        # a database restart or an idle timeout ends every idle connection: drop them, try once anew
+        readers.close_all(engine)
+        found = _fetch_pg(engine, token)
+    return None if found is None else dispute_codes.build_public_view(*found, dispute_codes.city_for(engine))
+
+
+def _fetch_pg(engine: Engine, token: str):
+    conn = readers.get(engine)
+    try:
+        found = dispute_codes.fetch_pg(conn, token)
+    except BaseException:
+        readers.discard(conn)
+        raise
+    readers.put(engine, conn)
+    return found
+
+
+class Readers:
+    """The public page's own PostgreSQL connections: autocommit, statement preparing on, reused
+    last-in-first-out, at most one per reading thread (PUBLIC_PAGE_THREADS) and database.
+
+    Not the main engine's pool: that one turns psycopg's preparing off (with `prepare_threshold=None`
+    psycopg ignores even an explicit `prepare=True`, and the page's SELECT was planned afresh on
+    every request, ~1.1 ms of server CPU), and an ORM session around one SELECT cost ~0.15 ms of
+    Python per page. Measured in bench/bench_public_page.py (docs/dispute-codes.md)."""
+
+    def __init__(self):
+        self._idle: dict[object, list] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def connect_kwargs(engine: Engine) -> dict:
+        """psycopg.connect() arguments from the engine's URL (password included), as SQLAlchemy builds them."""
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        assert not cargs
+        return {**cparams, "autocommit": True, "connect_timeout": 5}
+
+    def get(self, engine: Engine):
+        with self._lock:
+            idle = self._idle.get(engine)
+            if idle:
+                return idle.pop()
+        return psycopg.connect(**self.connect_kwargs(engine))
+
+    def put(self, engine: Engine, conn) -> None:
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.discard(conn)
+            return
+        with self._lock:
+            idle = self._idle.setdefault(engine, [])
+            if len(idle) < PAGE_THREADS:
+                idle.append(conn)
+                return
+        conn.close()
+
+    @staticmethod
+    def discard(conn) -> None:
         try:
-            with _read_engine(engine.url).connect() as conn, Session(bind=conn) as s:
-                return dispute_codes.public_view(s, token)
-        except DBAPIError as exc:  # a connection the server dropped is discarded; try once more
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-    return None  # pragma: no cover
+            conn.close()
+        except Exception:  # noqa: BLE001 - already broken; nothing left to release
+            pass
+
+    def close_all(self, engine: Engine | None = None) -> None:
+        """Close the idle connections (of one engine, or of all)."""
+        with self._lock:
+            if engine is None:
+                conns = [c for idle in self._idle.values() for c in idle]
+                self._idle.clear()
+            else:
+                conns = self._idle.pop(engine, [])
+        for conn in conns:
+            self.discard(conn)
 
 
-@lru_cache(maxsize=4)
-def _read_engine(url: URL) -> Engine:  # the URL object: str() would mask the password
-    """PostgreSQL engine for the public page's single SELECT: autocommit (no BEGIN/COMMIT round
-    trips) and no pre-ping (a round trip on every checkout, ~0.2 ms of CPU here; a dropped
-    connection is retried once instead). The pool is as large as Starlette's threadpool (40
-    threads) and opened lazily: overflow connections are closed on return and reopened on the
-    next burst, which showed as a ~170 ms p99 under 16 keep-alive connections."""
-    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=PAGE_THREADS + 4, max_overflow=0, pool_timeout=10,
-                         pool_recycle=600,
-                         connect_args={"prepare_threshold": None, "connect_timeout": 5})
+readers = Readers()
 
 
 # A few threads for the page's blocking database read. Starlette's default threadpool has 40:
@@ -316,7 +334,10 @@ async def progress_page(request: Request) -> Response:
     token = request.path_params["token"]
     view = None
     if dispute_codes.TOKEN_RE.match(token):
-        view = await asyncio.get_running_loop().run_in_executor(_read_pool, _load_view, token)
+        try:
+            view = await asyncio.get_running_loop().run_in_executor(_read_pool, _read_view, token)
+        except DB_DOWN:
+            return unavailable()
     if view is None:
         misses.add(ip)
         return not_found()
@@ -325,7 +346,6 @@ async def progress_page(request: Request) -> Response:
 
 def _submit(token: str, kind: str, mobile: str, note: str) -> tuple[str, dict | None, str | dict]:
     """('ok', view, (number, mobile)) | ('invalid', view, errors) | ('missing', None, {})"""
-    view_cache.drop(token)  # the page after a post shows the current state
     try:
         with _session() as s:
             req = online_services.submit_public(s, token, kind, mobile, note)
@@ -334,8 +354,11 @@ def _submit(token: str, kind: str, mobile: str, note: str) -> tuple[str, dict | 
         return "missing", None, {}
     except ValidationError as exc:
         return "invalid", _read_view(token), exc.fields
-    view_cache.drop(token)
-    return "ok", _read_view(token), (number, mobile)
+    try:  # saved: confirm it even if the database went away just now (the page only needs the city's name)
+        view = _read_view(token)
+    except DB_DOWN:
+        view = {"city_name": ""}
+    return "ok", view, (number, mobile)
 
 
 async def request_service(request: Request) -> Response:
@@ -360,7 +383,10 @@ async def request_service(request: Request) -> Response:
     posts.add(ip)
     fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10, keep_blank_values=True)
     form = {k: (fields.get(k) or [""])[0] for k in ("kind", "mobile", "note")}
-    outcome, view, result = await run_in_threadpool(_submit, token, form["kind"], form["mobile"], form["note"])
+    try:
+        outcome, view, result = await run_in_threadpool(_submit, token, form["kind"], form["mobile"], form["note"])
+    except DB_DOWN:  # the request was not saved (its transaction never committed)
+        return unavailable()
     if outcome == "missing" or view is None:
         misses.add(ip)
         return not_found()
