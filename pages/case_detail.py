@@ -82,7 +82,7 @@ with right:
 
 st.subheader("当事人")
 if not view["personal_visible"]:
-    st.caption("您的角色不查看当事人个人信息，已脱敏显示。")
+    st.caption("您的角色不查看当事人个人信息，已脱敏显示（案情、说明中的姓名和号码同样脱敏）。")
 st.dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
                             "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
              key="cd_parties")

@@ -4,7 +4,7 @@ import math
 import streamlit as st
 
 from components.case_widgets import case_table, open_case, open_picker
-from components.context import db, guard
+from components.context import can, db, guard
 from services import case_queries, ladder, org
 from services.roles import MEDIATOR
 
@@ -20,7 +20,10 @@ with db() as s:
 statuses = {**case_queries.STATUS_CATEGORIES, **{k: v[0] for k, v in ladder.STATUSES.items()}}
 levels = dict(ladder.LEVELS)
 
-search = st.text_input("搜索", key="cl_search", placeholder="案件编号、当事人姓名、手机号码或 110 警情编号")
+personal = can("case.view_personal")  # names and mobiles are searchable only where they are visible
+search = st.text_input("搜索", key="cl_search",
+                       placeholder="案件编号、当事人姓名、手机号码、110 警情编号或 12345 工单号" if personal
+                       else "案件编号、110 警情编号或 12345 工单号（本角色不能按当事人姓名或手机号码查询）")
 with st.expander("筛选", expanded=False):
     c1, c2, c3, c4 = st.columns(4)
     township_id = c1.selectbox("乡镇（街道）", list(townships), index=None, format_func=townships.get,

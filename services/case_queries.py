@@ -23,7 +23,8 @@ from db.models.org import MEDIATOR_KINDS
 from services import cases, clock, ladder, workflow
 from services.errors import NotFound, PermissionDenied
 from services.roles import MEDIATOR, ROLES, Actor, may
-from services.validation import mask_id, mask_name, mask_phone, normalise_mobile
+from services.validation import (mask_address, mask_id, mask_name, mask_phone, normalise_mobile,
+                                 party_replacements, redact_text)
 
 OPEN_STATUSES = ladder.statuses_in(ladder.OPEN)
 STATUS_CATEGORIES = {ladder.OPEN: "未办结", ladder.RESOLVED: "已化解/已办结", ladder.CLOSED: "已闭环"}
@@ -90,20 +91,23 @@ def scope_condition(session: Session, actor: Actor):
     return or_(*conds)
 
 
-def _search_condition(term: str):
+def _search_condition(term: str, personal: bool = True):
+    """Case number, 110 incident number, 12345 order number; and, only for roles that may see
+    personal data, a party's name or mobile (otherwise a search would tell who is party to what)."""
     term = (term or "").strip()
     if not term:
         return None
     mobile = normalise_mobile(term)
     if mobile is not None:
-        return Case.id.in_(select(Party.case_id).where(Party.mobile == mobile))
+        return Case.id.in_(select(Party.case_id).where(Party.mobile == mobile)) if personal else false()
     # ids first, one indexed branch per column (trigram GIN indexes on PostgreSQL), then the
     # union; a single OR across columns and tables cannot use those indexes (docs/dashboard.md)
-    return Case.id.in_(union(
-        select(Case.id).where(Case.number.icontains(term, autoescape=True)),
-        select(Case.id).where(Case.police_incident_no.icontains(term, autoescape=True)),
-        select(Case.id).where(Case.hotline_order_no.icontains(term, autoescape=True)),
-        select(Party.case_id).where(Party.name.contains(term, autoescape=True))))
+    branches = [select(Case.id).where(Case.number.icontains(term, autoescape=True)),
+                select(Case.id).where(Case.police_incident_no.icontains(term, autoescape=True)),
+                select(Case.id).where(Case.hotline_order_no.icontains(term, autoescape=True))]
+    if personal:
+        branches.append(select(Party.case_id).where(Party.name.contains(term, autoescape=True)))
+    return Case.id.in_(union(*branches))
 
 
 def _conditions(session: Session, actor: Actor, f: CaseFilters, now: dt.datetime) -> list:
@@ -111,7 +115,7 @@ def _conditions(session: Session, actor: Actor, f: CaseFilters, now: dt.datetime
     scope = scope_condition(session, actor)
     if scope is not None:
         conds.append(scope)
-    search = _search_condition(f.search)
+    search = _search_condition(f.search, may(actor.role, "case.view_personal"))
     if search is not None:
         conds.append(search)
     for col, value in ((Case.township_id, f.township_id), (Case.police_station_id, f.police_station_id),
@@ -186,12 +190,6 @@ def find_case_id(session: Session, actor: Actor, number: str) -> int:
 
 
 # ------------------------------------------------------------------ the case view
-def _mask_address(value: str | None) -> str:
-    if not value:
-        return ""
-    return value[:6] + "****" if len(value) > 6 else value[:2] + "****"
-
-
 def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
     """What this actor may do to the case now: ladder moves filtered by role, plus dispatch side actions."""
     moves = ladder.allowed_moves(c.mode, c.level, c.status, workflow.followed_up_ok(c))
@@ -224,12 +222,18 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
     now = clock.now()
     personal = may(actor.role, "case.view_personal")
     phones = may(actor.role, "roster.view_phone")
+    party_rows = list(session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id)))
     parties = [{"id": p.id, "name": p.name if personal else mask_name(p.name),
                 "role": cases.PARTY_ROLES.get(p.role, p.role),
                 "mobile": p.mobile if personal else mask_phone(p.mobile),
                 "id_card": (p.id_card or "") if personal else mask_id(p.id_card),
-                "address": p.address if personal else _mask_address(p.address)}
-               for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
+                "address": p.address if personal else mask_address(p.address)}
+               for p in party_rows]
+    # free text (description, notes, agreement, reasons) may quote names and numbers: masked too
+    known = None if personal else party_replacements(party_rows, c.address)
+
+    def text(value):
+        return value if personal else redact_text(value, known)
     # children are queried, not read through relationships, so rows flushed in this session show
     rows = list(session.scalars(select(Dispatch).where(Dispatch.case_id == c.id).order_by(Dispatch.id)))
     people = {m.id: m for m in session.scalars(select(Mediator).where(
@@ -244,18 +248,18 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
             "kind": MEDIATOR_KINDS.get(m.kind, m.kind) if m else "", "duty": cases.DUTIES.get(d.duty, d.duty),
             "notified_at": d.notified_at, "due_at": d.due_at, "arrived_at": d.arrived_at, "late": late,
             "minutes": int((d.arrived_at - d.notified_at).total_seconds() // 60) if d.arrived_at else None,
-            "note": d.note})
+            "note": text(d.note)})
     timeline = [{"at": e.at, "who": e.username, "role": ROLES.get(e.role, e.role),
                  "action": e.action, "action_name": ladder.ACTION_NAMES.get(e.action, e.action),
                  "from": ladder.level_name(c.mode, e.from_level) if e.from_level in ladder.LEVELS else "",
                  "to": ladder.level_name(c.mode, e.to_level) if e.to_level in ladder.LEVELS else "",
                  "from_status": ladder.status_name(e.from_status) if e.from_status in ladder.STATUSES else "",
                  "to_status": ladder.status_name(e.to_status) if e.to_status in ladder.STATUSES else "",
-                 "note": e.note}
+                 "note": text(e.note)}
                 for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id))]
     follow_ups = [{"done_at": f.done_at, "method": workflow.FOLLOW_UP_METHODS.get(f.method, f.method),
                    "by": f.by_name, "agreement_holds": f.agreement_holds,
-                   "satisfaction": workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), "note": f.note}
+                   "satisfaction": workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), "note": text(f.note)}
                   for f in session.scalars(select(FollowUp).where(FollowUp.case_id == c.id).order_by(FollowUp.id))]
     police_minutes = (int((c.police_handover_at - c.received_at).total_seconds() // 60)
                       if c.police_handover_at else None)
@@ -266,12 +270,12 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "police_officer": c.police_officer, "police_station": _name(session, PoliceStation, c.police_station_id),
         "hotline_order_no": c.hotline_order_no or "", "received_at": c.received_at,
         "township": _name(session, Township, c.township_id), "village": _name(session, Village, c.village_id),
-        "grid": _name(session, Grid, c.grid_id), "address": c.address if personal else _mask_address(c.address),
+        "grid": _name(session, Grid, c.grid_id), "address": c.address if personal else mask_address(c.address),
         "category": _name(session, DisputeCategory, c.category_id), "complexity": c.complexity,
-        "complexity_name": cases.COMPLEXITY.get(c.complexity, c.complexity), "description": c.description,
+        "complexity_name": cases.COMPLEXITY.get(c.complexity, c.complexity), "description": text(c.description),
         "mode": c.mode, "mode_name": ladder.MODE_NAMES.get(c.mode, c.mode),
         "room": _name(session, MediationRoom, c.room_id), "room_id": c.room_id, "after_hours": c.after_hours,
-        "route_overridden": c.route_overridden, "route_note": c.route_note,
+        "route_overridden": c.route_overridden, "route_note": text(c.route_note),
         "level": c.level, "level_name": ladder.level_name(c.mode, c.level), "status": c.status,
         "status_name": ladder.status_name(c.status), "status_category": ladder.STATUSES[c.status][1],
         "stage": ladder.stage_label(c.mode, c.level, c.status), "ladder": ladder_strip(c.mode, c.level, c.status),
@@ -282,9 +286,9 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "police_handover_at": c.police_handover_at, "police_minutes": police_minutes,
         "settled_at": c.settled_at,
         "settled_level": ladder.level_name(c.mode, c.settled_level) if c.settled_level else "",
-        "agreement_summary": c.agreement_summary, "agreement_amount": c.agreement_amount,
+        "agreement_summary": text(c.agreement_summary), "agreement_amount": c.agreement_amount,
         "ended_at": c.ended_at, "end_reason_code": c.end_reason_code,
-        "end_reason_name": ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), "end_reason": c.end_reason,
+        "end_reason_name": ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), "end_reason": text(c.end_reason),
         "court_name": c.court_name, "follow_up_due_at": c.follow_up_due_at, "followed_up_at": c.followed_up_at,
         "satisfaction": workflow.SATISFACTION.get(c.satisfaction, "") if c.satisfaction else "",
         "closed_at": c.closed_at, "reopen_count": c.reopen_count,

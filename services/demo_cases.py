@@ -655,6 +655,11 @@ def _live_case(ctx: _Ctx, now: dt.datetime, mode: str, target: str, overdue: boo
     cat = _weighted(rng, CATEGORY_WEIGHTS)
     sim = _Sim(ctx, _new_row(ctx, mode, village, received, cat, complexity))
     _parties(ctx, sim, village)
+    if target in ("registered", "arrival_overdue", "onsite"):
+        # as intake staff often type it: the caller's name and number in the description, which
+        # leaders and trainers then see masked (docs/cases.md, "Personal data")
+        caller = sim.parties[0]
+        sim.row["description"] = sim.row["description"].rstrip("。") + f"。来电人{caller['name']}，回电 {caller['mobile']}。"
     if target == "registered":
         _open_on_site(ctx, sim, stop_after_register=True)
         return sim

@@ -24,11 +24,12 @@ from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.models import (Case, DisputeCategory, Instrument, MediationRoom, PoliceStation, Township, Village,
+from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
 from services import audit, clock, ladder, numbering, official_docs, org, settings
 from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, require
+from services.validation import party_replacements, redact_text
 
 KINDS = {"risk_notice": "风险提示函", "supervision_order": "督办单"}
 NUMBER_WORDS = {"risk_notice": "综治风提", "supervision_order": "综治督"}
@@ -172,15 +173,20 @@ def case_facts(session: Session, case_ids: list[int]) -> list[dict]:
          .outerjoin(MediationRoom, Case.room_id == MediationRoom.id)
          .outerjoin(PoliceStation, Township.police_station_id == PoliceStation.id)
          .where(Case.id.in_(case_ids)).order_by(Case.received_at))
+    parties: dict[int, list] = {}
+    for p in session.scalars(select(Party).where(Party.case_id.in_(case_ids)).order_by(Party.id)):
+        parties.setdefault(p.case_id, []).append(p)
     out = []
     for r in session.execute(q):
         c = r.Case
+        # the description is free text: the parties' names and numbers in it are masked, as for a leader
+        description = redact_text(c.description, party_replacements(parties.get(c.id, []), c.address))
         out.append({"id": c.id, "number": c.number, "received": clock.local(c.received_at).date(),
                     "township_id": c.township_id, "township": r.township, "village": r.village or "",
                     "category": r.category, "complexity": c.complexity, "mode": c.mode, "level": c.level,
                     "status": c.status, "room_id": c.room_id, "room": r.room or "", "station": r.station or "",
                     "station_id": r.station_id,
-                    "source": c.source, "description": c.description,
+                    "source": c.source, "description": description,
                     "attempts": _attempts(c.mode, c.level)})
     return out
 

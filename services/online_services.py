@@ -286,9 +286,11 @@ def overdue_count(session: Session) -> int:
 
 
 def contact(session: Session, actor: Actor, request_id: int) -> dict:
-    """The citizen's mobile and note for one request; the mobile masked for roles without personal access."""
+    """The citizen's mobile and note for one request; the mobile, and any number in the note, masked
+    for roles without personal access."""
     from services.roles import may
-    from services.validation import mask_phone
+    from services.validation import mask_phone, redact_text
     req = _load(session, request_id, None)
-    mobile = req.mobile if may(actor.role, "case.view_personal") else mask_phone(req.mobile)
-    return {"mobile": mobile, "note": req.note, "status": req.status, "kind": req.kind}
+    if may(actor.role, "case.view_personal"):
+        return {"mobile": req.mobile, "note": req.note, "status": req.status, "kind": req.kind}
+    return {"mobile": mask_phone(req.mobile), "note": redact_text(req.note), "status": req.status, "kind": req.kind}

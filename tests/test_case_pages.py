@@ -41,7 +41,7 @@ def make_case(url, incident="", mobile="13912345678"):
         c = cases.register_case(s, staff, cases.CaseInput(
             source="110" if incident else "walk_in", police_incident_no=incident,
             received_at=clock.now() - dt.timedelta(minutes=30), township_id=t, village_id=v, grid_id=g,
-            category_id=cat, complexity="simple", description="楼上漏水引发邻里争吵",
+            category_id=cat, complexity="simple", description="欧阳明月家楼上漏水引发邻里争吵，回电 13912345678",
             parties=[cases.PartyInput(name="欧阳明月", role="applicant", mobile=mobile)]))
         return c.id, c.number
 
@@ -151,7 +151,9 @@ def test_leader_sees_masked_parties_and_no_actions(url):
     assert list(parties["手机号码"]) == ["139****5678"] and list(parties["姓名"]) == ["欧***"]
     assert not [r for r in at.radio if r.key == "cd_action"]
     assert not [b for b in at.button if str(b.key).endswith("_submit")]
-    assert "您的角色不查看当事人个人信息，已脱敏显示。" in texts(at)
+    page = texts(at)
+    assert "您的角色不查看当事人个人信息，已脱敏显示" in page
+    assert "楼上漏水引发邻里争吵" in page and "欧阳明月" not in page and "13912345678" not in page
 
 
 def test_duplicate_110_number_links_to_existing_case(url):

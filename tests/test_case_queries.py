@@ -34,12 +34,13 @@ def place(session, mode="station", n=0):
 
 
 def make_case(session, mode="station", n=0, name="张三", mobile="13800138000", source="walk_in", incident="",
-              order="", received=None, category="neighbor", station_id=None, id_card=""):
+              order="", received=None, category="neighbor", station_id=None, id_card="",
+              description="邻居装修噪音引发争吵"):
     t, v, g = place(session, mode, n)
     cat = session.scalar(select(DisputeCategory.id).where(DisputeCategory.code == category))
     data = cases.CaseInput(source=source, received_at=received or clock.now() - dt.timedelta(hours=1),
                            township_id=t.id, village_id=v.id, grid_id=g.id, address="某路 12 号 3 栋",
-                           category_id=cat, complexity="simple", description="邻居装修噪音引发争吵",
+                           category_id=cat, complexity="simple", description=description,
                            parties=[cases.PartyInput(name=name, role="applicant", mobile=mobile, id_card=id_card,
                                                      address="幸福小区 5 栋 201")],
                            police_incident_no=incident, hotline_order_no=order, police_station_id=station_id)
@@ -141,6 +142,39 @@ def test_leader_and_trainer_see_masked_personal_data_and_no_actions(session, rol
     assert (staff["parties"][0]["name"], staff["parties"][0]["mobile"], staff["parties"][0]["id_card"]) == (
         "欧阳明月", "13912345678", ID_X)
     assert staff["dispatches"][0]["phone"].isdigit()
+
+
+@pytest.mark.parametrize("role", [LEADER, TRAINER])
+def test_free_text_hides_names_and_numbers_from_roles_without_personal_access(session, role):
+    """What an intake clerk types into the description and notes reaches a leader's screen masked."""
+    typed = "欧阳明月（13912345678，身份证 11010519491231002X）称明月家住幸福小区 5 栋 201，邻居电话 137-0000-0001，座机 0795-1234567"
+    c = make_case(session, name="欧阳明月", mobile="13912345678", id_card=ID_X, description=typed)
+    c = workflow.transition(session, STAFF_A, c.id, "dispatch", c.version, note="已电话联系欧阳明月",
+                            people=[(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:1]])
+    c = workflow.transition(session, STAFF_A, c.id, "settle", c.version, agreement_summary="邻居向欧阳明月赔偿 500 元")
+    view = q.case_view(session, Actor(user_id=None, username="r", role=role), c.id)
+    shown = " ".join([view["description"], view["agreement_summary"], *(e["note"] for e in view["timeline"]),
+                      *(d["note"] or "" for d in view["dispatches"])])
+    for secret in ("欧阳明月", "明月", "13912345678", ID_X, "幸福小区 5 栋 201", "137-0000-0001", "13700000001",
+                   "1234567"):
+        assert secret not in shown, secret
+    assert "欧***" in view["description"] and "139****5678" in view["description"] and "137****0001" in shown
+    assert "赔偿 500 元" in view["agreement_summary"]  # the rest of the text stays readable
+    staff = q.case_view(session, STAFF_A, c.id)  # roles that work the case read it as typed
+    assert staff["description"] == typed and staff["agreement_summary"] == "邻居向欧阳明月赔偿 500 元"
+    assert any(e["note"] == "已电话联系欧阳明月" for e in staff["timeline"])
+
+
+@pytest.mark.parametrize("role", [LEADER, TRAINER])
+def test_roles_without_personal_access_cannot_search_by_name_or_mobile(session, role):
+    a = make_case(session, name="王小明", mobile="13912345678", source="110", incident="JJ20260310001")
+    reader = Actor(user_id=None, username="r", role=role)
+    for term in ("王小明", "小明", "13912345678", "+86 139-1234-5678"):
+        assert q.list_cases(session, reader, q.CaseFilters(search=term)) == ([], 0), term
+        assert q.list_cases(session, STAFF_A, q.CaseFilters(search=term))[1] == 1, term
+    for term in (a.number, "JJ20260310001"):
+        rows, total = q.list_cases(session, reader, q.CaseFilters(search=term))
+        assert (total, [r["id"] for r in rows]) == (1, [a.id]), term
 
 
 def test_allowed_actions_follow_ladder_and_role(session):

@@ -187,3 +187,16 @@ def test_the_same_seed_gives_the_same_cases(s, demo_url):
     assert [(x.row["received_at"], x.row["description"], x.row["mode"], x.row["status"]) for x in sims] == \
         [tuple(r) for r in stored]
     assert _n(s, Mediator.active.is_(True), model=Mediator) > 0
+
+
+def test_live_descriptions_quote_the_caller_and_a_leader_reads_them_masked(s):
+    """Trainers can show the free-text masking without typing: new calls name their caller and number."""
+    from services import case_queries
+    c = s.scalar(select(Case).where(Case.status == "registered", Case.description.contains("来电人"))
+                 .order_by(Case.id).limit(1))
+    assert c is not None
+    caller = s.scalar(select(Party).where(Party.case_id == c.id).order_by(Party.id).limit(1))
+    assert caller.name in c.description and caller.mobile in c.description
+    leader = case_queries.case_view(s, actor_for(s.scalar(select(User).where(User.username == "leader"))), c.id)
+    assert caller.name not in leader["description"] and caller.mobile not in leader["description"]
+    assert caller.mobile[:3] + "****" + caller.mobile[-4:] in leader["description"]

@@ -33,9 +33,9 @@ def frozen():
     clock.freeze(None)
 
 
-def _case(engine, mode="station"):
+def _case(engine, mode="station", **overrides):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor(s, "staff"), case_input(s, mode))
+        c = cases.register_case(s, actor(s, "staff"), case_input(s, mode, **overrides))
         return c.id, c.number
 
 
@@ -57,7 +57,8 @@ def _plain(engine, kind="risk_notice", **kw):
 
 
 def test_draft_from_case_fills_the_facts_and_links_both_ways(engine, frozen):
-    cid, number = _case(engine)
+    # intake typed the caller's name and numbers into the description: the official draft masks them
+    cid, number = _case(engine, description="王小明反映两户因排水沟堵塞发生争执，回电 13800138000，另一号码 13911112222")
     iid = _draft(engine, [cid])
     with session_scope(engine) as s:
         view = instruments.get(s, actor(s, "taskforce"), iid)
@@ -66,6 +67,7 @@ def test_draft_from_case_fills_the_facts_and_links_both_ways(engine, frozen):
         assert view["addressee"].endswith("综治中心") and view["measures"] and view["deadline"] > DAY
         assert [r["id"] for r in instruments.for_case(s, cid)] == [iid]  # the case page sees it
         assert "王小明" not in view["facts"] and "13800138000" not in view["facts"]  # no party data
+        assert "13911112222" not in view["facts"] and "王**反映两户因排水沟堵塞发生争执" in view["facts"]
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "instrument.draft")) == 1
         found = instruments.search_cases(s, number[-6:])  # the picker finds the case by part of its number
         assert found[0][0] == cid and found[0][1].startswith(number)

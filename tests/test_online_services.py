@@ -198,3 +198,15 @@ def test_video_link_validation_and_counts(engine, actors):
         assert video_links.totals(s)["video_links"] == 3
         rows, total = video_links.list_links(s)
         assert total == 3 and rows[0]["案件编号"] == case.number
+
+
+def test_leader_reads_the_citizens_note_with_numbers_masked(engine, actors):
+    staff, leader = actors["staff"], actors["leader"]
+    with session_scope(engine) as s:
+        case = make_case(s, staff, "mediating")
+        token = dispute_codes.issue_for_case(s, case.id).token
+        rid = svc.submit_public(s, token, "legal_consultation", "13900001111", "我的另一个号码 13700000002，请回电").id
+    with session_scope(engine) as s:
+        seen = svc.contact(s, leader, rid)
+        assert seen["mobile"] == "139****1111" and "13700000002" not in seen["note"] and "137****0002" in seen["note"]
+        assert svc.contact(s, staff, rid)["note"] == "我的另一个号码 13700000002，请回电"
