@@ -285,3 +285,34 @@ def test_periods_split_into_whole_months_and_edge_days():
     assert metrics.split_months(Period(d(2023, 7, 5), d(2023, 7, 31))) == ([], [(d(2023, 7, 5), d(2023, 7, 31))])
     assert metrics.split_months(Period(d(2024, 2, 1), d(2024, 2, 29))) == ([d(2024, 2, 1)], [])
     assert Period(d(2023, 7, 1), d(2023, 7, 31)).previous() == Period(d(2023, 5, 31), d(2023, 6, 30), "上一期")
+
+
+def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, engine):
+    """On a new installation (no rollup yet) two dashboards open at the same moment: both refresh
+    (serialised by an advisory lock on PostgreSQL, the writer lock on SQLite) and both show July."""
+    import threading
+    from db.engine import session_scope
+    with session_scope(engine) as s:
+        a, _, cats = org(s)
+        for day in range(1, 6):
+            make_case(s, a, L(2023, 7, day, 10), category_id=cats[0])
+    forget_settings(db_url)
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def leader():
+        try:
+            barrier.wait(10)
+            with session_scope(engine) as s:
+                metrics.ensure_fresh(s)
+                results.append(metrics.totals(s, JULY)["received"])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=leader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and results == [5, 5]
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Setting).where(Setting.key == metrics.ROLLUP_STATE_KEY)) == 1
