@@ -5,7 +5,7 @@ import logging
 
 import streamlit as st
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 
 from components import login
 from components.navigation import pages_for
@@ -39,13 +39,14 @@ def _startup_or_stop() -> None:
     try:
         with get_engine(url).connect() as conn:
             conn.execute(text("select 1"))
-        _schema_ready(url)
     except OperationalError as exc:
         log.exception("database unreachable")
         st.error("无法连接数据库。请检查 DATABASE_URL 配置、数据库服务是否启动以及账号权限。"
                  f"（{type(exc.orig).__name__}）")
         st.stop()
-    except SQLAlchemyError:
+    try:
+        _schema_ready(url)
+    except Exception:  # noqa: BLE001 - whatever a migration raised: one message, the trace in the log
         log.exception("migration failed")
         st.error("数据库结构升级失败，请联系管理员运行 `python manage.py migrate` 查看原因。")
         st.stop()

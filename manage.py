@@ -19,15 +19,23 @@ def _fail(message: str) -> None:
 
 
 def cmd_migrate(_args) -> None:
+    from sqlalchemy import text
+
     from db.config import database_url
+    from db.engine import get_engine
     from db.migrate import upgrade
     url = database_url()
-    try:
-        upgrade(url)
+    try:  # reachability first, so that a failing migration is not reported as a connection problem
+        with get_engine(url).connect() as conn:
+            conn.execute(text("select 1"))
     except OperationalError as exc:
         _fail(f"无法连接数据库（{_safe(url)}）。请检查 DATABASE_URL、数据库是否已启动、用户和权限。\n原因：{exc.orig}")
-    except SQLAlchemyError as exc:
-        _fail(f"数据库迁移失败，请联系管理员检查 migrations/ 与数据库状态。\n原因：{exc}")
+    try:
+        upgrade(url)
+    except Exception as exc:  # noqa: BLE001 - any failure inside a migration: one message, schema unchanged
+        reason = exc.orig if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) else exc
+        _fail("数据库迁移失败，数据库结构保持原样（整个升级在一个事务中回滚）。"
+              f"请联系管理员检查 migrations/ 与数据库状态。\n原因：{type(reason).__name__}: {reason}")
     print(f"数据库已升级到最新结构：{_safe(url)}")
 
 
