@@ -1,11 +1,13 @@
 """协调会: minutes (coordination meetings and monthly reviews), action items with status updates,
-open and overdue items across all meetings."""
+open and overdue items across all meetings; the chosen meeting as a 会议纪要 (DOCX/PDF)."""
 import pandas as pd
 import streamlit as st
 
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
-from services import bulletins, meetings
+from db.engine import session_scope
+from services import bulletins, meetings, official_docs
+from services.errors import DomainError
 
 me = guard(__file__)
 st.title("协调会")
@@ -70,5 +72,33 @@ if view["items"]:
     tw.items_table(view["items"], "mt_items")
 else:
     st.caption("本次会议无交办事项。")
+
+
+def _minutes(meeting_id: int, fmt: str):
+    """The file is made only when the button is clicked (callable data), as on 工作专报."""
+    def make() -> bytes:
+        with session_scope() as s:
+            return meetings.render(s, me, meeting_id, fmt)[1]
+    return make
+
+
+try:  # a broken template is said here in Chinese, not as a failed download
+    with db() as s:
+        meetings.document(s, me, view["id"])
+except DomainError as exc:
+    st.error(exc.message)
+else:
+    c1, c2 = st.columns(2)
+    c1.download_button("下载纪要（Word）", _minutes(view["id"], "docx"), on_click="ignore", mime=tw.DOCX_MIME,
+                       file_name=meetings.minutes_filename(view["held_on"], view["kind"], "docx"),
+                       key=f"mt_{view['id']}_docx", icon=":material/description:")
+    try:
+        official_docs.cjk_faces()  # cached; without a Chinese font, the operator's instructions instead
+    except DomainError as exc:
+        c2.error(exc.message)
+    else:
+        c2.download_button("下载纪要（PDF）", _minutes(view["id"], "pdf"), on_click="ignore", mime="application/pdf",
+                           file_name=meetings.minutes_filename(view["held_on"], view["kind"], "pdf"),
+                           key=f"mt_{view['id']}_pdf", icon=":material/picture_as_pdf:")
 if writer:
     tw.item_update_form(view["items"])

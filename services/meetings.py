@@ -5,24 +5,30 @@ discussed (linked both ways through meeting_case), decisions, and action items (
 responsible unit, deadline). An item is open or done; marking it done needs an evidence note
 (落实情况). Overdue is computed: open and its deadline (a Beijing date) before today. A monthly
 review stores the period's figures as a snapshot (services.bulletins.period_figures).
+
+Minutes print as a 会议纪要 (DOCX or PDF) from templates/official/meeting_minutes.json: `document()`
+builds it, `render()` prints it. The 期号 is the meeting's ordinal among the meetings of its year
+(by date, then id), computed at print time; the document is dated the day of the meeting.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock
+from services import audit, clock, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, require
 
 KINDS = {"coordination": "协调会", "monthly_review": "月度例会"}
 ITEM_STATUSES = {"open": "未完成", "done": "已完成"}
+MINUTES_FORMATS = {"docx": "Word", "pdf": "PDF"}
 
 
 def item_overdue_condition(on: dt.date):
@@ -286,3 +292,88 @@ def in_period(session: Session, start: dt.date, end: dt.date) -> list[dict]:
     q = select(Meeting).where(Meeting.held_on.between(start, end)).order_by(Meeting.held_on, Meeting.id)
     return [{"id": m.id, "kind": m.kind, "kind_name": KINDS[m.kind], "held_on": m.held_on.isoformat(),
              "topic": m.topic} for m in session.scalars(q)]
+
+
+# ------------------------------------------------------------------ minutes as a document (会议纪要)
+_HEADING_NO = re.compile(r"^[一二三四五六七八九十]+、")
+
+
+def minutes_serial(session: Session, meeting: Meeting) -> int:
+    """The meeting's ordinal among the meetings of its year, by date then id (第N期)."""
+    first = dt.date(meeting.held_on.year, 1, 1)
+    return int(session.scalar(select(func.count()).select_from(Meeting).where(
+        Meeting.held_on >= first,
+        or_(Meeting.held_on < meeting.held_on, and_(Meeting.held_on == meeting.held_on, Meeting.id <= meeting.id)))))
+
+
+def minutes_filename(held_on: dt.date, kind: str, fmt: str) -> str:
+    """会议纪要_2023-11-08_协调会.docx: date and type only, nothing a user typed (safe on Windows)."""
+    return f"会议纪要_{held_on.isoformat()}_{KINDS.get(kind, '会议')}.{fmt}"
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in MINUTES_FORMATS:
+        raise ValidationError({"fmt": "会议纪要只能导出为 Word（docx）或 PDF 格式。"})
+
+
+def _item_status(item: ActionItem, on: dt.date) -> str:
+    return "超期未完成" if item.status == "open" and item.deadline < on else ITEM_STATUSES[item.status]
+
+
+def _rate(value: float | None) -> str:
+    """A rate in running text: 98.5% as the bulletins print it, or 暂无数据 (no case to divide by)."""
+    from services import bulletins
+    return "暂无数据" if value is None else bulletins.pct(value)
+
+
+def _renumber_headings(blocks: list[official_docs.Block]) -> None:
+    """一、二、… of the first-level headings in the order printed (a left-out section shifts the rest)."""
+    n = 0
+    for b in blocks:
+        if b.kind == "h1" and _HEADING_NO.match(b.text):
+            n += 1
+            b.text = _HEADING_NO.sub(f"{official_docs._cn_number(n)}、", b.text, count=1)
+
+
+def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.OfficialDocument:
+    """The minutes as a 会议纪要. Case numbers only: no party names or other personal data."""
+    can_read(actor)
+    m = session.get(Meeting, meeting_id)
+    if m is None:
+        raise NotFound("该会议不存在。")
+    on = today()
+    units = [u for u in (m.attending_units or []) if str(u).strip()]
+    people = [p for p in (m.attendees or []) if str(p).strip()]
+    numbers = [c.number for c in m.cases]
+    values = {
+        "serial": minutes_serial(session, m), "topic": m.topic, "kind_name": KINDS[m.kind],
+        "convened_by": m.convened_by, "place": m.place, "date": m.held_on,
+        "attending_units": "、".join(units) or "未登记", "attendees": "、".join(people) or "未登记",
+        "case_numbers": "、".join(numbers) or None, "case_count": len(numbers),
+        "decisions": m.decisions or "无。",
+        "item_count": len(m.items) or None, "status_date": official_docs.format_date_cn(on),
+        "item_rows": [[str(n), i.task, i.responsible_unit, i.deadline.isoformat(),
+                       _item_status(i, on)] for n, i in enumerate(m.items, 1)] or None,
+    }
+    f = m.figures or {}
+    if m.kind == "monthly_review" and f and m.period_start and m.period_end:
+        cn = official_docs.format_date_cn
+        values.update(
+            figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
+            received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
+            success_rate=_rate(f.get("success_rate")), satisfaction_rate=_rate(f.get("satisfaction_rate")))
+    if units:
+        values["copy_to"] = units
+    doc = official_docs.fill_template("meeting_minutes", values)
+    _renumber_headings(doc.body)
+    return doc
+
+
+def render(session: Session, actor: Actor, meeting_id: int, fmt: str) -> tuple[str, bytes]:
+    """(file name, bytes) of the minutes as DOCX or PDF; any other format is refused."""
+    can_read(actor)
+    _check_format(fmt)
+    doc = document(session, actor, meeting_id)
+    m = session.get(Meeting, meeting_id)
+    data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    return minutes_filename(m.held_on, m.kind, fmt), data

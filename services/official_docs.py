@@ -76,7 +76,7 @@ RED_HEX = "C00000"
 
 HEADER_STYLES = ("doc_number", "bulletin")
 BLOCK_KINDS = ("p", "h1", "h2", "h3", "table")
-KINDS = ("risk_notice", "supervision_order", "bulletin")
+KINDS = ("risk_notice", "supervision_order", "bulletin", "meeting_minutes")
 
 # Font names printed into the DOCX (government PCs have them); PDFs embed Noto CJK instead.
 FONT_TITLE = "方正小标宋简体"
@@ -236,11 +236,13 @@ def _balanced_title_lines(title: str, width_of, avail: float) -> list[str]:
 # --------------------------------------------------------------------------------------------
 _NO_LINE_START = set("，。、；：！？）》」』”’】〕〗〉…·%‰℃,.;:!?)]}")
 _NO_LINE_END = set("（《「『“‘【〔〖〈([{")
-_UNIT = re.compile(r"[A-Za-z0-9@#&_+\-./%:]+|\s+|.", re.S)
+# a case number such as 丰-2026-000002 (one CJK prefix character, then a Latin run) is one unit
+_UNIT = re.compile(r"[\u3400-\u9fff]-[A-Za-z0-9][A-Za-z0-9@#&_+\-./%:]*|[A-Za-z0-9@#&_+\-./%:]+|\s+|.", re.S)
 
 
 def _units(text: str) -> list[str]:
-    """Break opportunities: every CJK character, whole runs of Latin letters and digits."""
+    """Break opportunities: every CJK character, whole runs of Latin letters and digits, whole
+    case numbers."""
     return _UNIT.findall(text)
 
 
@@ -1131,11 +1133,12 @@ def _cn_number(n: int) -> str:
 
 
 def load_template(kind: str, *, directory: Path | None = None) -> dict:
-    """Read and check templates/official/<kind>.json (kind: risk_notice, supervision_order, bulletin)."""
+    """Read and check templates/official/<kind>.json (kind: risk_notice, supervision_order, bulletin,
+    meeting_minutes)."""
     if kind not in KINDS:
         raise OfficialDocError(
             f"未知的公文类型“{kind}”，可用：risk_notice（风险提示函）、"
-            "supervision_order（督办单）、bulletin（工作专报）。")
+            "supervision_order（督办单）、bulletin（工作专报）、meeting_minutes（会议纪要）。")
     path = Path(directory or templates_dir()) / f"{kind}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

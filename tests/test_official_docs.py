@@ -256,3 +256,11 @@ def test_broken_template_file_is_reported_to_the_admin(tmp_path):
     (tmp_path / "risk_notice.json").write_text("{不是 JSON", encoding="utf-8")
     with pytest.raises(ValueError, match="不是有效的 JSON"):
         od.load_template("risk_notice", directory=tmp_path)
+
+
+def test_a_case_number_is_never_split_across_lines():
+    """丰-2026-000002 moves to the next line whole; it used to break after 丰."""
+    from services.official_docs import _units, _wrap
+    text = "经查，案件编号为丰-2026-000002的纠纷仍未办结"
+    lines = ["".join(line) for line in _wrap(_units(text), 20, 20, len)]
+    assert lines == ["经查，案件编号为", "丰-2026-000002的纠纷仍未办结"]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, Bulletin, Instrument
-from services import cases, instruments, meetings
+from services import cases, instruments, meetings, official_docs
 from services.roles import Actor
 from tests.factories import case_input
 from tests.ui import app_as, by_key, texts
@@ -129,3 +129,42 @@ def test_task_force_home_shows_open_and_overdue_items(url):
     assert not at.exception
     assert "专班待办" in texts(at)
     assert at.dataframe[0].value.iloc[0]["状态"] == "已超期"
+
+
+def _minutes_for_leader(url) -> str:
+    cid, number = _case(url)
+    with session_scope(get_engine(url)) as s:
+        today = instruments.today()
+        meetings.create_meeting(s, TF, meetings.MeetingInput(
+            held_on=today - dt.timedelta(days=1), place="市综治中心三楼会议室", convened_by="专班 熊建国",
+            topic="剑光街道宅基地纠纷协调", attending_units=["剑光街道", "市自然资源局"], case_ids=[cid]),
+            [meetings.ActionInput("复测宅基地边界", "市自然资源局", today + dt.timedelta(days=3))])
+    return number
+
+
+def test_leader_downloads_the_minutes_as_word_and_pdf(url):
+    try:
+        official_docs.cjk_faces()
+    except official_docs.FontMissing as e:  # the PDF button is replaced by this message (next test)
+        pytest.skip(e.message)
+    number = _minutes_for_leader(url)
+    at = app_as(url, "leader", "pages/meetings.py")
+    assert not at.exception, at.exception
+    assert "剑光街道宅基地纠纷协调" in texts(at) and number in texts(at)
+    buttons = {b.label: b for b in at.download_button}
+    assert {"下载纪要（Word）", "下载纪要（PDF）"} <= set(buttons)
+    assert not any(b.disabled for b in buttons.values())
+    assert not at.error
+    assert not _keys(at) & {"mt_topic", "mt_item_evidence"}  # still read-only
+
+
+def test_minutes_without_a_chinese_font_say_so_and_keep_word(url, monkeypatch):
+    _minutes_for_leader(url)
+
+    def no_font():
+        raise official_docs.FontMissing(official_docs._FONT_INSTALL_HINT)
+    monkeypatch.setattr(official_docs, "cjk_faces", no_font)
+    at = app_as(url, "leader", "pages/meetings.py")
+    assert not at.exception, at.exception
+    assert [b.label for b in at.download_button] == ["下载纪要（Word）"]
+    assert any("fonts-noto-cjk" in e.value and "无法生成 PDF" in e.value for e in at.error)
