@@ -52,17 +52,17 @@ def act(fn, *args):
     return result
 
 
-def downloads(render, obj_id: int, me: Actor, key: str) -> None:
-    """DOCX and PDF buttons; the file is made only when clicked (callable data)."""
+def downloads(render, obj_id: int, me: Actor, key: str, stem: str) -> None:
+    """DOCX and PDF buttons; the file (named `stem`.docx / .pdf) is made only when clicked (callable data)."""
     def make(fmt):
         def _make():
             with session_scope() as s:
                 return render(s, me, obj_id, fmt)[1]
         return _make
     c1, c2 = st.columns(2)
-    c1.download_button("下载 DOCX", make("docx"), file_name=f"{key}.docx", mime=DOCX_MIME, key=f"{key}_docx",
+    c1.download_button("下载 DOCX", make("docx"), file_name=f"{stem}.docx", mime=DOCX_MIME, key=f"{key}_docx",
                        icon=":material/description:", on_click="ignore")
-    c2.download_button("下载 PDF", make("pdf"), file_name=f"{key}.pdf", mime="application/pdf", key=f"{key}_pdf",
+    c2.download_button("下载 PDF", make("pdf"), file_name=f"{stem}.pdf", mime="application/pdf", key=f"{key}_pdf",
                        icon=":material/picture_as_pdf:", on_click="ignore")
 
 

@@ -57,7 +57,7 @@ st.subheader(f"{view['issue']}：{view['title']}")
 st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {view['created_by_name']}"
            + (f"；印发 {view['issue_date']}（{view['issued_by_name']}）" if view["issue_date"] else ""))
 tw.bulletin_figures(view)
-tw.downloads(bulletins.render, view["id"], me, f"bl_{view['id']}")
+tw.downloads(bulletins.render, view["id"], me, f"bl_{view['id']}", bulletins.file_stem(view["id"], view["issue_no"]))
 if writer and view["state"] == "draft":
     tw.bulletin_editor(view)
     c1, c2 = st.columns(2)

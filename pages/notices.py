@@ -59,7 +59,8 @@ if ids:
         st.error(f"已超过反馈期限 {view['deadline']}，尚未回复。")
     st.text(f"状态：{view['state_name']}    主送：{view['addressee']}    反馈期限：{view['deadline'] or '—'}")
     st.text("关联案件：" + ("、".join(view["cases"]) or "无"))
-    tw.downloads(instruments.render, view["id"], me, f"nt_{view['id']}")
+    tw.downloads(instruments.render, view["id"], me, f"nt_{view['id']}",
+                 instruments.file_stem(view["id"], view["kind"], view["doc_number"]))
     if view["state"] in ("replied", "closed"):
         st.text(f"回复日期：{view['reply_date']}    登记人：{view['replied_by_name']}")
         st.text(view["reply_summary"])

@@ -359,10 +359,15 @@ def document(session: Session, actor: Actor, bulletin_id: int) -> official_docs.
     return official_docs.fill_template("bulletin", values)
 
 
+def file_stem(bulletin_id: int, issue_no: int | None) -> str:
+    """工作专报_第16期 (a draft: 工作专报_草稿3): the name of the downloaded file without extension."""
+    return f"工作专报_{'第' + str(issue_no) + '期' if issue_no else '草稿' + str(bulletin_id)}"
+
+
 def render(session: Session, actor: Actor, bulletin_id: int, fmt: str) -> tuple[str, bytes]:
     doc = document(session, actor, bulletin_id)
     b = session.get(Bulletin, bulletin_id)
-    name = f"工作专报_{'第' + str(b.issue_no) + '期' if b.issue_no else '草稿' + str(b.id)}.{fmt}"
+    name = f"{file_stem(b.id, b.issue_no)}.{fmt}"
     return name, official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
 
 

@@ -517,11 +517,16 @@ def document(session: Session, actor: Actor, instrument_id: int) -> official_doc
     return doc
 
 
+def file_stem(instrument_id: int, kind: str, doc_number: str | None) -> str:
+    """风险提示函_丰综专提〔2026〕3号 (a draft: 风险提示函_草稿7): the downloaded file's name without extension."""
+    return f"{KINDS[kind]}_{doc_number or '草稿' + str(instrument_id)}"
+
+
 def render(session: Session, actor: Actor, instrument_id: int, fmt: str) -> tuple[str, bytes]:
     """(file name, bytes) of the DOCX or PDF."""
     doc = document(session, actor, instrument_id)
     inst = session.get(Instrument, instrument_id)
-    name = f"{KINDS[inst.kind]}_{inst.doc_number or '草稿' + str(inst.id)}.{fmt}"
+    name = f"{file_stem(inst.id, inst.kind, inst.doc_number)}.{fmt}"
     data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
     return name, data
 
