@@ -4,6 +4,7 @@
 #   TEST_PG_ADMIN_URL   server used to create throwaway test databases
 #                       (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
 #   REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1   fail instead of skipping when missing (CI sets both)
+#   REQUIRE_NO_SKIPS=1                        fail the run on any skipped test (CI sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

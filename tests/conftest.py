@@ -5,7 +5,8 @@ Each backend gets a database of its own, created here and built with `alembic up
 test wrote are deleted, organisation kept. Tests that change the organisation use `fresh_url`.
 
 REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 (set by .ci/run) turn "not available" into a failure,
-and the session fails if no PostgreSQL or browser test actually passed.
+and the session fails if no PostgreSQL or browser test actually passed. REQUIRE_NO_SKIPS=1 (also
+set by .ci/run) fails the session on any skipped test, e.g. a PDF test without fonts or poppler.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from services import org  # noqa: E402
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+REQUIRE_NO_SKIPS = os.environ.get("REQUIRE_NO_SKIPS") == "1"  # CI: a skipped test (no font, no poppler...) fails
 BACKENDS = [b for b in os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 # Tables kept between tests (loaded once per backend); everything else is emptied.
@@ -34,6 +36,7 @@ ORG_TABLES = {"township", "village", "grid", "police_station", "mediation_room",
               "dispute_category", "mediator", "setting"}
 
 _passed = {"postgresql": 0, "browser": 0}
+_skipped: list[str] = []
 
 
 def _pg_available() -> str | None:
@@ -161,6 +164,8 @@ def fresh_url(request, _tmp_dir, monkeypatch):
 
 
 def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
     if report.when == "call" and report.passed:
         if "postgresql" in report.nodeid:
             _passed["postgresql"] += 1
@@ -174,6 +179,8 @@ def pytest_sessionfinish(session, exitstatus):
         missing.append("no PostgreSQL test passed")
     if REQUIRE_BROWSER and _passed["browser"] == 0:
         missing.append("no browser test passed")
+    if REQUIRE_NO_SKIPS and _skipped:
+        missing.append(f"{len(_skipped)} test(s) skipped: " + ", ".join(_skipped[:10]))
     if missing and session.exitstatus == 0:
         print("\nREQUIRED TESTS MISSING: " + "; ".join(missing))
         session.exitstatus = 1
