@@ -11,6 +11,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components.context import db, field_error, run_action
 from services import case_queries, clock, ladder, workflow
 from services.errors import ConcurrentEdit, DomainError
@@ -126,8 +127,9 @@ def local_datetime(label: str, key: str, now_if_empty: bool = True) -> dt.dateti
 
 
 # ------------------------------------------------------------------ acting on a case
-def act(fn, *args, success: str, **kwargs) -> None:
-    """Run one service; on success rerun with a message; on a lost update flag the conflict."""
+def act(fn, *args, success, form: forms.Bound | None = None, **kwargs) -> None:
+    """Run one service; on success rerun with a message (and fresh widgets for `form`); on a lost
+    update flag the conflict. A second click on the same form generation saves nothing more."""
     def call(session, actor, *a, **k):
         try:
             return fn(session, actor, *a, **k)
@@ -137,10 +139,19 @@ def act(fn, *args, success: str, **kwargs) -> None:
         except DomainError as exc:
             st.session_state["case_error"] = exc.message
             raise
-    if run_action(call, *args, **kwargs) is not None:
-        st.session_state["case_flash"] = success
+    done_key = f"_submitted_{form.prefix}" if form is not None else None
+    if done_key and done_key in st.session_state:  # a double click: the first click already saved
+        result = st.session_state[done_key]
+    else:
+        result = run_action(call, *args, **kwargs)
+        if result is not None and done_key:
+            st.session_state[done_key] = result
+    if result is not None:
+        st.session_state["case_flash"] = success(result) if callable(success) else success
         for key in ("cd_seen", "fu_seen"):  # the next run shows (and remembers) the new version
             st.session_state.pop(key, None)
+        if form is not None:
+            form.reset()
     # rerun either way: the result, the field errors beside their fields, or the conflict with 刷新
     st.rerun()
 
@@ -161,74 +172,77 @@ def action_forms(view: dict, seen_version: int) -> None:
     if not actions:
         return
     st.subheader("办理")
-    action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key="cd_action")
     case_id, v = view["id"], seen_version
+    form = forms.bound("cd", case_id)  # keys carry the case: another case's form never shows these values
+    k = form.key
+    action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key=k("action"))
     action_error()
-    with st.form(f"cd_form_{action}"):
+    with st.form(k(f"form_{action}")):
         if action == "dispatch" or action == "add_dispatch":
-            _dispatch_fields(case_id, action, v)
+            _dispatch_fields(case_id, action, v, form)
         elif action == "transfer":
             nxt = ladder.next_level(view["mode"], view["level"])
             st.caption(f"移送至：{ladder.level_name(view['mode'], nxt)}")
-            note = st.text_area("调解不成功的原因", key="cd_transfer_note")
+            note = st.text_area("调解不成功的原因", key=k("transfer_note"))
             field_error("note")
-            if st.form_submit_button("移送上一级", key="cd_transfer_submit", type="primary"):
-                act(workflow.transition, case_id, "transfer", v, note=note, success="已移送上一级。")
+            if st.form_submit_button("移送上一级", key=k("transfer_submit"), type="primary"):
+                act(workflow.transition, case_id, "transfer", v, note=note, form=form, success="已移送上一级。")
         elif action == "settle":
-            summary = st.text_area("调解协议要点", key="cd_settle_summary")
+            summary = st.text_area("调解协议要点", key=k("settle_summary"))
             field_error("agreement_summary")
-            amount = st.text_input("协议金额（元，可不填）", key="cd_settle_amount")
+            amount = st.text_input("协议金额（元，可不填）", key=k("settle_amount"))
             field_error("agreement_amount")
-            if st.form_submit_button("记录调解成功", key="cd_settle_submit", type="primary"):
+            if st.form_submit_button("记录调解成功", key=k("settle_submit"), type="primary"):
                 act(workflow.transition, case_id, "settle", v, agreement_summary=summary,
-                    agreement_amount=amount.strip() or None, success="已记录调解成功，进入回访队列。")
+                    agreement_amount=amount.strip() or None, form=form, success="已记录调解成功，进入回访队列。")
         elif action == "terminate":
             code = st.selectbox("终止原因", list(ladder.TERMINATION_REASONS), index=None,
-                                format_func=ladder.TERMINATION_REASONS.get, key="cd_terminate_code")
+                                format_func=ladder.TERMINATION_REASONS.get, key=k("terminate_code"))
             field_error("reason_code")
-            note = st.text_area("终止说明", key="cd_terminate_note")
+            note = st.text_area("终止说明", key=k("terminate_note"))
             field_error("note")
-            if st.form_submit_button("终止调处", key="cd_terminate_submit"):
-                act(workflow.transition, case_id, "terminate", v, note=note, reason_code=code, success="案件已终止。")
+            if st.form_submit_button("终止调处", key=k("terminate_submit")):
+                act(workflow.transition, case_id, "terminate", v, note=note, reason_code=code, form=form, success="案件已终止。")
         elif action == "litigate":
-            court = st.text_input("引导起诉的法院", key="cd_litigate_court", placeholder="如：丰城市人民法院")
+            court = st.text_input("引导起诉的法院", key=k("litigate_court"), placeholder="如：丰城市人民法院")
             field_error("court_name")
-            note = st.text_area("说明（可不填）", key="cd_litigate_note")
-            if st.form_submit_button("记录引导诉讼", key="cd_litigate_submit", type="primary"):
-                act(workflow.transition, case_id, "litigate", v, note=note, court_name=court, success="已记录引导诉讼。")
+            note = st.text_area("说明（可不填）", key=k("litigate_note"))
+            if st.form_submit_button("记录引导诉讼", key=k("litigate_submit"), type="primary"):
+                act(workflow.transition, case_id, "litigate", v, note=note, court_name=court, form=form, success="已记录引导诉讼。")
         elif action == "follow_up":
-            follow_up_fields(case_id, v, "cd_fu")
+            follow_up_fields(case_id, v, "fu", form)
         elif action == "close":
             st.write("确认该案件已办结、回访完毕，闭环归档。")
-            if st.form_submit_button("闭环归档", key="cd_close_submit", type="primary"):
-                act(workflow.transition, case_id, "close", v, success="案件已闭环。")
+            if st.form_submit_button("闭环归档", key=k("close_submit"), type="primary"):
+                act(workflow.transition, case_id, "close", v, form=form, success="案件已闭环。")
         elif action == "arrive":
             waiting = [d for d in view["dispatches"] if d["arrived_at"] is None]
             names = {d["id"]: f"{d['name']}（{d['duty']}，通知 {clock.fmt(d['notified_at'])}）" for d in waiting}
-            did = st.selectbox("到场人员", list(names), format_func=names.get, key="cd_arrive_who")
-            at = local_datetime("到场时间", "cd_arrive_at")
+            did = st.selectbox("到场人员", list(names), format_func=names.get, key=k("arrive_who"))
+            at = local_datetime("到场时间", k("arrive_at"))
             field_error("arrived_at")
-            if st.form_submit_button("记录到场", key="cd_arrive_submit", type="primary"):
-                act(workflow.record_arrival, did, at, expected_version=v, success="已记录到场时间。")
+            if st.form_submit_button("记录到场", key=k("arrive_submit"), type="primary"):
+                act(workflow.record_arrival, did, at, expected_version=v, form=form, success="已记录到场时间。")
         elif action == "police":
-            arrived = local_datetime("民警到场时间", "cd_police_arrived")
+            arrived = local_datetime("民警到场时间", k("police_arrived"))
             field_error("police_arrived_at")
-            handover = local_datetime("移交调解时间", "cd_police_handover")
+            handover = local_datetime("移交调解时间", k("police_handover"))
             field_error("police_handover_at")
-            if st.form_submit_button("记录民警处警时间", key="cd_police_submit"):
-                act(workflow.record_police, case_id, v, arrived, handover, success="已记录民警处警时间。")
+            if st.form_submit_button("记录民警处警时间", key=k("police_submit")):
+                act(workflow.record_police, case_id, v, arrived, handover, form=form, success="已记录民警处警时间。")
         elif action == "reroute":
             with db() as s:
                 rooms = dict(case_queries.rooms(s))
-            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key="cd_reroute_room")
+            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key=k("reroute_room"))
             field_error("room_id")
-            reason = st.text_input("改派理由", key="cd_reroute_reason")
+            reason = st.text_input("改派理由", key=k("reroute_reason"))
             field_error("reason")
-            if st.form_submit_button("改派", key="cd_reroute_submit"):
-                act(workflow.reroute, case_id, v, room, reason, success="已改派调解室。")
+            if st.form_submit_button("改派", key=k("reroute_submit")):
+                act(workflow.reroute, case_id, v, room, reason, form=form, success="已改派调解室。")
 
 
-def _dispatch_fields(case_id: int, action: str, v: int) -> None:
+def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> None:
+    k = form.key
     with db() as s:
         options = case_queries.dispatch_options(s, st.session_state["actor"], case_id)
     labels = {o["mediator_id"]: o["label"] for o in options}
@@ -236,23 +250,24 @@ def _dispatch_fields(case_id: int, action: str, v: int) -> None:
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
     first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
     picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
-                            format_func=labels.get, key=f"cd_{action}_suggested")
+                            format_func=labels.get, key=k(f"{action}_suggested"))
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],
-                            format_func=labels.get, key=f"cd_{action}_others")
+                            format_func=labels.get, key=k(f"{action}_others"))
     field_error("people")
-    notified = local_datetime("通知时间", f"cd_{action}_at")
+    notified = local_datetime("通知时间", k(f"{action}_at"))
     field_error("notified_at")
     people = [(m, duty[m]) for m in list(picked) + list(others)]
     if action == "dispatch":
-        if st.form_submit_button("调度派员", key="cd_dispatch_submit", type="primary"):
+        if st.form_submit_button("调度派员", key=k("dispatch_submit"), type="primary"):
             act(workflow.transition, case_id, "dispatch", v, people=people, notified_at=notified,
-                success="已调度，15 分钟到场计时开始。")
-    elif st.form_submit_button("增派", key="cd_add_dispatch_submit"):
-        act(workflow.add_dispatch, case_id, v, people, notified, success="已增派人员。")
+                form=form, success="已调度，15 分钟到场计时开始。")
+    elif st.form_submit_button("增派", key=k("add_dispatch_submit")):
+        act(workflow.add_dispatch, case_id, v, people, notified, form=form, success="已增派人员。")
 
 
-def follow_up_fields(case_id: int, v: int, key: str) -> None:
-    """The follow-up (回访) fields and submit button; call inside an st.form."""
+def follow_up_fields(case_id: int, v: int, key: str, form: forms.Bound) -> None:
+    """The follow-up (回访) fields and submit button; call inside an st.form bound to the case."""
+    key = form.key(key)
     c1, c2, c3 = st.columns(3)
     method = c1.radio("回访方式", list(workflow.FOLLOW_UP_METHODS), index=None,
                       format_func=workflow.FOLLOW_UP_METHODS.get, key=f"{key}_method")
@@ -272,7 +287,9 @@ def follow_up_fields(case_id: int, v: int, key: str) -> None:
     field_error("note")
     if st.form_submit_button("保存回访", key=f"{key}_submit", type="primary"):
         act(workflow.transition, case_id, "follow_up", v, note=note, method=method, agreement_holds=holds,
-            satisfaction=sat, done_at=done_at, success="回访已记录。")
+            satisfaction=sat, done_at=done_at, form=form,
+            success=lambda case: f"回访已记录（{workflow.follow_up_outcome(sat, holds, case.status == 'mediating')}）。"
+            + ("请重新安排调解。" if case.status == "mediating" else ""))
 
 
 # ------------------------------------------------------------------ intake: the parties

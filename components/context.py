@@ -47,29 +47,38 @@ def db():
         yield s
 
 
-def run_action(fn, *args, success: str | None = None, **kwargs):
+def run_action(fn, *args, success: str | None = None, _quiet: bool = False, **kwargs):
     """Call a service in one transaction; show its Chinese refusal instead of a traceback.
 
     Returns the service's result, or None when it refused (the transaction rolled back).
     Field errors are stored in st.session_state["field_errors"] for forms to show in place.
+    With `_quiet` the refusal is not drawn here: the caller shows it where the user is looking
+    (components.forms); it is kept in st.session_state["_last_action_error"] either way.
     """
     st.session_state["field_errors"] = {}
+    st.session_state["_last_action_ok"] = False
+    st.session_state["_last_action_error"] = ""
     try:
         with session_scope() as s:
             result = fn(s, actor(), *args, **kwargs)
     except ValidationError as exc:
         st.session_state["field_errors"] = exc.fields
-        st.error(exc.message)
-        return None
+        return _refused(exc.message, _quiet)
     except DomainError as exc:
-        st.error(exc.message)
-        return None
+        return _refused(exc.message, _quiet)
     except StaleDataError:  # a concurrent edit detected at commit time
-        st.error("该记录已被他人修改，请刷新页面后重新操作。")
-        return None
+        return _refused("该记录已被他人修改，请刷新页面后重新操作。", _quiet)
+    st.session_state["_last_action_ok"] = True
     if success:
         st.toast(success)
     return result if result is not None else True
+
+
+def _refused(message: str, quiet: bool) -> None:
+    st.session_state["_last_action_error"] = message
+    if not quiet:
+        st.error(message)
+    return None
 
 
 def field_error(key: str) -> None:

@@ -3,17 +3,19 @@ import datetime as dt
 
 import streamlit as st
 
+from components import forms
 from components.case_widgets import open_case, party_editor
-from components.context import can, db, field_error, guard, run_action
+from components.context import can, db, field_error, guard
 from services import case_queries, cases, clock, org
-from services.errors import DomainError
 
 me = guard(__file__)
 st.title("案件登记")
+form = forms.bound("in")  # every widget key below carries the form's generation: a save gives an empty form
+k = form.key
 
 created = st.session_state.get("in_created")
+form.flash()
 if created:
-    st.success(f"案件已登记，编号 {created['number']}。")
     if st.button(f"打开案件 {created['number']}", key="in_open_new", type="primary"):
         st.session_state.pop("in_created")
         open_case(created["id"])
@@ -31,27 +33,27 @@ with db() as s:
     rooms = dict(case_queries.rooms(s)) if can("case.route_override") else {}
 
 st.subheader("来源")
-source = st.radio("案件来源", list(cases.SOURCES), format_func=cases.SOURCES.get, horizontal=True, key="in_source")
+source = st.radio("案件来源", list(cases.SOURCES), format_func=cases.SOURCES.get, horizontal=True, key=k("source"))
 field_error("source")
 incident_no = officer = order_no = ""
 station_id = None
 if source == "110":
     c1, c2, c3 = st.columns(3)
-    incident_no = c1.text_input("110 警情编号", key="in_incident_no", max_chars=40)
+    incident_no = c1.text_input("110 警情编号", key=k("incident_no"), max_chars=40)
     with c1:
         field_error("police_incident_no")
-    officer = c2.text_input("处警民警", key="in_officer", max_chars=50)
-    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key="in_station")
+    officer = c2.text_input("处警民警", key=k("officer"), max_chars=50)
+    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key=k("station"))
 elif source == "12345":
-    order_no = st.text_input("12345 工单号", key="in_order_no", max_chars=40)
+    order_no = st.text_input("12345 工单号", key=k("order_no"), max_chars=40)
     field_error("hotline_order_no")
 
 now_local = clock.local(clock.now())
-st.session_state.setdefault("in_date", now_local.date())
-st.session_state.setdefault("in_time", now_local.time().replace(second=0, microsecond=0))
+st.session_state.setdefault(k("date"), now_local.date())
+st.session_state.setdefault(k("time"), now_local.time().replace(second=0, microsecond=0))
 c1, c2 = st.columns(2)
-day = c1.date_input("接报日期", key="in_date", format="YYYY-MM-DD")
-tod = c2.time_input("接报时间（北京时间）", key="in_time", step=60)
+day = c1.date_input("接报日期", key=k("date"), format="YYYY-MM-DD")
+tod = c2.time_input("接报时间（北京时间）", key=k("time"), step=60)
 field_error("received_at")
 received_at = (dt.datetime.combine(day, tod, tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)
                if day is not None and tod is not None else None)
@@ -59,42 +61,42 @@ received_at = (dt.datetime.combine(day, tod, tzinfo=clock.LOCAL_TZ).astimezone(c
 st.subheader("发生地")
 c1, c2, c3 = st.columns(3)
 township_id = c1.selectbox("乡镇（街道）", list(townships), index=None, format_func=townships.get,
-                           key="in_township", placeholder="请选择")
+                           key=k("township"), placeholder="请选择")
 with c1:
     field_error("township_id")
 with db() as s:
     villages = {v.id: v.name for v in org.villages(s, township_id)} if township_id else {}
-    if st.session_state.get("in_village") not in villages:
-        st.session_state["in_village"] = None
+    if st.session_state.get(k("village")) not in villages:
+        st.session_state[k("village")] = None
     village_id = c2.selectbox("村（社区）", list(villages), index=None, format_func=villages.get,
-                              key="in_village", placeholder="请选择")
+                              key=k("village"), placeholder="请选择")
     grids = {g.id: g.name for g in org.grids(s, village_id)} if village_id else {}
-    if st.session_state.get("in_grid") not in grids:
-        st.session_state["in_grid"] = None
+    if st.session_state.get(k("grid")) not in grids:
+        st.session_state[k("grid")] = None
     route = case_queries.route_preview(s, township_id, village_id, received_at or clock.now())
 with c2:
     field_error("village_id")
-grid_id = c3.selectbox("网格（可不选）", list(grids), index=None, format_func=grids.get, key="in_grid",
+grid_id = c3.selectbox("网格（可不选）", list(grids), index=None, format_func=grids.get, key=k("grid"),
                        placeholder="请选择")
 with c3:
     field_error("grid_id")
-address = st.text_input("详细地址", key="in_address", max_chars=200)
+address = st.text_input("详细地址", key=k("address"), max_chars=200)
 
 st.subheader("纠纷情况")
 c1, c2 = st.columns(2)
 category_id = c1.selectbox("纠纷类别", list(categories), index=None, format_func=categories.get,
-                           key="in_category", placeholder="请选择")
+                           key=k("category"), placeholder="请选择")
 with c1:
     field_error("category_id")
 complexity = c2.radio("复杂程度", list(cases.COMPLEXITY), format_func=cases.COMPLEXITY.get, horizontal=True,
-                      key="in_complexity")
+                      key=k("complexity"))
 with c2:
     field_error("complexity")
-description = st.text_area("简要案情", key="in_description", max_chars=2000)
+description = st.text_area("简要案情", key=k("description"), max_chars=2000)
 field_error("description")
 
 st.subheader("当事人")
-parties = party_editor("in")
+parties = party_editor(form.prefix)
 
 st.subheader("分流")
 if route:
@@ -102,10 +104,10 @@ if route:
 else:
     st.caption("选择乡镇（街道）和村（社区）后显示分流结果。")
 override_room, override_reason = None, ""
-if rooms and st.checkbox("人工改派调解室", key="in_override"):
-    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key="in_override_room")
+if rooms and st.checkbox("人工改派调解室", key=k("override")):
+    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key=k("override_room"))
     field_error("override_room_id")
-    override_reason = st.text_input("改派理由", key="in_override_reason", max_chars=100)
+    override_reason = st.text_input("改派理由", key=k("override_reason"), max_chars=100)
     field_error("override_reason")
 
 
@@ -115,25 +117,19 @@ def _register(session, actor, data, room_id, reason):
     except cases.DuplicateCase as exc:
         st.session_state["in_duplicate"] = {"id": exc.case_id, "number": exc.number, "message": exc.message}
         raise
-    except DomainError as exc:
-        st.session_state["in_error"] = exc.message
-        raise
     return {"id": case.id, "number": case.number}
 
 
-error = st.session_state.pop("in_error", None)
-if error:
-    st.error(f"未保存：{error}")
-if st.button("登记案件", key="in_submit", type="primary", icon=":material/save:"):
+form.error_here()
+if st.button("登记案件", key=k("submit"), type="primary", icon=":material/save:"):
     st.session_state.pop("in_duplicate", None)
+    st.session_state.pop("in_created", None)  # no stale success beside a new error
     data = cases.CaseInput(
         source=source, received_at=received_at, township_id=township_id, village_id=village_id, grid_id=grid_id,
         address=address, category_id=category_id, complexity=complexity, description=description,
         parties=[cases.PartyInput(**p) for p in parties], police_incident_no=incident_no,
         police_officer=officer, police_station_id=station_id, hotline_order_no=order_no)
-    result = run_action(_register, data, override_room, override_reason)
+    result = form.submit(_register, data, override_room, override_reason)
     if result:
-        for key in [k for k in st.session_state if str(k).startswith("in_")]:
-            del st.session_state[key]
         st.session_state["in_created"] = result
-    st.rerun()  # the new number, or the errors beside their fields, or the link to the duplicate
+        form.saved(f"案件已登记，编号 {result['number']}。")  # an empty form for the next call

@@ -1,6 +1,7 @@
 """回访: settled cases waiting for the task force's follow-up (overdue first), recorded inline."""
 import streamlit as st
 
+from components import forms
 from components.case_widgets import action_error, case_table, follow_up_fields, open_case, open_picker
 from components.context import can, db, guard
 from services import case_queries, clock
@@ -31,7 +32,7 @@ else:
     items = {r["id"]: r for r in queue["items"]}
     labels = {i: f"{r['number']} · {r['category']} · 期限 {clock.fmt(r['follow_up_due_at'])}"
                  + ("（超时）" if r["overdue"] else "") for i, r in items.items()}
-    case_id = st.selectbox("选择案件", list(items), format_func=labels.get, key="fu_case")
+    case_id = forms.pick_record("选择案件", labels, "fu_case")
     # the version the user saw (from the previous run) guards against two people recording at once
     seen = st.session_state.get("fu_seen") or {}
     version = seen.get(case_id, items[case_id]["version"])
@@ -40,9 +41,10 @@ else:
         open_case(case_id)
     if can("case.follow_up"):
         action_error()
-        with st.form("fu_form"):
+        form = forms.bound("fu", case_id)  # the fields belong to this case: another case gets empty ones
+        with st.form(form.key("form")):
             st.markdown(f"**记录回访：{items[case_id]['number']}**")
-            follow_up_fields(case_id, version, "fu")
+            follow_up_fields(case_id, version, "fu", form)
 
 if queue["to_close"]:
     st.subheader("已回访、待闭环")

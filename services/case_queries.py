@@ -250,7 +250,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
             "minutes": int((d.arrived_at - d.notified_at).total_seconds() // 60) if d.arrived_at else None,
             "note": text(d.note)})
     timeline = [{"at": e.at, "who": e.username, "role": ROLES.get(e.role, e.role),
-                 "action": e.action, "action_name": ladder.ACTION_NAMES.get(e.action, e.action),
+                 "action": e.action, "action_name": _event_name(e),
                  "from": ladder.level_name(c.mode, e.from_level) if e.from_level in ladder.LEVELS else "",
                  "to": ladder.level_name(c.mode, e.to_level) if e.to_level in ladder.LEVELS else "",
                  "from_status": ladder.status_name(e.from_status) if e.from_status in ladder.STATUSES else "",
@@ -315,6 +315,16 @@ def ladder_strip(mode: str, level: str, status: str) -> list[dict]:
             for i, code in enumerate(steps)]
 
 
+def _event_name(e: CaseEvent) -> str:
+    """The timeline's words for an event; a follow-up says what the party answered."""
+    name = ladder.ACTION_NAMES.get(e.action, e.action)
+    if e.action in ("follow_up", "reopen") and e.detail:
+        said = workflow.follow_up_outcome(e.detail.get("satisfaction"), e.detail.get("agreement_holds"),
+                                          e.action == "reopen")
+        return f"回访（{said}）" if said else name
+    return name
+
+
 def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]:
     """People to dispatch: the suggestions first (preselected), then everyone else staff may choose."""
     c = session.get(Case, case_id)
@@ -327,7 +337,7 @@ def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]
         if s["mediator_id"] in seen:
             continue
         seen.add(s["mediator_id"])
-        out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": True,
+        out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": s.get("suggested", True),
                     "label": f"{s['name']}（{cases.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
     for m in cases.dispatchable_people(session, case_id):
         if m.id in seen:

@@ -240,7 +240,8 @@ def open_caseload(session: Session, mediator_ids: list[int]) -> dict[int, int]:
 
 def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
     """Who to notify: the place's grid worker; the room's mediators (matching specialty first,
-    then the lighter open caseload); after 22:00 at a station room, the township's duty cadre."""
+    then the lighter open caseload); after 22:00 at a station room, the township's duty cadre.
+    While a station room is closed (now, at dispatch time) its mediators carry "suggested": False."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("案件不存在。")
@@ -255,8 +256,10 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
             out.append({"mediator_id": gw.id, "name": gw.name, "duty": "grid_worker",
                         "reason": f"{grid.name}网格员，15 分钟内到场"})
     cadre = None
-    if case.mode == "station" and case.after_hours:
-        cadre = duty.duty_cadre_for(session, case.township_id, case.received_at)
+    now = clock.now()
+    closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # the room closes at 22:00
+    if case.mode == "station" and (case.after_hours or closed_now):
+        cadre = duty.duty_cadre_for(session, case.township_id, now if closed_now else case.received_at)
         if cadre is not None:
             out.append({"mediator_id": cadre.id, "name": cadre.name, "duty": "duty_cadre",
                         "reason": "22:00 后由乡镇值班干部会同派出所处置"})
@@ -270,8 +273,11 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
             if cat_code in (m.specialties or []):
                 why.append("擅长该类纠纷")
             why.append(f"在办 {load.get(m.id, 0)} 件")
+            off = closed_now and m.kind == "station"  # listed, but not preselected while the room is closed
+            if off:
+                why.insert(0, "调解室已闭室")
             out.append({"mediator_id": m.id, "name": m.name, "duty": m.kind, "reason": "，".join(why),
-                        "open_cases": load.get(m.id, 0)})
+                        "open_cases": load.get(m.id, 0), "suggested": not off})
     return out
 
 

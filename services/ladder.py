@@ -69,7 +69,7 @@ ACTION_NAMES = {
     "terminate": "终止",
     "litigate": "引导诉讼",
     "follow_up": "回访",
-    "reopen": "回访不满意重新调处",
+    "reopen": "回访后重新调处",
     "close": "闭环归档",
     "reroute": "改派调解室",
     "arrive": "到场",

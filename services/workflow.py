@@ -167,6 +167,7 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
     elif action == "follow_up":
         move = _follow_up(session, actor, case, payload, note)
         detail["satisfaction"] = case.satisfaction
+        detail["agreement_holds"] = payload.get("agreement_holds")
     elif action == "close":
         case.closed_at = payload.get("at") or now
 
@@ -183,6 +184,17 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
     _event(session, actor, case, move.action, before, note, at=payload.get("at"), **detail)
     session.flush()
     return case
+
+
+def follow_up_outcome(satisfaction: str | None, agreement_holds: bool | None, reopened: bool) -> str:
+    """The follow-up in the words of the answer, e.g. "基本满意，协议未履行：案件重新调处"."""
+    said = [SATISFACTION.get(satisfaction or "", "")]
+    if agreement_holds is not None:
+        said.append("协议已履行" if agreement_holds else "协议未履行")
+    answer = "，".join(x for x in said if x)
+    if reopened:
+        return f"{answer}：案件重新进入调处" if answer else "案件重新进入调处"
+    return answer
 
 
 def _follow_up(session: Session, actor: Actor, case: Case, payload: dict, note: str) -> ladder.Move:

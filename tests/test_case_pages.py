@@ -3,6 +3,7 @@ dispatch, arrival, transfer, settle; task force follow-up and close; read-only a
 leader; a duplicate 110 number links to the existing case; a lost update asks to reload."""
 from __future__ import annotations
 
+import re
 import datetime as dt
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from db.engine import get_engine, session_scope
 from db.models import Case, DisputeCategory, FollowUp, Grid, Township, Village
 from services import cases, clock, workflow
-from tests.ui import app_as, by_key, ensure_user, texts
+from tests.ui import form_el, app_as, by_key, ensure_user, texts
 
 INTAKE, DETAIL, LIST = "pages/case_intake.py", "pages/case_detail.py", "pages/case_list.py"
 
@@ -59,14 +60,19 @@ def case_state(url, case_id):
 
 def fill_intake(at, url, mobile, incident="JJ20260310-0001"):
     t, v, _, cat = place(url)
-    by_key(at.radio, "in_source").set_value("110").run()
-    by_key(at.text_input, "in_incident_no").input(incident)
-    by_key(at.selectbox, "in_township").set_value(t).run()
-    by_key(at.selectbox, "in_village").set_value(v).run()
-    by_key(at.selectbox, "in_category").set_value(cat)
-    by_key(at.text_area, "in_description").input("两户因楼上漏水发生争吵，民警判定为非警务警情")
-    by_key(at.text_input, "in_p0_name").input("欧阳明月")
-    by_key(at.text_input, "in_p0_mobile").input(mobile)
+    form_el(at.radio, "in", "source").set_value("110").run()
+    form_el(at.text_input, "in", "incident_no").input(incident)
+    form_el(at.selectbox, "in", "township").set_value(t).run()
+    form_el(at.selectbox, "in", "village").set_value(v).run()
+    form_el(at.selectbox, "in", "category").set_value(cat)
+    form_el(at.text_area, "in", "description").input("两户因楼上漏水发生争吵，民警判定为非警务警情")
+    form_el(at.text_input, "in", "p0_name").input("欧阳明月")
+    form_el(at.text_input, "in", "p0_mobile").input(mobile)
+    return at.run()
+
+
+def submit_form(at, scope, name="submit"):
+    form_el(at.button, scope, name).click()
     return at.run()
 
 
@@ -79,12 +85,12 @@ def test_staff_runs_the_loop_and_task_force_closes_it(url):
     at = app_as(url, "staff", INTAKE)
     fill_intake(at, url, "12345")
     assert "按发生地自动分流：驻所" in texts(at)  # the routing is shown before saving
-    submit(at, "in_submit")
+    submit_form(at, "in")
     assert "当事人1：手机号码应为 11 位，以 13–19 开头（可带 +86）。" in [c.value.strip(":red[]") for c in at.caption]
     assert case_count(url) == 0
 
-    by_key(at.text_input, "in_p0_mobile").input("+86 139 1234 5678")
-    submit(at, "in_submit")
+    form_el(at.text_input, "in", "p0_mobile").input("+86 139 1234 5678")
+    submit_form(at, "in")
     assert not at.exception, at.exception
     success = " ".join(s.value for s in at.success)
     assert "案件已登记，编号 丰-" in success
@@ -96,46 +102,46 @@ def test_staff_runs_the_loop_and_task_force_closes_it(url):
     submit(at, "in_open_new")  # opens the detail page
     assert at.header[0].value == number
     at.switch_page(DETAIL)  # AppTest forgets a script's switch_page on the next rerun; a browser keeps it
-    assert by_key(at.radio, "cd_action").value == "dispatch"
-    assert by_key(at.multiselect, "cd_dispatch_suggested").value  # the suggestions are preselected
-    submit(at, "cd_dispatch_submit")
+    assert form_el(at.radio, "cd", "action").value == "dispatch"
+    assert form_el(at.multiselect, "cd", "dispatch_suggested").value  # the suggestions are preselected
+    submit_form(at, "cd", "dispatch_submit")
     assert "已调度，15 分钟到场计时开始。" in [s.value for s in at.success]
     assert case_state(url, case_id) == ("onsite", "mediating")
 
-    by_key(at.radio, "cd_action").set_value("arrive").run()
-    submit(at, "cd_arrive_submit")
+    form_el(at.radio, "cd", "action").set_value("arrive").run()
+    submit_form(at, "cd", "arrive_submit")
     assert "已记录到场时间。" in [s.value for s in at.success]
 
-    by_key(at.radio, "cd_action").set_value("transfer").run()
-    submit(at, "cd_transfer_submit")  # no reason: refused beside the field, nothing changes
+    form_el(at.radio, "cd", "action").set_value("transfer").run()
+    submit_form(at, "cd", "transfer_submit")  # no reason: refused beside the field, nothing changes
     assert "移送须填写调解不成功的原因。" in texts(at)
     assert case_state(url, case_id) == ("onsite", "mediating")
-    by_key(at.text_area, "cd_transfer_note").input("双方对赔偿金额分歧较大")
-    submit(at, "cd_transfer_submit")
+    form_el(at.text_area, "cd", "transfer_note").input("双方对赔偿金额分歧较大")
+    submit_form(at, "cd", "transfer_submit")
     assert case_state(url, case_id) == ("station_room", "mediating")
 
-    by_key(at.radio, "cd_action").set_value("settle").run()
-    by_key(at.text_area, "cd_settle_summary").input("楼上住户承担维修费用")
-    by_key(at.text_input, "cd_settle_amount").input("800")
-    submit(at, "cd_settle_submit")
+    form_el(at.radio, "cd", "action").set_value("settle").run()
+    form_el(at.text_area, "cd", "settle_summary").input("楼上住户承担维修费用")
+    form_el(at.text_input, "cd", "settle_amount").input("800")
+    submit_form(at, "cd", "settle_submit")
     assert case_state(url, case_id) == ("station_room", "settled")
     assert "调解成功" in texts(at)
 
     tf = app_as(url, "taskforce", "pages/follow_up.py")
-    assert number in by_key(tf.selectbox, "fu_case").options[0]
-    by_key(tf.radio, "fu_method").set_value("phone")
-    by_key(tf.radio, "fu_holds").set_value(True)
-    by_key(tf.radio, "fu_satisfaction").set_value("satisfied")
-    submit(tf, "fu_submit")
-    assert "回访已记录。" in [s.value for s in tf.success]
+    assert number in by_key(tf.selectbox, "fu_case_pick").options[0]
+    form_el(tf.radio, "fu", "fu_method").set_value("phone")
+    form_el(tf.radio, "fu", "fu_holds").set_value(True)
+    form_el(tf.radio, "fu", "fu_satisfaction").set_value("satisfied")
+    submit_form(tf, "fu", "fu_submit")
+    assert "回访已记录（满意，协议已履行）。" in [s.value for s in tf.success]
     with db(url) as s:
         assert s.scalar(select(FollowUp.satisfaction)) == "satisfied"
 
     tf.session_state["case_id"] = case_id
     tf.switch_page(DETAIL).run()
-    assert "闭环归档" in by_key(tf.radio, "cd_action").options
-    by_key(tf.radio, "cd_action").set_value("close").run()
-    submit(tf, "cd_close_submit")
+    assert "闭环归档" in form_el(tf.radio, "cd", "action").options
+    form_el(tf.radio, "cd", "action").set_value("close").run()
+    submit_form(tf, "cd", "close_submit")
     assert case_state(url, case_id) == ("station_room", "closed")
     assert "已闭环" in texts(tf)
 
@@ -149,7 +155,7 @@ def test_leader_sees_masked_parties_and_no_actions(url):
     assert at.header[0].value == number
     parties = next(d.value for d in at.dataframe if "手机号码" in d.value.columns)
     assert list(parties["手机号码"]) == ["139****5678"] and list(parties["姓名"]) == ["欧***"]
-    assert not [r for r in at.radio if r.key == "cd_action"]
+    assert not [r for r in at.radio if re.fullmatch(r"cd_\d+_g\d+_action", str(r.key))]
     assert not [b for b in at.button if str(b.key).endswith("_submit")]
     page = texts(at)
     assert "您的角色不查看当事人个人信息，已脱敏显示" in page
@@ -160,7 +166,7 @@ def test_duplicate_110_number_links_to_existing_case(url):
     case_id, number = make_case(url, incident="JJ-DUP-1")
     at = app_as(url, "staff", INTAKE)
     fill_intake(at, url, "13700001111", incident="JJ-DUP-1")
-    submit(at, "in_submit")
+    submit_form(at, "in")
     assert case_count(url) == 1
     assert any(number in w.value and "请勿重复登记" in w.value for w in at.warning)
     submit(at, "in_open_dup")
@@ -172,20 +178,20 @@ def test_lost_update_asks_to_reload_and_saves_nothing(url):
     at = app_as(url, "staff")
     at.session_state["case_id"] = case_id
     at.switch_page(DETAIL).run()
-    by_key(at.radio, "cd_action").set_value("terminate").run()
+    form_el(at.radio, "cd", "action").set_value("terminate").run()
     other = ensure_user(url, "staff")
     with db(url) as s:  # someone else dispatches meanwhile
         c = s.get(Case, case_id)
         person = cases.suggest_dispatch(s, case_id)[0]
         workflow.transition(s, other, case_id, "dispatch", c.version, people=[(person["mediator_id"], person["duty"])])
-    by_key(at.selectbox, "cd_terminate_code").set_value("withdrawn")
-    by_key(at.text_area, "cd_terminate_note").input("申请人撤回")
-    submit(at, "cd_terminate_submit")
+    form_el(at.selectbox, "cd", "terminate_code").set_value("withdrawn")
+    form_el(at.text_area, "cd", "terminate_note").input("申请人撤回")
+    submit_form(at, "cd", "terminate_submit")
     assert "该案件已被他人修改，请刷新页面后重新操作。" in [w.value for w in at.warning]
     assert case_state(url, case_id) == ("onsite", "mediating")
-    assert not [r for r in at.radio if r.key == "cd_action"]  # no stale actions offered
+    assert not [r for r in at.radio if re.fullmatch(r"cd_\d+_g\d+_action", str(r.key))]  # no stale actions offered
     submit(at, "cd_reload")
-    assert "调解成功" in by_key(at.radio, "cd_action").options  # the actions of the new state
+    assert "调解成功" in form_el(at.radio, "cd", "action").options  # the actions of the new state
 
 
 def test_list_search_opens_case_and_mediator_sees_my_cases(url):

@@ -193,3 +193,33 @@ def test_village_room_is_always_on(session):
     for hh in (3, 15, 23):
         on = duty.who_is_on_duty(session, at(D, hh), room_id=room.id)
         assert on.mode == "village" and {p["mediator_id"] for p in on.people} == team and not on.gap
+
+
+def test_at_half_past_one_the_closed_station_room_is_not_preselected(session, town):
+    """Issue 11 #5: at 01:30 the dispatch form preselected a station mediator of a room that
+    closed at 22:00. The night's duty cadre is preselected; the room's people stay choosable."""
+    from services import case_queries
+    t, (a, _b, _c), room = town
+    staff = actor(session, "staff")
+    duty.assign(session, staff, t.id, D, a.id)
+    v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
+    cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
+    next_day = D + dt.timedelta(days=1)
+    clock.freeze(at(next_day, 1, 30))
+    case = cases.register_case(session, staff, cases.CaseInput(
+        source="walk_in", received_at=at(next_day, 1, 20), township_id=t.id, village_id=v.id, category_id=cat.id,
+        complexity="simple", description="凌晨邻里噪音纠纷双方争吵",
+        parties=[cases.PartyInput(name="王小明", mobile="13800138000")]))
+    options = case_queries.dispatch_options(session, staff, case.id)
+    preselectable = {o["mediator_id"] for o in options if o["suggested"]}
+    room_people = {m.id for m in session.scalars(select(Mediator).where(Mediator.room_id == room.id,
+                                                                        Mediator.kind == "station"))}
+    assert a.id in preselectable
+    assert room_people and not (room_people & preselectable)
+    assert room_people <= {o["mediator_id"] for o in options}  # still choosable by hand
+    assert all("调解室已闭室" in o["label"] for o in options if o["mediator_id"] in room_people)
+
+    clock.freeze(at(next_day, 9, 0))  # the room is open again: its mediators are suggested
+    preselectable = {o["mediator_id"] for o in case_queries.dispatch_options(session, staff, case.id)
+                     if o["suggested"]}
+    assert room_people & preselectable

@@ -69,3 +69,15 @@ def texts(at: AppTest) -> str:
             parts.append(str(getattr(el, "value", "")))
             parts.append(str(getattr(el, "label", "")))
     return "\n".join(parts)
+
+
+def form_el(elements, scope: str, name: str):
+    """A widget of a form bound with components.forms (key `{scope}_{record}_g{generation}_{name}`);
+    the newest generation when several were drawn."""
+    import re
+    pattern = re.compile(rf"^{re.escape(scope)}_[^_]+_g(\d+)_{re.escape(name)}$")
+    found = [(int(m.group(1)), el) for el in elements
+             if (m := pattern.match(str(getattr(el, "key", None) or "")))]
+    if not found:
+        raise KeyError(f"{scope}…{name}")
+    return max(found, key=lambda x: x[0])[1]
