@@ -11,6 +11,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components.context import db, field_error, run_action
 from db.engine import session_scope
 from services import bulletins, instruments, meetings
@@ -29,8 +30,11 @@ def red_rows(df: pd.DataFrame, flags: list[bool]):
     return df.style.apply(lambda row: [RED if flags[row.name] else ""] * len(row), axis=1)
 
 
-def done(message: str) -> None:
+def done(message: str, form: forms.Bound | None = None) -> None:
+    """After a save: the message at the top of the page, fresh widgets for `form`, rerun."""
     st.session_state["tf_flash"] = message
+    if form is not None:
+        form.reset()
     st.rerun()
 
 
@@ -105,24 +109,27 @@ def instrument_table(rows: list[dict]) -> None:
     st.dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
 
 
-def instrument_form(view: dict) -> instruments.InstrumentInput | None:
-    """Edit a draft; returns the input when 保存 was pressed."""
-    with st.form("nt_edit"):
-        subject = st.text_input("事项（用于标题）", view["subject"], key="nt_subject")
+def instrument_form(view: dict, form: forms.Bound) -> instruments.InstrumentInput | None:
+    """Edit a draft; returns the input when 保存 was pressed. The keys carry the draft's id, so
+    another draft never shows (or saves) this one's text."""
+    k = form.key
+    with st.form(k("form")):
+        subject = st.text_input("事项（用于标题）", view["subject"], key=k("subject"))
         field_error("subject")
-        addressee = st.text_input("主送单位", view["addressee"], key="nt_addressee")
+        addressee = st.text_input("主送单位", view["addressee"], key=k("addressee"))
         field_error("addressee")
-        facts = st.text_area("基本情况", view["facts"], key="nt_facts", height=150)
-        risk = st.text_area("风险或问题", view["risk"], key="nt_risk")
-        measures = st.text_area("工作要求（需采取的措施）", view["measures"], key="nt_measures")
+        facts = st.text_area("基本情况", view["facts"], key=k("facts"), height=150)
+        risk = st.text_area("风险或问题", view["risk"], key=k("risk"))
+        measures = st.text_area("工作要求（需采取的措施）", view["measures"], key=k("measures"))
         field_error("measures")
         c1, c2, c3 = st.columns(3)
-        deadline = c1.date_input("反馈期限", view["deadline"], key="nt_deadline", format="YYYY-MM-DD")
+        deadline = c1.date_input("反馈期限", view["deadline"], key=k("deadline"), format="YYYY-MM-DD")
         with c1:
             field_error("deadline")
-        person = c2.text_input("专班联系人", view["contact_person"], key="nt_person")
-        phone = c3.text_input("联系电话", view["contact_phone"], key="nt_phone")
-        if st.form_submit_button("保存草稿", icon=":material/save:"):
+        person = c2.text_input("专班联系人", view["contact_person"], key=k("person"))
+        phone = c3.text_input("联系电话", view["contact_phone"], key=k("phone"))
+        form.error_here()
+        if st.form_submit_button("保存草稿", icon=":material/save:", key=k("submit")):
             return instruments.InstrumentInput(subject=subject, addressee=addressee, facts=facts, risk=risk,
                                                measures=measures, deadline=deadline, township_id=view["township_id"],
                                                room_id=view["room_id"], station_id=view["station_id"],
@@ -130,62 +137,69 @@ def instrument_form(view: dict) -> instruments.InstrumentInput | None:
     return None
 
 
-def reply_form(view: dict) -> None:
-    with st.form("nt_reply_form", clear_on_submit=False):
-        reply_date = st.date_input("回复日期", instruments.today(), key="nt_reply_date", format="YYYY-MM-DD")
+def reply_form(view: dict, form: forms.Bound) -> None:
+    k = form.key
+    with st.form(k("form"), clear_on_submit=False):
+        reply_date = st.date_input("回复日期", instruments.today(), key=k("date"), format="YYYY-MM-DD")
         field_error("reply_date")
-        summary = st.text_area("回复内容摘要", key="nt_reply_summary")
+        summary = st.text_area("回复内容摘要", key=k("summary"))
         field_error("reply_summary")
-        upload = st.file_uploader("回复附件（≤ 10 MB）", key="nt_reply_file",
+        upload = st.file_uploader("回复附件（≤ 10 MB）", key=k("file"),
                                   type=[t.lstrip(".") for t in instruments.FILE_TYPES])
         field_error("reply_file")
-        if st.form_submit_button("登记回复", icon=":material/mark_email_read:"):
+        form.error_here()
+        if st.form_submit_button("登记回复", icon=":material/mark_email_read:", key=k("submit")):
             content = upload.getvalue() if upload is not None else None
-            if act(instruments.record_reply, view["id"], view["version"], reply_date, summary,
-                          upload.name if upload is not None else "", content):
-                done("已登记回复。")
+            if form.submit(instruments.record_reply, view["id"], view["version"], reply_date, summary,
+                           upload.name if upload is not None else "", content):
+                done(f"已登记回复：{view['doc_number']}", form)
 
 
 # ------------------------------------------------------------------ meetings
-def meeting_form(case_key: str = "mt") -> None:
-    """New minutes with up to five action items."""
-    case_ids = case_picker(case_key, "研究的案件")
-    with st.form("mt_new"):
+def meeting_form() -> None:
+    """New minutes with up to five action items; an empty form again after a save."""
+    form = forms.bound("mt_new")
+    k = form.key
+    case_ids = case_picker(form.prefix, "研究的案件")
+    with st.form(k("form")):
         c1, c2 = st.columns(2)
-        kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key="mt_kind")
-        held_on = c2.date_input("会议日期", instruments.today(), key="mt_held_on", format="YYYY-MM-DD")
+        kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key=k("kind"),
+                            placeholder="请选择")
+        held_on = c2.date_input("会议日期", instruments.today(), key=k("held_on"), format="YYYY-MM-DD")
         with c2:
             field_error("held_on")
-        topic = st.text_input("会议议题", key="mt_topic")
+        topic = st.text_input("会议议题", key=k("topic"))
         field_error("topic")
         c1, c2 = st.columns(2)
-        place = c1.text_input("会议地点", "市综治中心会议室", key="mt_place")
+        place = c1.text_input("会议地点", "市综治中心会议室", key=k("place"))
         with c1:
             field_error("place")
-        convened_by = c2.text_input("召集人", key="mt_convened_by")
+        convened_by = c2.text_input("召集人", key=k("convened_by"))
         with c2:
             field_error("convened_by")
-        units = st.text_area("参会单位（用顿号或换行分隔）", key="mt_units")
-        people = st.text_area("参会人员（用顿号或换行分隔）", key="mt_people")
-        decisions = st.text_area("议定事项", key="mt_decisions")
+        units = st.text_area("参会单位（用顿号或换行分隔）", key=k("units"))
+        people = st.text_area("参会人员（用顿号或换行分隔）", key=k("people"))
+        decisions = st.text_area("议定事项", key=k("decisions"))
         st.caption("交办事项（任务、责任单位、完成时限；空行不保存）。月度例会自动附上月的统计数据。")
         items = []
         for i in range(5):
             a, b, c = st.columns([3, 2, 1])
-            task = a.text_input(f"任务 {i + 1}", key=f"mt_item{i}_task")
-            unit = b.text_input(f"责任单位 {i + 1}", key=f"mt_item{i}_unit")
-            deadline = c.date_input(f"时限 {i + 1}", None, key=f"mt_item{i}_deadline", format="YYYY-MM-DD")
+            task = a.text_input(f"任务 {i + 1}", key=k(f"item{i}_task"))
+            unit = b.text_input(f"责任单位 {i + 1}", key=k(f"item{i}_unit"))
+            deadline = c.date_input(f"时限 {i + 1}", None, key=k(f"item{i}_deadline"), format="YYYY-MM-DD")
             for f in ("task", "responsible_unit", "deadline"):
                 field_error(f"item{len(items)}_{f}")
             if task.strip() or unit.strip() or deadline:
                 items.append(meetings.ActionInput(task, unit, deadline))
-        if st.form_submit_button("保存纪要", icon=":material/save:", type="primary"):
+        form.error_here()
+        if st.form_submit_button("保存纪要", icon=":material/save:", type="primary", key=k("submit")):
             data = meetings.MeetingInput(kind=kind, held_on=held_on, place=place, convened_by=convened_by, topic=topic,
                                          attending_units=meetings.split_list(units), attendees=meetings.split_list(people),
                                          decisions=decisions, case_ids=case_ids)
-            if act(meetings.create_meeting, data, items):
-                st.session_state.pop(f"{case_key}_chosen", None)
-                done("会议纪要已保存。")
+            saved = form.submit(meetings.create_meeting, data, items)
+            if saved:
+                forms.choose("mt", saved.id)
+                done(f"会议纪要已保存：{saved.held_on.year}年第{saved.serial}期", form)
 
 
 def items_table(items: list[dict], key: str) -> None:
@@ -196,20 +210,27 @@ def items_table(items: list[dict], key: str) -> None:
         st.dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
 
 
-def item_update_form(items: list[dict]) -> None:
+def item_update_form(meeting_id: int, items: list[dict]) -> None:
+    """Mark an action item done (with its completion date and evidence) or open again."""
     if not items:
         return
-    with st.form("mt_item_form"):
-        labels = {i["id"]: f"{i['task']}（{i['responsible_unit']}，{i['status_name']}）" for i in items}
-        item_id = st.selectbox("事项", list(labels), format_func=labels.get, key="mt_item_pick")
+    form = forms.bound("mt_item", meeting_id)
+    k = form.key
+    with st.form(k("form")):
+        labels = forms.unique_labels({i["id"]: f"{i['task']}（{i['responsible_unit']}，{i['status_name']}）"
+                                      for i in items})
+        item_id = st.selectbox("事项", list(labels), format_func=labels.get, key=k("pick"), placeholder="请选择")
         status = st.radio("状态", list(meetings.ITEM_STATUSES), format_func=meetings.ITEM_STATUSES.get,
-                          horizontal=True, key="mt_item_status", index=1)
-        evidence = st.text_area("落实情况（标记完成时必填）", key="mt_item_evidence")
+                          horizontal=True, key=k("status"), index=1)
+        done_on = st.date_input("完成日期", instruments.today(), key=k("done_on"), format="YYYY-MM-DD")
+        field_error("done_on")
+        evidence = st.text_area("落实情况（标记完成时必填）", key=k("evidence"))
         field_error("evidence")
-        if st.form_submit_button("更新事项", icon=":material/task_alt:"):
-            version = next(i["version"] for i in items if i["id"] == item_id)
-            if act(meetings.update_item, item_id, version, status, evidence):
-                done("事项已更新。")
+        form.error_here()
+        if st.form_submit_button("更新事项", icon=":material/task_alt:", key=k("submit")):
+            version = next((i["version"] for i in items if i["id"] == item_id), None)
+            if form.submit(meetings.update_item, item_id, version, status, evidence, done_on):
+                done(f"事项已更新：{next(i['task'] for i in items if i['id'] == item_id)}", form)
 
 
 # ------------------------------------------------------------------ bulletins
@@ -238,13 +259,16 @@ def bulletin_figures(view: dict) -> None:
 
 
 def bulletin_editor(view: dict) -> None:
-    with st.form("bl_edit"):
-        title = st.text_input("专报标题", view["title"], key="bl_title")
+    form = forms.bound("bl_edit", view["id"])  # another issue's editor never shows this one's text
+    k = form.key
+    with st.form(k("form")):
+        title = st.text_input("专报标题", view["title"], key=k("title"))
         field_error("title")
-        commentary = st.text_area("存在问题（专班评述）", view["commentary"], key="bl_commentary")
+        commentary = st.text_area("存在问题（专班评述）", view["commentary"], key=k("commentary"))
         field_error("commentary")
-        next_steps = st.text_area("下步工作", view["next_steps"], key="bl_next_steps")
+        next_steps = st.text_area("下步工作", view["next_steps"], key=k("next_steps"))
         field_error("next_steps")
-        if st.form_submit_button("保存", icon=":material/save:"):
-            if act(bulletins.update_text, view["id"], view["version"], title, commentary, next_steps):
-                done("专报已保存。")
+        form.error_here()
+        if st.form_submit_button("保存", icon=":material/save:", key=k("submit")):
+            if form.submit(bulletins.update_text, view["id"], view["version"], title, commentary, next_steps):
+                done(f"专报已保存：{view['issue']}", form)

@@ -3,7 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from components import charts
-from components.context import db, field_error, guard, run_action
+from components import forms
+from components.context import db, field_error, guard
 from services import assessment, metrics
 from services.assessment import AWARD_KINDS, AwardInput
 from services.metrics import Period
@@ -44,6 +45,7 @@ if not assessment.can_write(me.role)["manage"]:
     st.stop()
 
 st.subheader("新增奖惩")
+forms.bound("aw_new").flash()
 with db() as s:
     runs = assessment.runs(s)
 run_ids = [r["id"] for r in runs]
@@ -62,37 +64,40 @@ with db() as s:
         units = dict(assessment.unit_options(s, unit_type))
 run = next((r for r in runs if r["id"] == run_id), None)
 
-with st.form("aw_form", clear_on_submit=True):
-    unit_id = st.selectbox("单位（按排名）", list(units), format_func=units.get, key="aw_unit", index=None,
+form = forms.bound("aw_new")  # kept as typed when refused; empty again after a save
+k = form.key
+with st.form(k("form")):
+    unit_id = st.selectbox("单位（按排名）", list(units), format_func=units.get, key=k("unit"), index=None,
                            placeholder="请选择")
     field_error("unit_id")
     c1, c2 = st.columns(2)
-    start = c1.date_input("考核期间开始", value=run["period_start"] if run else Period.article().start, key="aw_start")
-    end = c2.date_input("考核期间结束", value=run["period_end"] if run else Period.article().end, key="aw_end")
+    start = c1.date_input("考核期间开始", value=run["period_start"] if run else Period.article().start, key=k("start"))
+    end = c2.date_input("考核期间结束", value=run["period_end"] if run else Period.article().end, key=k("end"))
     field_error("period")
-    reason = st.text_area("事由", key="aw_reason", placeholder="如：7—11月考核第一名；多次督办仍超时")
+    reason = st.text_area("事由", key=k("reason"), placeholder="如：7—11月考核第一名；多次督办仍超时")
     field_error("reason")
     amount = interview_date = None
     who = fixes = order_no = ""
     if new_kind == "reward":
-        amount = st.number_input("奖励金额（元）", 0, 10_000_000, 100_000, step=10_000, key="aw_amount")
+        amount = st.number_input("奖励金额（元）", 0, 10_000_000, 100_000, step=10_000, key=k("amount"))
         field_error("amount")
     elif new_kind == "interview":
-        interview_date = st.date_input("约谈日期", value=None, key="aw_interview_date")
+        interview_date = st.date_input("约谈日期", value=None, key=k("interview_date"))
         field_error("interview_date")
-        who = st.text_input("约谈人 / 被约谈人", key="aw_who")
+        who = st.text_input("约谈人 / 被约谈人", key=k("who"))
         field_error("interview_who")
-        fixes = st.text_area("商定的整改措施", key="aw_fixes")
+        fixes = st.text_area("商定的整改措施", key=k("fixes"))
         field_error("agreed_fixes")
     elif new_kind == "supervision":
-        order_no = st.text_input("督办单编号", key="aw_order_no", placeholder="如：丰综治督〔2023〕3号")
+        order_no = st.text_input("督办单编号", key=k("order_no"), placeholder="如：丰综治督〔2023〕3号")
         field_error("supervision_order_no")
-    submitted = st.form_submit_button("登记", type="primary", key="aw_submit")
+    form.error_here()
+    submitted = st.form_submit_button("登记", type="primary", key=k("submit"))
 
 if submitted:
     data = AwardInput(kind=new_kind, unit_type=unit_type, unit_id=unit_id, period_start=start, period_end=end,
                       run_id=run_id, reason=reason, amount=amount, interview_date=interview_date, interview_who=who,
                       agreed_fixes=fixes, supervision_order_no=order_no)
-    if run_action(assessment.add_award, data, success="已登记"):
+    if form.submit(assessment.add_award, data):
         st.session_state["aw_page"] = 1
-        st.rerun()
+        form.saved(f"已登记{AWARD_KINDS[new_kind]}：{units.get(unit_id, '')}")

@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, field_error, guard
 from services import bulletins, instruments
@@ -16,21 +17,23 @@ tw.flash()
 
 if writer:
     with st.expander("起草新一期", icon=":material/edit_note:"):
+        drafting = forms.bound("bl_draft")
         today = instruments.today()
         c1, c2 = st.columns(2)
-        start = c1.date_input("统计期开始", today - dt.timedelta(days=today.weekday() + 7), key="bl_start",
+        start = c1.date_input("统计期开始", today - dt.timedelta(days=today.weekday() + 7), key=drafting.key("start"),
                               format="YYYY-MM-DD")
         with c1:
             field_error("period_start")
-        end = c2.date_input("统计期结束", today - dt.timedelta(days=today.weekday() + 1), key="bl_end",
+        end = c2.date_input("统计期结束", today - dt.timedelta(days=today.weekday() + 1), key=drafting.key("end"),
                             format="YYYY-MM-DD")
         with c2:
             field_error("period_end")
-        if st.button("生成草稿", key="bl_draft", type="primary", icon=":material/draft:"):
-            b = tw.act(bulletins.draft, start, end)
+        drafting.error_here()
+        if st.button("生成草稿", key=drafting.key("submit"), type="primary", icon=":material/draft:"):
+            b = drafting.submit(bulletins.draft, start, end)
             if b:
-                st.session_state["bl_selected"] = b.id
-                tw.done("专报草稿已生成，请填写评述后印发。")
+                forms.choose("bl", b.id)
+                tw.done("专报草稿已生成，请填写评述后印发。", drafting)
 
 page_no = st.number_input("页码", min_value=1, value=1, step=1, key="bl_page")
 with db() as s:
@@ -46,11 +49,8 @@ st.dataframe(pd.DataFrame([{"期号": r["issue"], "状态": r["state_name"], "�
                             "满意率": bulletins.pct(r["satisfaction_rate"])} for r in page["rows"]]),
              hide_index=True, width="stretch", key="bl_table")
 
-ids = [r["id"] for r in page["rows"]]
 labels = {r["id"]: f"{r['issue']} · {r['title']}" for r in page["rows"]}
-if st.session_state.get("bl_selected") not in ids:
-    st.session_state.pop("bl_selected", None)
-chosen = st.selectbox("查看专报", ids, format_func=labels.get, key="bl_selected")
+chosen = forms.pick_record("查看专报", labels, "bl")
 with db() as s:
     view = bulletins.get(s, me, chosen)
 st.subheader(f"{view['issue']}：{view['title']}")
@@ -60,14 +60,16 @@ tw.bulletin_figures(view)
 tw.downloads(bulletins.render, view["id"], me, f"bl_{view['id']}", bulletins.file_stem(view["id"], view["issue_no"]))
 if writer and view["state"] == "draft":
     tw.bulletin_editor(view)
+    buttons = forms.bound("bl_act", view["id"])
+    buttons.error_here()
     c1, c2 = st.columns(2)
-    if c1.button("更新数据", key="bl_refresh", icon=":material/refresh:"):
-        if tw.act(bulletins.refresh, view["id"], view["version"]):
-            tw.done("数据已更新。")
-    if c2.button("印发（编期号）", key="bl_issue", type="primary", icon=":material/send:"):
-        b = tw.act(bulletins.issue, view["id"], view["version"])
+    if c1.button("更新数据", key=buttons.key("refresh"), icon=":material/refresh:"):
+        if buttons.submit(bulletins.refresh, view["id"], view["version"]):
+            tw.done(f"数据已更新：{view['issue']}", buttons)
+    if c2.button("印发（编期号）", key=buttons.key("issue"), type="primary", icon=":material/send:"):
+        b = buttons.submit(bulletins.issue, view["id"], view["version"])
         if b:
-            tw.done(f"已印发：第{b.issue_no}期")
+            tw.done(f"已印发：第{b.issue_no}期", buttons)
 else:
     st.markdown("**存在问题**")
     st.text(view["commentary"] or "—")

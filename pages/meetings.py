@@ -3,6 +3,7 @@ open and overdue items across all meetings; the chosen meeting as a 会议纪要
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
 from db.engine import session_scope
@@ -49,7 +50,7 @@ st.dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kin
              hide_index=True, width="stretch", key="mt_table")
 
 labels = {r["id"]: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}" for r in page["rows"]}
-chosen = st.selectbox("查看纪要", list(labels), format_func=labels.get, key="mt_selected")
+chosen = forms.pick_record("查看纪要", labels, "mt")
 with db() as s:
     view = meetings.get(s, me, chosen)
 st.subheader(view["topic"])
@@ -101,4 +102,4 @@ else:
                            file_name=meetings.minutes_filename(view["held_on"], view["kind"], "pdf"),
                            key=f"mt_{view['id']}_pdf", icon=":material/picture_as_pdf:")
 if writer:
-    tw.item_update_form(view["items"])
+    tw.item_update_form(view["id"], view["items"])

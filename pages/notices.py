@@ -3,9 +3,11 @@ editing, issuing, replies, closing, DOCX/PDF; overdue ones in red and counted pe
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
 from services import instruments
+from services.errors import NotFound
 
 me = guard(__file__)
 st.title("风险提示与督办")
@@ -22,15 +24,16 @@ for col, (key, label) in zip(cols, [("draft", "草稿"), ("issued", "已发出�
 
 if writer:
     with st.expander("从案件起草", expanded=False, icon=":material/edit_note:"):
+        drafting = forms.bound("nt_draft")  # a fresh picker after each draft: no duplicate drafts
         kind = st.radio("文书类型", list(instruments.KINDS), format_func=instruments.KINDS.get, horizontal=True,
-                        key="nt_kind")
-        picked = tw.case_picker("nt")
-        if st.button("起草", key="nt_draft", type="primary", icon=":material/draft:"):
-            inst = tw.act(instruments.draft_from_case, kind, picked)
+                        key=drafting.key("kind"))
+        picked = tw.case_picker(drafting.prefix)
+        drafting.error_here()
+        if st.button("起草", key=drafting.key("submit"), type="primary", icon=":material/draft:"):
+            inst = drafting.submit(instruments.draft_from_case, kind, picked)
             if inst:
-                st.session_state["nt_selected"] = inst.id
-                st.session_state.pop("nt_chosen", None)
-                tw.done("草稿已生成，请核对后发出。")
+                forms.choose("nt", inst.id)
+                tw.done("草稿已生成，请核对后发出。", drafting)
 
 st.subheader("文书台账")
 c1, c2, c3, c4 = st.columns(4)
@@ -46,45 +49,57 @@ with db() as s:
 st.caption(f"共 {page['total']} 份，每页 20 份。超期未回复的以红色标出。")
 tw.instrument_table(page["rows"])
 
-ids = [r["id"] for r in page["rows"]]
-if st.session_state.get("nt_selected") not in ids:  # filtered away: show the first of this page
-    st.session_state.pop("nt_selected", None)
-if ids:
-    labels = {r["id"]: f"{r['doc_number'] or '草稿'} · {r['subject']}" for r in page["rows"]}
-    chosen = st.selectbox("查看文书", ids, key="nt_selected", format_func=lambda i: labels.get(i, f"文书 {i}"))
+labels = {r["id"]: f"{r['doc_number'] or '草稿'} · {r['subject']}" for r in page["rows"]}
+keep = None
+shown = forms.current("nt")
+if shown is not None and shown not in labels:  # the chosen one left this page (e.g. just issued): keep it
+    try:
+        with db() as s:
+            v = instruments.get(s, me, shown)
+        keep = {shown: f"{v['doc_number'] or '草稿'} · {v['subject']}"}
+    except NotFound:
+        forms.choose("nt", None)
+if labels or keep:
+    chosen = forms.pick_record("查看文书", labels, "nt", keep=keep)
     with db() as s:
         view = instruments.get(s, me, chosen)
+    vid = view["id"]
     st.subheader(f"{view['kind_name']} {view['doc_number'] or '（草稿）'}")
     if view["overdue"]:
         st.error(f"已超过反馈期限 {view['deadline']}，尚未回复。")
     st.text(f"状态：{view['state_name']}    主送：{view['addressee']}    反馈期限：{view['deadline'] or '—'}")
     st.text("关联案件：" + ("、".join(view["cases"]) or "无"))
-    tw.downloads(instruments.render, view["id"], me, f"nt_{view['id']}",
-                 instruments.file_stem(view["id"], view["kind"], view["doc_number"]))
+    tw.downloads(instruments.render, vid, me, f"nt_{vid}",
+                 instruments.file_stem(vid, view["kind"], view["doc_number"]))
     if view["state"] in ("replied", "closed"):
         st.text(f"回复日期：{view['reply_date']}    登记人：{view['replied_by_name']}")
         st.text(view["reply_summary"])
         tw.reply_download(view, me)
+    buttons = forms.bound("nt_act", vid)  # issue / discard / close act on the record shown, by id
     if writer and view["state"] == "draft":
-        data = tw.instrument_form(view)
-        if data is not None and tw.act(instruments.update_draft, view["id"], view["version"], data):
-            tw.done("草稿已保存。")
+        editing = forms.bound("nt_edit", vid)
+        data = tw.instrument_form(view, editing)
+        if data is not None and editing.submit(instruments.update_draft, vid, view["version"], data):
+            tw.done("草稿已保存。", editing)
+        buttons.error_here()
         c1, c2 = st.columns(2)
-        if c1.button("发出（编号）", key="nt_issue", type="primary", icon=":material/send:"):
-            inst = tw.act(instruments.issue, view["id"], view["version"])
+        if c1.button("发出（编号）", key=buttons.key("issue"), type="primary", icon=":material/send:"):
+            inst = buttons.submit(instruments.issue, vid, view["version"])
             if inst:
-                tw.done(f"已发出：{inst.doc_number}")
-        if c2.button("删除草稿", key="nt_discard", icon=":material/delete:"):
-            if tw.act(instruments.discard_draft, view["id"], view["version"]):
-                st.session_state.pop("nt_selected", None)
-                tw.done("草稿已删除。")
+                tw.done(f"已发出：{inst.doc_number}", buttons)
+        if c2.button("删除草稿", key=buttons.key("discard"), icon=":material/delete:"):
+            if buttons.submit(instruments.discard_draft, vid, view["version"]):
+                forms.choose("nt", None)
+                tw.done(f"草稿已删除：{view['subject']}", buttons)
     elif writer and view["state"] == "issued":
-        tw.reply_form(view)
+        tw.reply_form(view, forms.bound("nt_reply", vid))
     elif writer and view["state"] == "replied":
-        note = st.text_input("办结说明", key="nt_close_note")
-        if st.button("办结", key="nt_close", icon=":material/task_alt:"):
-            if tw.act(instruments.close, view["id"], view["version"], note):
-                tw.done("已办结。")
+        closing = forms.bound("nt_close", vid)
+        note = st.text_input("办结说明", key=closing.key("note"))
+        closing.error_here()
+        if st.button("办结", key=closing.key("submit"), icon=":material/task_alt:"):
+            if closing.submit(instruments.close, vid, view["version"], note):
+                tw.done(f"已办结：{view['doc_number']}", closing)
 else:
     st.info("暂无文书。")
 

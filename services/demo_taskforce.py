@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (ActionItem, Case, Counter, MediationRoom, Meeting, PoliceStation, Township, User,
                        meeting_case)
-from services import bulletins, clock, instruments, official_docs, org
+from services import bulletins, clock, instruments, meetings, official_docs, org
 
 START, END = dt.date(2023, 7, 1), dt.date(2023, 12, 8)
 TASKFORCE_NAMES = ["熊建国", "邹丽萍", "万志强", "涂春燕", "喻国华", "付晓东", "聂文静", "罗晨", "曾小梅", "肖卫东"]
@@ -250,6 +250,7 @@ def _meetings(ctx: _Ctx) -> None:
     pairs = [{"meeting_id": mid, "case_id": cid} for mid, p in zip(ids, plans) for cid in dict.fromkeys(p[2])]
     if pairs:
         session.execute(insert(meeting_case), pairs)
+    meetings.assign_serials(session)  # the minutes' 期号, in date order, as if recorded one by one
 
 
 def _bulletins(ctx: _Ctx) -> None:

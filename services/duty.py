@@ -42,6 +42,13 @@ def is_after_hours(session: Session, at: dt.datetime) -> bool:
     return not (open_h <= t.hour < close_h)
 
 
+def night_over(session: Session, night: dt.date) -> bool:
+    """The night that began on `night` has ended: the station rooms opened the next morning."""
+    open_h, _ = station_hours(session)
+    nxt = night + dt.timedelta(days=1)
+    return clock.now() >= clock.local_dt(nxt.year, nxt.month, nxt.day, open_h)
+
+
 def night_of(session: Session, at: dt.datetime) -> dt.date:
     """The local date on which the night containing `at` began (01:30 belongs to yesterday's night)."""
     open_h, _ = station_hours(session)
@@ -183,8 +190,8 @@ def assign(session: Session, actor: Actor, township_id: int, duty_date: dt.date 
     _check_scope(actor, t.id)
     if not isinstance(duty_date, dt.date):
         raise ValidationError({"duty_date": "请选择值班日期。"})
-    if duty_date < _today() - dt.timedelta(days=1):
-        raise ValidationError({"duty_date": "不能修改已过去的值班。"})
+    if night_over(session, duty_date):
+        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
     person = _check_cadre(session, t.id, mediator_id, duty_date)
     shift = session.scalar(select(DutyShift).where(DutyShift.township_id == t.id, DutyShift.duty_date == duty_date))
     old = shift.mediator_id if shift else None
@@ -211,6 +218,8 @@ def unassign(session: Session, actor: Actor, township_id: int, duty_date: dt.dat
     shift = session.scalar(select(DutyShift).where(DutyShift.township_id == t.id, DutyShift.duty_date == duty_date))
     if shift is None:
         raise NotFound("该夜没有排班。")
+    if night_over(session, duty_date):
+        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
     old = shift.mediator_id
     session.delete(shift)
     session.flush()
@@ -243,7 +252,7 @@ def copy_last_week(session: Session, actor: Actor, township_id: int, week_start:
         src = last.get(d - dt.timedelta(days=7))
         if d in this:
             result.skipped.append((d, "已有排班"))
-        elif d < _today() - dt.timedelta(days=1):
+        elif night_over(session, d):
             result.skipped.append((d, "已过去"))
         elif src is None:
             result.skipped.append((d, "上周无排班"))
@@ -282,8 +291,8 @@ def swap(session: Session, actor: Actor, township_id: int, date_a: dt.date | Non
     for key, d in (("swap_a", date_a), ("swap_b", date_b)):
         if d not in shifts:
             errors[key] = f"{d:%m-%d} 没有排班，请直接安排值班干部。"
-        elif d < _today() - dt.timedelta(days=1):
-            errors[key] = "不能修改已过去的值班。"
+        elif night_over(session, d):
+            errors[key] = f"{d:%m-%d} 夜值班已结束（次日 8:00 交班），不能再调换。"
     if errors:
         raise ValidationError(errors)
     a, b = shifts[date_a], shifts[date_b]

@@ -10,6 +10,12 @@ class DomainError(Exception):
         self.message = message
 
 
+def join_messages(messages) -> str:
+    """Several sentences as one: "须填写日期；约谈须填写约谈人。", not "须填写日期。；约谈须…"."""
+    parts = [m.strip().rstrip("。；;.") for m in messages if m and m.strip()]
+    return "；".join(parts) + "。" if parts else ""
+
+
 class ValidationError(DomainError):
     """Bad input. `fields` maps a field key to its message, shown beside that field."""
 
@@ -17,7 +23,7 @@ class ValidationError(DomainError):
         if isinstance(fields, str):
             fields = {"_": fields}
         self.fields = fields
-        super().__init__("；".join(fields.values()))
+        super().__init__(join_messages(fields.values()))
 
 
 class PermissionDenied(DomainError):

@@ -7,8 +7,9 @@ responsible unit, deadline). An item is open or done; marking it done needs an e
 review stores the period's figures as a snapshot (services.bulletins.period_figures).
 
 Minutes print as a 会议纪要 (DOCX or PDF) from templates/official/meeting_minutes.json: `document()`
-builds it, `render()` prints it. The 期号 is the meeting's ordinal among the meetings of its year
-(by date, then id), computed at print time; the document is dated the day of the meeting.
+builds it, `render()` prints it. The 期号 (`Meeting.serial`) is drawn from the year's counter when the
+meeting is recorded and never changes afterwards (a meeting dated earlier but recorded later gets the
+next number, it does not renumber minutes already issued); the document is dated the day of the meeting.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, official_docs
+from services import audit, clock, numbering, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, require
@@ -134,6 +135,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
         from services import bulletins
         m.period_start, m.period_end = _review_period(data)
         m.figures = bulletins.period_figures(session, m.period_start, m.period_end)
+    m.serial = numbering.next_value(session, "minutes", data.held_on.year)
     session.add(m)
     for item in items or []:
         m.items.append(ActionItem(task=item.task.strip(), responsible_unit=item.responsible_unit.strip(),
@@ -299,11 +301,20 @@ _HEADING_NO = re.compile(r"^[一二三四五六七八九十]+、")
 
 
 def minutes_serial(session: Session, meeting: Meeting) -> int:
-    """The meeting's ordinal among the meetings of its year, by date then id (第N期)."""
-    first = dt.date(meeting.held_on.year, 1, 1)
-    return int(session.scalar(select(func.count()).select_from(Meeting).where(
-        Meeting.held_on >= first,
-        or_(Meeting.held_on < meeting.held_on, and_(Meeting.held_on == meeting.held_on, Meeting.id <= meeting.id)))))
+    """The meeting's 期号 (第N期), fixed when it was recorded."""
+    if meeting.serial is None:  # rows written in bulk (the demo) before assign_serials ran
+        assign_serials(session)
+        session.refresh(meeting)
+    return int(meeting.serial)
+
+
+def assign_serials(session: Session) -> None:
+    """Number the meetings that have no 期号 yet, in date order, after their year's last number."""
+    rows = session.execute(select(Meeting.id, Meeting.held_on).where(Meeting.serial.is_(None))
+                           .order_by(Meeting.held_on, Meeting.id)).all()
+    for mid, held_on in rows:
+        session.execute(update(Meeting).where(Meeting.id == mid)
+                        .values(serial=numbering.next_value(session, "minutes", held_on.year)))
 
 
 def minutes_filename(held_on: dt.date, kind: str, fmt: str) -> str:

@@ -13,7 +13,7 @@ from db.engine import get_engine, session_scope
 from db.models import AwardEntry, Case, DisputeCategory, Setting, Township
 from services import assessment, demo_assessment, demo_cases, metrics
 from tests.test_metrics import L, forget_settings, make_case
-from tests.ui import app_as, by_key, texts
+from tests.ui import form_el, app_as, by_key, texts
 
 
 @pytest.fixture
@@ -123,18 +123,18 @@ def test_task_force_computes_a_ranking_and_records_an_interview(url, exports):
     at.switch_page("pages/awards.py").run()
     by_key(at.selectbox, "aw_new_kind").set_value("interview").run()
     unit_id = [r for r in rows if r["rank"]][-1]["unit_id"]
-    by_key(at.selectbox, "aw_unit").set_value(unit_id)
-    by_key(at.text_area, "aw_reason").input("7月考核末位，回访不及时")
-    by_key(at.button, "aw_submit").click().run()
+    form_el(at.selectbox, "aw_new", "unit").set_value(unit_id)
+    form_el(at.text_area, "aw_new", "reason").input("7月考核末位，回访不及时")
+    form_el(at.button, "aw_new", "submit").click().run()
     assert "约谈须填写日期。" in texts(at)  # beside the field, nothing saved
     with session_scope(get_engine(url)) as s:
         assert s.scalar(select(func.count()).select_from(AwardEntry)) == 0
-    by_key(at.selectbox, "aw_unit").set_value(unit_id)
-    by_key(at.text_area, "aw_reason").input("7月考核末位，回访不及时")
-    by_key(at.date_input, "aw_interview_date").set_value(dt.date(2023, 8, 5))
-    by_key(at.text_input, "aw_who").input("政法委副书记约谈所长")
-    by_key(at.text_area, "aw_fixes").input("一周内补齐回访台账")
-    by_key(at.button, "aw_submit").click().run()
+    form_el(at.selectbox, "aw_new", "unit").set_value(unit_id)
+    form_el(at.text_area, "aw_new", "reason").input("7月考核末位，回访不及时")
+    form_el(at.date_input, "aw_new", "interview_date").set_value(dt.date(2023, 8, 5))
+    form_el(at.text_input, "aw_new", "who").input("政法委副书记约谈所长")
+    form_el(at.text_area, "aw_new", "fixes").input("一周内补齐回访台账")
+    form_el(at.button, "aw_new", "submit").click().run()
     assert not at.exception
     assert "一周内补齐回访台账" in at.dataframe[0].value.to_string()
     assert "测试taskforce" in at.dataframe[0].value.to_string()

@@ -139,7 +139,7 @@ def test_assign_refuses_wrong_people_and_read_only_roles(session, town):
     other = session.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id != t.id))
     station_m = session.scalar(select(Mediator).where(Mediator.room_id == room.id))
     for who, day, field, needle in ((other, D, "mediator_id", "本乡镇"), (station_m, D, "mediator_id", "值班干部"),
-                                    (a, D - dt.timedelta(days=5), "duty_date", "已过去")):
+                                    (a, D - dt.timedelta(days=5), "duty_date", "已结束")):
         with pytest.raises(ValidationError) as exc:
             duty.assign(session, staff, t.id, day, who.id)
         assert needle in exc.value.fields[field]
@@ -223,3 +223,27 @@ def test_at_half_past_one_the_closed_station_room_is_not_preselected(session, to
     preselectable = {o["mediator_id"] for o in case_queries.dispatch_options(session, staff, case.id)
                      if o["suggested"]}
     assert room_people & preselectable
+
+
+def test_a_finished_night_can_no_longer_be_swapped_reassigned_or_removed(session, town):
+    """Issue 11 #10: the night of D ended at 08:00 on D+1; at 10:00 that day it could still be swapped."""
+    t, (a, b, _c), _room = town
+    staff = actor(session, "staff")
+    nxt = D + dt.timedelta(days=1)
+    duty.assign(session, staff, t.id, D, a.id)
+    duty.assign(session, staff, t.id, nxt, b.id)
+    clock.freeze(at(nxt, 7, 59))  # the night of D is still running: a sick cadre can be replaced
+    duty.assign(session, staff, t.id, D, b.id)
+    duty.assign(session, staff, t.id, D, a.id)
+    clock.freeze(at(nxt, 10))
+    with pytest.raises(ValidationError) as exc:
+        duty.swap(session, staff, t.id, D, nxt)
+    assert "已结束" in exc.value.fields["swap_a"]
+    with pytest.raises(ValidationError) as exc:
+        duty.assign(session, staff, t.id, D, b.id)
+    assert "已结束" in exc.value.fields["duty_date"]
+    with pytest.raises(ValidationError):
+        duty.unassign(session, staff, t.id, D)
+    assert shifts(session, t.id) == {D: a.id, nxt: b.id}  # nothing changed
+    duty.assign(session, staff, t.id, nxt, a.id)  # tonight's is still editable
+    assert shifts(session, t.id)[nxt] == a.id

@@ -159,6 +159,8 @@ def test_minutes_docx_has_the_lead_decisions_items_table_and_case_numbers(engine
 def test_minutes_number_by_year_show_item_status_and_leave_out_empty_sections(engine, frozen):
     _case(engine, received_at=clock.local_dt(2026, 11, 20, 9))
     late = _meeting(engine)                                                  # 2026-12-01
+    with session_scope(engine) as s:
+        printed = meetings.document(s, actor("staff"), late).doc_number      # issued before the next is recorded
     early = _meeting(engine, kind="monthly_review", topic="11月月度例会", held_on=DAY - dt.timedelta(days=1),
                      period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 11, 30))
     last_year = _meeting(engine, held_on=dt.date(2025, 12, 30))
@@ -172,7 +174,10 @@ def test_minutes_number_by_year_show_item_status_and_leave_out_empty_sections(en
         numbers = {m: meetings.document(s, actor("staff"), m).doc_number for m in (late, early, last_year)}
         lines, table = _docx_lines(meetings.render(s, actor("staff"), late, "docx")[1])
         review, review_table = _docx_lines(meetings.render(s, actor("staff"), early, "docx")[1])
-    assert numbers == {early: "2026年第1期", late: "2026年第2期", last_year: "2025年第1期"}  # by date, not by entry
+    # Issue 11 #7: a number once printed never changes; a meeting dated earlier but recorded later
+    # takes the year's next number instead of renumbering the minutes already issued
+    assert printed == "2026年第1期"
+    assert numbers == {late: "2026年第1期", early: "2026年第2期", last_year: "2025年第1期"}
     assert [row[4] for row in table[1:]] == ["超期未完成", "已完成"]
     assert "会议明确交办事项2项，由专班跟踪督办，逐项销号（落实状态截至2026年12月5日）。" in lines
     # no cases and no items: those sections are not printed and the headings stay consecutive

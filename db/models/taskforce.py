@@ -106,6 +106,7 @@ class Meeting(Base):
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
     figures: Mapped[dict | None] = mapped_column(JSON)
+    serial: Mapped[int | None] = mapped_column(Integer)  # 期号 within the year of held_on, fixed when recorded
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_by_name: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
