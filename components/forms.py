@@ -97,6 +97,9 @@ class Bound:
         if msg:
             st.error(f"未保存：{msg}", icon=":material/error:")
 
+    def has_error(self) -> bool:
+        return bool(st.session_state.get(f"_error_{self.scope}"))
+
     def clear_error(self) -> None:
         st.session_state.pop(f"_error_{self.scope}", None)
 

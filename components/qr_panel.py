@@ -29,7 +29,7 @@ def render(case_id: int, actor: Actor) -> None:
         if code is None:
             st.caption("该案件尚未生成解纷码。")
             return
-        token, code_id = code.token, code.id
+        token = code.token
         url = dispute_codes.public_url(token, s)
         png = dispute_codes.qr_png(token, s, box_size=8)
     left, right = st.columns([1, 2])
@@ -37,8 +37,9 @@ def render(case_id: int, actor: Actor) -> None:
     if actor.role in READ_ONLY_ROLES:
         right.caption("只读角色仅可查看二维码。")
         return
-    # the key carries the code: after 作废并重新生成 the box shows the new link, not the dead one
-    right.text_input("公开链接", value=url, disabled=True, key=f"qr_url_{case_id}_{code_id}")
+    # plain text, not a widget: a widget kept the dead link after 作废并重新生成 (it has a copy button)
+    right.caption("公开链接")
+    right.code(url, language=None)
     right.download_button("下载二维码（PNG）", png, file_name=f"解纷码-{case_id}.png", mime="image/png",
                           key=f"qr_png_{case_id}")
     size = right.radio("卡片尺寸", ["A6", "A4"], horizontal=True, key=f"qr_size_{case_id}")

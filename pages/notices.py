@@ -23,8 +23,8 @@ for col, (key, label) in zip(cols, [("draft", "草稿"), ("issued", "已发出�
     col.metric(label, counts[key])
 
 if writer:
-    with st.expander("从案件起草", expanded=False, icon=":material/edit_note:"):
-        drafting = forms.bound("nt_draft")  # a fresh picker after each draft: no duplicate drafts
+    drafting = forms.bound("nt_draft")  # a fresh picker after each draft: no duplicate drafts
+    with st.expander("从案件起草", expanded=drafting.has_error(), icon=":material/edit_note:"):
         kind = st.radio("文书类型", list(instruments.KINDS), format_func=instruments.KINDS.get, horizontal=True,
                         key=drafting.key("kind"))
         picked = tw.case_picker(drafting.prefix)

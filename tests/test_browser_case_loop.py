@@ -109,7 +109,7 @@ def test_closed_loop_in_the_browser(page, live_server):
     pick(page, "已履行")
     pick(page, "满意")
     page.get_by_role("button", name="保存回访").click()
-    expect(page.get_by_text("回访已记录。")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("回访已记录（满意，协议已履行）。")).to_be_visible(timeout=WAIT)
     act(page, "闭环归档", "闭环归档", "案件已闭环。")
     expect(page.get_by_text("已闭环").first).to_be_visible()
     page.get_by_role("heading", name=number).scroll_into_view_if_needed()

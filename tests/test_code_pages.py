@@ -139,7 +139,7 @@ def test_qr_panel_staff_downloads_and_reissues_leader_only_sees(setup):
     at = _panel(url, "staff", case_id)
     assert not at.exception, at.exception
     assert len(at.get("image")) == 1
-    (link,) = [t for t in at.text_input if str(t.key).startswith(f"qr_url_{case_id}_")]
+    (link,) = at.code
     assert link.value.endswith(f"/c/{old}")
     assert {b.key for b in at.get("download_button")} == {f"qr_png_{case_id}", f"qr_pdf_{case_id}"}
     by_key(at.button, f"qr_reissue_{case_id}").click().run()
@@ -148,12 +148,12 @@ def test_qr_panel_staff_downloads_and_reissues_leader_only_sees(setup):
         new = dispute_codes.issue_for_case(s, case_id).token
         assert new != old and dispute_codes.case_for_token(s, old) is None
     # Issue 11 #6: the public-link box shows the new, live link (it kept the dead one)
-    (link,) = [t for t in at.text_input if str(t.key).startswith(f"qr_url_{case_id}_")]
+    (link,) = at.code
     assert link.value.endswith(f"/c/{new}") and old not in link.value
     leader = _panel(url, "leader", case_id)
     assert not leader.exception
     assert len(leader.get("image")) == 1
-    assert not leader.button and not leader.get("download_button") and not leader.text_input
+    assert not leader.button and not leader.get("download_button") and not leader.code
 
 
 def test_qr_panel_task_force_downloads_but_cannot_reissue(setup):
