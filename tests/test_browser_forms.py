@@ -363,3 +363,30 @@ def test_a_follow_up_says_what_the_party_answered(page, live_server):
         timeout=WAIT)
     with _db(live_server) as s:
         assert s.scalar(select(Case.status).where(Case.id == case_id)) == "mediating"
+
+
+# ------------------------------------------------------------------ 值班安排
+def test_a_finished_night_cannot_be_swapped(page, live_server):
+    from db.models import DutyShift, Township
+    night = clock.local(clock.now()).date() - dt.timedelta(days=2)  # ended at 08:00 yesterday, whatever the hour
+    monday = night - dt.timedelta(days=night.weekday())
+    other = monday if night != monday else monday + dt.timedelta(days=1)
+    fmt = lambda d: f"{d:%m-%d}"  # noqa: E731
+    with _db(live_server) as s:
+        t = s.scalar(select(Township).order_by(Township.id))
+        before = dict(s.execute(select(DutyShift.duty_date, DutyShift.mediator_id)
+                                .where(DutyShift.township_id == t.id, DutyShift.duty_date.in_([night, other]))).all())
+    assert len(before) == 2  # the demo rosters every night
+    login(page, live_server.url, "staff")
+    go(page, "值班安排")
+    choose(page, "乡镇（街道）", t.name)
+    type_date(page, "周次（任选该周一天）", night)
+    settle(page)
+    choose(page, "第一夜", fmt(night))
+    choose(page, "第二夜", fmt(other))
+    page.get_by_role("button", name="互换").click()
+    expect(page.get_by_text("夜值班已结束（次日 8:00 交班），不能再调换", exact=False).first).to_be_visible(timeout=WAIT)
+    with _db(live_server) as s:
+        after = dict(s.execute(select(DutyShift.duty_date, DutyShift.mediator_id)
+                               .where(DutyShift.township_id == t.id, DutyShift.duty_date.in_([night, other]))).all())
+    assert after == before
