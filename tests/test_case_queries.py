@@ -275,3 +275,16 @@ def test_flowchart_is_drawn_from_the_ladder_data():
                  "时限：当日", "时限：3 天", "原层级重新调处"):
         assert text in dot
     assert dot.startswith("digraph") and dot.count("{") == dot.count("}")
+
+
+def test_the_timeline_says_what_the_follow_up_answered(session):
+    """Issue 11 #9: 基本满意 with the agreement not performed reopened the case, and the timeline
+    called it "回访不满意重新调处"."""
+    c = settle(session, make_case(session, "station", 0))
+    c = workflow.transition(session, TASK_A, c.id, "follow_up", c.version, method="phone", agreement_holds=False,
+                            satisfaction="basic", note="对方尚未付款")
+    view = q.case_view(session, TASK_A, c.id)
+    assert view["status"] == "mediating"
+    names = [e["action_name"] for e in view["timeline"]]
+    assert names[-1] == "回访（基本满意，协议未履行：案件重新进入调处）"
+    assert not any("不满意" in n for n in names)
