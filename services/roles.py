@@ -43,6 +43,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "taskforce.issue": frozenset({TASKFORCE}),
     "assessment.manage": frozenset({TASKFORCE}),
     "assessment.weights": frozenset({ADMIN}),
+    "audit.read": frozenset({ADMIN, TASKFORCE}),  # 操作日志: the admin, and the task force read-only
 }
 
 READ_ONLY_ROLES = frozenset({LEADER, TRAINER})

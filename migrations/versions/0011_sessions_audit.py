@@ -1,5 +1,5 @@
 """sessions and audit: server-side login sessions (user_session), readable audit columns
-(actor_name, object_label) and an append-only audit_event (triggers refuse UPDATE and DELETE)
+(actor_name, object_label, an index on the actor) and an append-only audit_event (triggers refuse UPDATE and DELETE)
 
 Revision ID: 0011
 Revises: 0009
@@ -53,6 +53,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("actor_name", sa.String(length=50), server_default="", nullable=False))
         batch_op.add_column(sa.Column("object_label", sa.String(length=120), server_default="", nullable=False))
         batch_op.create_index(batch_op.f("ix_audit_event_object_label"), ["object_label"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_event_user_id"), ["user_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
@@ -69,6 +70,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_event_user_id"))
         batch_op.drop_index(batch_op.f("ix_audit_event_object_label"))
         batch_op.drop_column("object_label")
         batch_op.drop_column("actor_name")
