@@ -138,6 +138,36 @@ def wipe_transactional(url: str) -> None:
             delete_all(conn, tables)
 
 
+def snapshot_settings(url: str) -> list[dict]:
+    from db.models import Setting
+    with session_scope(get_engine(url)) as s:
+        return [dict(r._mapping) for r in s.execute(Setting.__table__.select())]
+
+
+def restore_settings(url: str, rows: list[dict]) -> None:
+    """The setting table is kept between tests: put back what a test changed (admin settings)."""
+    from db.models import Setting
+    with session_scope(get_engine(url)) as s:
+        s.execute(Setting.__table__.delete())
+        if rows:
+            s.execute(Setting.__table__.insert(), rows)
+
+
+@pytest.fixture
+def keep_settings(backend_url):
+    """Request before db_url/engine: the backend's settings are restored after the test's wipe."""
+    rows = snapshot_settings(backend_url)
+    yield
+    restore_settings(backend_url, rows)
+
+
+@pytest.fixture
+def keep_ui_settings(_sqlite_backend):
+    rows = snapshot_settings(_sqlite_backend)
+    yield
+    restore_settings(_sqlite_backend, rows)
+
+
 @pytest.fixture
 def db_url(backend_url, monkeypatch):
     """The backend's URL, also as DATABASE_URL (for AppTest and manage.py); rows wiped after."""

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db.engine import session_scope
-from db.models import AuditEvent, Case, Mediator, MediationRoom, Township, User
+from db.models import AuditEvent, Case, DisputeCategory, Mediator, MediationRoom, Township, User
 from services import (admin_config, assessment, audit, auth, bulletins, cases, clock, dispute_codes, duty,
                       instruments, meetings, online_services, personal_data, roster, sessions, settings, video_links,
                       workflow)
@@ -76,7 +76,26 @@ class Walk:
         assert self._count() == before, f"{fn.__name__} failed but left an event"
 
 
-def test_every_writing_service_leaves_exactly_one_event(engine):
+@pytest.fixture
+def keep_org(backend_url, keep_settings):
+    """The walk changes kept tables (settings, the roster): restored after the test's wipe."""
+    from sqlalchemy import update
+
+    from db.engine import get_engine
+    from tests.test_roster import restore_people, snapshot_people
+    snap = snapshot_people(backend_url)
+    table = DisputeCategory.__table__
+    with session_scope(get_engine(backend_url)) as s:
+        categories = [dict(r._mapping) for r in s.execute(select(table))]
+    yield
+    restore_people(backend_url, snap)
+    with session_scope(get_engine(backend_url)) as s:  # the walk moved a category: put the order back
+        s.execute(table.delete().where(table.c.id.not_in([r["id"] for r in categories])))
+        for row in categories:
+            s.execute(update(table).where(table.c.id == row["id"]).values(**row))
+
+
+def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w = Walk(engine)
     today = clock.local(clock.now()).date()
     with session_scope(engine) as s:

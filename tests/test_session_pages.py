@@ -97,7 +97,7 @@ def test_admin_sees_sessions_and_forces_one_out(url):
     assert f"t_{STAFF}" not in set(at.dataframe[-1].value["用户"].str.cat())
 
 
-def test_admin_sets_the_session_limits(url):
+def test_admin_sets_the_session_limits(keep_ui_settings, url):
     at = app_as(url, ADMIN, "pages/admin_users.py")
     by_key(at.number_input, "session_idle").set_value(3)
     next(b for b in at.button if b.label == "保存会话时限").click().run()

@@ -29,7 +29,8 @@ def _admin(engine):
 
 
 @pytest.fixture
-def client(db_url):
+def client(db_url, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://testserver")  # plain http: no Secure cookies
     web_auth.login_posts.clear()
     with TestClient(Starlette(routes=routes()), client=("198.51.100.9", 50000), follow_redirects=False) as c:
         yield c
@@ -122,7 +123,7 @@ def test_logout_revokes_and_the_replayed_cookie_is_dead(client, engine):
     assert client.get("/login").status_code == 200
 
 
-def test_idle_timeout_and_absolute_lifetime(engine):
+def test_idle_timeout_and_absolute_lifetime(keep_settings, engine):
     uid = _user(engine)
     start = clock.now()
     try:
