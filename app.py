@@ -1,4 +1,7 @@
-"""Router: page config, start-up checks, login gate, and the per-role menu on every rerun."""
+"""Router: page config, start-up checks, the session gate, and the per-role menu on every rerun.
+
+Who is logged in is decided on every rerun from the server-side session the browser's cookie names
+(services/sessions.py); a reload, a new tab or another replica finds the same session."""
 from __future__ import annotations
 
 import logging
@@ -8,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from components import login
-from components.navigation import pages_for
+from components.navigation import pages_for_actor
 from db.config import ConfigError, app_mode, database_url
 from db.engine import get_engine, session_scope
-from services import auth
+from services import auth, sessions
 from services.roles import ROLES
 
 log = logging.getLogger("mujiu")
@@ -52,40 +55,70 @@ def _startup_or_stop() -> None:
         st.stop()
 
 
-def _logout(who) -> None:
-    """Ends the session: audit it, then forget everything this browser session held."""
+def _logout(who, token) -> None:
+    """退出登录: revoke the server-side session (the cookie is dead even if replayed), forget this tab."""
     with session_scope() as s:
-        auth.logout(s, who)
+        auth.logout(s, who, token)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["logged_out"] = True
+
+
+def _current_actor(token: str | None):
+    """The actor of the live session the token names, or None (no cookie, revoked, idle, expired)."""
+    if not token:
+        return None
+    with session_scope() as s:
+        alive = sessions.lookup(s, token)
+        return auth.actor_for(alive.user) if alive is not None else None
 
 
 _startup_or_stop()
 
-actor = st.session_state.get("actor")
-if actor is not None:
-    with session_scope() as s:
-        user = auth.load_active_user(s, actor.user_id)
-        actor = auth.actor_for(user) if user is not None else None
-    st.session_state["actor"] = actor
-    if actor is None:
-        st.session_state.clear()
-        st.warning("您的账号已停用或会话已失效，请重新登录。")
+# The browser's session cookie (set by the /login form). AppTest has no cookies: tests put the
+# id of a real database session into session_state["session_token"] (tests/ui.py), so the same
+# lookup runs. Nothing a browser sends can write that key.
+def _session_token() -> str | None:
+    cookie = st.context.cookies.get(sessions.COOKIE)
+    if isinstance(cookie, str) and cookie:
+        return cookie
+    injected = st.session_state.get("session_token")
+    return injected if isinstance(injected, str) else None
+
+
+token = _session_token()
+actor = _current_actor(token)
 
 if actor is None:
-    login.render()
+    # Logged out, expired or revoked: forget the tab's state, and register only the login page so
+    # the old sidebar menu goes with the session.
+    had_session = "actor" in st.session_state
+    logged_out = st.session_state.get("logged_out", False)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if logged_out:
+        st.session_state["logged_out"] = True
+
+    def _login_page():
+        login.render(logged_out=logged_out, expired=had_session and not logged_out)
+
+    st.navigation([st.Page(_login_page, title="登录", icon=":material/login:", default=True)],
+                  position="hidden").run()
     st.stop()
 
+st.session_state["actor"] = actor
+st.session_state.pop("logged_out", None)
 sections: dict[str, list] = {}
-for i, spec in enumerate(pages_for(actor.role)):
+for i, spec in enumerate(pages_for_actor(actor, app_mode())):
     sections.setdefault(spec.section, []).append(
         st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=(i == 0)))
 
 with st.sidebar:
-    st.markdown(f"**{actor.display_name}**  \n{ROLES.get(actor.role, actor.role)}")
+    st.text(actor.display_name or actor.username)  # plain text: a name is never read as Markdown
+    st.caption(ROLES.get(actor.role, actor.role))
     if app_mode() == "demo":
         st.caption("演示模式：数据为虚构示例")
-    st.button("退出登录", key="logout", icon=":material/logout:", on_click=_logout, args=(actor,))
+    st.button("退出登录", key="logout", icon=":material/logout:", on_click=_logout, args=(actor, token))
 
 if "actor" not in st.session_state:  # logged out by the button's callback during this run
     st.rerun()

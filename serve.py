@@ -29,6 +29,13 @@ _access = logging.getLogger("uvicorn.access")
 _access.handlers.clear()
 _access.disabled = True
 
+from components.navigation import PAGES  # noqa: E402
+from services.sessions import COOKIE  # noqa: E402
+from web.auth import is_alive  # noqa: E402
+from web.middleware import PortalMiddleware  # noqa: E402
 from web.routes import routes  # noqa: E402
 
-app = st.App(str(Path(__file__).with_name("app.py")), routes=routes())
+# Security headers on every response, and page loads without a live session sent to /login.
+_PAGE_PATHS = {""} | {"/" + p.url_path for p in PAGES}
+app = PortalMiddleware(st.App(str(Path(__file__).with_name("app.py")), routes=routes()),
+                       _PAGE_PATHS, is_alive, COOKIE)

@@ -1,4 +1,7 @@
-"""Per-browser-session context: the logged-in actor (ids only) and DB session helper."""
+"""Per-browser-session context: the logged-in actor (ids only) and DB session helper.
+
+app.py puts the actor into st.session_state["actor"] on every rerun, rebuilt from the server-side
+session (services/sessions.py) named by the browser's cookie; pages read it through `actor()`."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -7,7 +10,8 @@ import streamlit as st
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import session_scope
-from services.errors import DomainError, ValidationError
+from services import audit
+from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import Actor, may
 
 
@@ -27,11 +31,12 @@ def guard(page_file: str) -> Actor:
     """
     from pathlib import Path
 
-    from components.navigation import PAGES
+    from components.navigation import PAGES, allowed
+    from db.config import app_mode
     me = actor()
     name = Path(page_file).name
     spec = next((p for p in PAGES if Path(p.path).name == name), None)
-    if spec is None or me.role not in spec.roles:
+    if spec is None or not allowed(spec, me.role, me.mediator_kind, app_mode()):
         st.error("您的角色无权访问该页面。")
         st.stop()
     return me
@@ -63,6 +68,9 @@ def run_action(fn, *args, success: str | None = None, _quiet: bool = False, **kw
             result = fn(s, actor(), *args, **kwargs)
     except ValidationError as exc:
         st.session_state["field_errors"] = exc.fields
+        return _refused(exc.message, _quiet)
+    except PermissionDenied as exc:  # a write refused for the role: a security event, in its own transaction
+        audit.record_denied(actor(), getattr(exc, "action", ""), exc.message)
         return _refused(exc.message, _quiet)
     except DomainError as exc:
         return _refused(exc.message, _quiet)

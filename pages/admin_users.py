@@ -1,9 +1,10 @@
-"""用户管理 (admin): create users, reset passwords, disable accounts, change roles."""
+"""用户管理 (admin): create users, reset passwords, disable accounts, change roles; see who is logged
+in where (强制下线) and set the session timeouts."""
 import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, guard, run_action
-from services import auth, clock
+from services import auth, clock, sessions
 from services.roles import ROLES
 
 me = guard(__file__)
@@ -18,7 +19,7 @@ st.dataframe(pd.DataFrame([{
     "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
 } for u in users]), hide_index=True, width="stretch")
 
-tab_new, tab_edit = st.tabs(["新建用户", "修改用户"])
+tab_new, tab_edit, tab_sessions = st.tabs(["新建用户", "修改用户", "在线会话"])
 with tab_new, st.form("new_user", clear_on_submit=False):
     username = st.text_input("用户名", key="nu_username")
     field_error("username")
@@ -52,4 +53,31 @@ with tab_edit:
         label = "停用账号" if current[4] else "启用账号"
         if st.button(label, key="eu_toggle"):
             if run_action(auth.set_active, uid, not current[4], success=f"已{label[:2]}"):
+                st.rerun()
+
+with tab_sessions:
+    names = {u[0]: f"{u[2]}（{u[1]}）" for u in users}
+    with db() as s:
+        live = [(r.id, r.user_id, r.created_at, r.last_seen_at, r.client_addr, r.user_agent)
+                for r in sessions.active_sessions(s, me)]
+        idle, max_hours = sessions.limits(s)
+    st.caption(f"当前有效的登录会话（空闲 {idle} 分钟或登录满 {max_hours} 小时自动失效）。")
+    st.dataframe(pd.DataFrame([{
+        "用户": names.get(r[1], ""), "登录时间": clock.fmt(r[2]), "最近活动": clock.fmt(r[3]),
+        "登录地址": r[4], "浏览器": r[5][:60]} for r in live], columns=["用户", "登录时间", "最近活动", "登录地址", "浏览器"]),
+        hide_index=True, width="stretch")
+    if live:
+        choices = {r[0]: f"{names.get(r[1], '')} · {r[4]} · 登录于 {clock.fmt(r[2])}" for r in live}
+        sid = st.selectbox("选择会话", list(choices), format_func=choices.get, key="session_pick")
+        if st.button("强制下线", key="session_kill", type="primary"):
+            if run_action(sessions.force_logout, sid, success="已强制下线"):
+                st.rerun()
+    with st.form("session_limits"):
+        st.markdown("**会话时限**")
+        new_idle = st.number_input("空闲超时（分钟，5–480）", value=idle, step=5, key="session_idle")
+        field_error("session_idle_minutes")
+        new_max = st.number_input("最长有效期（小时，1–24）", value=max_hours, step=1, key="session_max")
+        field_error("session_max_hours")
+        if st.form_submit_button("保存会话时限"):
+            if run_action(sessions.update_limits, int(new_idle), int(new_max), success="会话时限已保存"):
                 st.rerun()

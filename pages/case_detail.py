@@ -6,7 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
-from services import case_queries, clock
+from services import case_queries, clock, personal_data
 from services.errors import DomainError
 
 me = guard(__file__)
@@ -83,9 +83,20 @@ with right:
 st.subheader("当事人")
 if not view["personal_visible"]:
     st.caption("您的角色不查看当事人个人信息，已脱敏显示（案情、说明中的姓名和号码同样脱敏）。")
+elif st.session_state.get("cd_personal_logged") != case_id:  # unmasked parties seen: logged once per case
+    with db() as s:
+        personal_data.record_view(s, me, case_id)
+    st.session_state["cd_personal_logged"] = case_id
+# the table's own CSV download is off (client.disableDataExport); the export below is logged
 st.dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
                             "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
              key="cd_parties")
+if view["personal_visible"]:
+    def _parties_file(case_id=case_id):
+        with db() as s:
+            return personal_data.export_parties(s, me, case_id)
+    st.download_button("导出当事人（Excel，记入操作日志）", _parties_file, f"当事人_{view['number']}.xlsx",
+                       on_click="ignore", key="cd_parties_export", icon=":material/download:")
 
 st.subheader("调度与到场")
 c1, c2, c3, c4 = st.columns(4)

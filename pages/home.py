@@ -2,8 +2,9 @@
 import streamlit as st
 
 from components.context import db, guard
-from components.navigation import pages_for
+from components.navigation import pages_for_actor
 from components.taskforce_panels import home_panel
+from db.config import app_mode
 from services import org
 from services.roles import ROLES, TASKFORCE
 
@@ -24,6 +25,6 @@ if me.role == TASKFORCE:  # open and overdue action items and notices first
     home_panel(me)
 
 st.subheader("我的功能")
-for spec in pages_for(me.role):
+for spec in pages_for_actor(me, app_mode()):  # the same list as the menu
     if spec.path != "pages/home.py":
         st.page_link(spec.path, label=f"{spec.section} · {spec.title}", icon=spec.icon)

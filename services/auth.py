@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.config import app_mode
 from db.models import User
-from services import audit, clock
+from services import audit, clock, sessions
 from services.errors import NotFound, ValidationError
 from services.roles import ROLES, Actor, require
 
@@ -25,6 +27,45 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not reveal existence.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class _UnknownNameLock:
+    """Failures per unknown username (in memory, bounded): after MAX_FAILURES an unknown name gets
+    the same lockout message a real account gets, so the message reveals nothing about existence."""
+
+    def __init__(self, max_names: int = 10_000):
+        self._fails: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_names = max_names
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        return [t for t in self._fails.get(name, []) if t > now - LOCK_MINUTES * 60]
+
+    def locked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name, clock.now().timestamp())) >= MAX_FAILURES
+
+    def fail(self, name: str) -> bool:
+        """Count a failure; True when this one reaches the lock."""
+        now = clock.now().timestamp()
+        with self._lock:
+            hits = self._recent(name, now) + [now]
+            self._fails[name] = hits
+            self._fails.move_to_end(name)
+            while len(self._fails) > self.max_names:
+                self._fails.popitem(last=False)
+            return len(hits) >= MAX_FAILURES
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fails.clear()
+
+
+unknown_names = _UnknownNameLock()
+
+
+def user_label(user: User) -> str:
+    return f"{user.display_name}（{user.username}）"
 
 
 def hash_password(password: str) -> str:
@@ -48,7 +89,7 @@ class LoginResult:
 def actor_for(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  display_name=user.display_name, mediator_id=user.mediator_id,
-                 township_id=user.township_id)
+                 township_id=user.township_id, mediator_kind=user.mediator.kind if user.mediator else None)
 
 
 def login(session: Session, username: str, password: str) -> LoginResult:
@@ -61,36 +102,45 @@ def login(session: Session, username: str, password: str) -> LoginResult:
     now = clock.now()
     if user is None:
         _verify(_DUMMY_HASH, password)
-        audit.record(session, None, "login.failed", "app_user", None, reason="unknown", username=username[:50])
-        return LoginResult(False, NEUTRAL_MESSAGE)
+        name = username.lower()[:50]
+        if unknown_names.locked(name):
+            audit.record(session, None, "login.refused", "app_user", None, label=name, reason="locked")
+            return LoginResult(False, LOCKED_MESSAGE)
+        audit.record(session, None, "login.failed", "app_user", None, label=name, reason="unknown")
+        return LoginResult(False, LOCKED_MESSAGE if unknown_names.fail(name) else NEUTRAL_MESSAGE)
     who = actor_for(user)
+    label = user_label(user)
     if user.locked_until is not None and user.locked_until > now:
-        audit.record(session, who, "login.refused", "app_user", user.id, reason="locked")
+        _verify(user.password_hash, password)  # same work as any other answer
+        audit.record(session, who, "login.refused", "app_user", user.id, label=label, reason="locked")
         return LoginResult(False, LOCKED_MESSAGE)
     if not _verify(user.password_hash, password):
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
             user.failed_logins = 0
-            audit.record(session, who, "login.locked", "app_user", user.id)
+            audit.record(session, who, "login.locked", "app_user", user.id, label=label)
             return LoginResult(False, LOCKED_MESSAGE)
-        audit.record(session, who, "login.failed", "app_user", user.id, reason="password")
+        audit.record(session, who, "login.failed", "app_user", user.id, label=label, reason="password")
         return LoginResult(False, NEUTRAL_MESSAGE)
     if not user.active:
-        audit.record(session, who, "login.refused", "app_user", user.id, reason="disabled")
+        audit.record(session, who, "login.refused", "app_user", user.id, label=label, reason="disabled")
         return LoginResult(False, "该账号已停用，请联系管理员。")
     if user.is_demo and app_mode() != "demo":
-        audit.record(session, who, "login.refused", "app_user", user.id, reason="demo-in-production")
+        audit.record(session, who, "login.refused", "app_user", user.id, label=label, reason="demo-in-production")
         return LoginResult(False, NEUTRAL_MESSAGE)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    audit.record(session, who, "login.ok", "app_user", user.id)
+    audit.record(session, who, "login.ok", "app_user", user.id, label=label)
     return LoginResult(True, "", user.id)
 
 
-def logout(session: Session, actor: Actor) -> None:
-    audit.record(session, actor, "logout", "app_user", actor.user_id)
+def logout(session: Session, actor: Actor, token: str | None = None) -> None:
+    """退出登录: the session is revoked server-side, so the cookie is dead even if replayed."""
+    sessions.revoke(session, token, "logout")
+    audit.record(session, actor, "logout", "app_user", actor.user_id,
+                 label=f"{actor.display_name}（{actor.username}）")
 
 
 def load_active_user(session: Session, user_id: int) -> User | None:
@@ -136,7 +186,8 @@ def create_user(session: Session, actor: Actor, username: str, display_name: str
                 created_at=clock.now())
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", "app_user", user.id, username=username, role=role)
+    audit.record(session, actor, "user.create", "app_user", user.id, label=user_label(user),
+                 changes={"角色": [None, ROLES[role]]})
     return user
 
 
@@ -154,7 +205,9 @@ def reset_password(session: Session, actor: Actor, user_id: int, new_password: s
     user.password_hash = hash_password(new_password)
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, actor, "user.reset_password", "app_user", user.id)
+    ended = sessions.revoke_all(session, user.id, "password")
+    audit.record(session, actor, "user.reset_password", "app_user", user.id, label=user_label(user),
+                 sessions_ended=ended)
 
 
 def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> None:
@@ -162,8 +215,11 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> No
     user = _get(session, user_id)
     if not active and user.id == actor.user_id:
         raise ValidationError("不能停用自己的账号。")
+    changes = {"状态": ["启用" if user.active else "停用", "启用" if active else "停用"]}
     user.active = active
-    audit.record(session, actor, "user.enable" if active else "user.disable", "app_user", user.id)
+    ended = 0 if active else sessions.revoke_all(session, user.id, "disabled")
+    audit.record(session, actor, "user.enable" if active else "user.disable", "app_user", user.id,
+                 label=user_label(user), changes=changes, sessions_ended=ended)
 
 
 def change_role(session: Session, actor: Actor, user_id: int, role: str) -> None:
@@ -175,7 +231,9 @@ def change_role(session: Session, actor: Actor, user_id: int, role: str) -> None
         raise ValidationError("不能修改自己的角色。")
     old = user.role
     user.role = role
-    audit.record(session, actor, "user.change_role", "app_user", user.id, old=old, new=role)
+    ended = sessions.revoke_all(session, user.id, "role") if old != role else 0
+    audit.record(session, actor, "user.change_role", "app_user", user.id, label=user_label(user),
+                 changes={"角色": [ROLES.get(old, old), ROLES[role]]}, sessions_ended=ended)
 
 
 def list_users(session: Session, actor: Actor) -> list[User]:

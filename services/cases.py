@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import clock, dispute_codes, duty, ladder, numbering, org, settings
+from services import audit, clock, dispute_codes, duty, ladder, numbering, org, settings
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile
@@ -222,6 +222,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
                           action="register", to_level="onsite", to_status="registered",
                           note=route.note, detail={"source": data.source, "mode": route.mode, "room_id": route.room_id}))
     dispute_codes.issue_for_case(session, case.id)  # every case gets its 解纷码 when registered
+    audit.record(session, actor, "case.register", "case", case.id, route.note, label=case.number)
     session.flush()
     return case
 

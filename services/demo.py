@@ -8,9 +8,10 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from db.append_only import delete_all
 from db.config import app_mode
 from db.models import Base, Mediator, Township, User
 from services import audit, auth, clock, org, settings
@@ -82,9 +83,8 @@ def wipe(session: Session) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables]
     if bind.dialect.name == "postgresql":
         session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
+    else:  # the demo's audit trail goes too (demo mode only): lift its append-only triggers for this
+        delete_all(session.connection(), Base.metadata.sorted_tables)
     session.flush()
 
 

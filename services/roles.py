@@ -43,6 +43,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "taskforce.issue": frozenset({TASKFORCE}),
     "assessment.manage": frozenset({TASKFORCE}),
     "assessment.weights": frozenset({ADMIN}),
+    "audit.read": frozenset({ADMIN, TASKFORCE}),  # 操作日志: the admin, and the task force read-only
 }
 
 READ_ONLY_ROLES = frozenset({LEADER, TRAINER})
@@ -58,6 +59,7 @@ class Actor:
     display_name: str = ""
     mediator_id: int | None = None
     township_id: int | None = None
+    mediator_kind: str | None = None  # a mediator account's kind (station / village ...), for its menu
 
 
 SYSTEM = Actor(user_id=None, username="system", role=ADMIN, display_name="系统")
@@ -68,7 +70,12 @@ def may(role: str, action: str) -> bool:
 
 
 def require(actor: Actor, action: str) -> None:
+    """Refuse the action for the actor's role. The caller's transaction rolls back; whoever catches
+    the refusal (components.context.run_action) records a security event with `exc.action`."""
     if not may(actor.role, action):
         if actor.role in READ_ONLY_ROLES:
-            raise PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号为只读，不能进行此操作。")
-        raise PermissionDenied("您的角色无权进行此操作。")
+            exc = PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号为只读，不能进行此操作。")
+        else:
+            exc = PermissionDenied("您的角色无权进行此操作。")
+        exc.action = action
+        raise exc

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Case, CaseEvent, Dispatch, FollowUp, MediationRoom, Mediator
-from services import cases, clock, ladder, settings
+from services import audit, cases, clock, ladder, settings
 from services.errors import ConcurrentEdit, NotFound, PermissionDenied, ValidationError
 from services.roles import MEDIATOR, Actor, require
 
@@ -65,6 +65,10 @@ def _event(session: Session, actor: Actor, case: Case, action: str, before: tupl
     session.add(CaseEvent(case_id=case.id, at=at or clock.now(), user_id=actor.user_id, username=actor.username,
                           role=actor.role, action=action, from_level=before[0], to_level=case.level,
                           from_status=before[1], to_status=case.status, note=note, detail=detail))
+    changes = {label: [old, new] for label, old, new in (
+        ("层级", ladder.LEVELS.get(before[0], before[0]), ladder.LEVELS.get(case.level, case.level)),
+        ("状态", ladder.status_name(before[1]), ladder.status_name(case.status))) if old != new}
+    audit.record(session, actor, f"case.{action}", "case", case.id, note, label=case.number, changes=changes)
 
 
 def concurrency_safe(fn):

@@ -16,10 +16,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, text
 
 os.environ.setdefault("APP_MODE", "demo")
 
+from db.append_only import delete_all  # noqa: E402
 from db.engine import dispose_all, get_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Base  # noqa: E402
@@ -124,14 +125,47 @@ def ui_url(_sqlite_backend, monkeypatch):
 
 
 def wipe_transactional(url: str) -> None:
+    from services import auth
+    from web import auth as web_auth
+    auth.unknown_names.clear()  # in-memory lockout of unknown usernames
+    web_auth.login_posts.clear()
     engine = get_engine(url)
     tables = [t for t in Base.metadata.sorted_tables if t.name not in ORG_TABLES]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in reversed(tables):
-                conn.execute(delete(t))
+        else:  # the audit trail's append-only triggers are lifted inside this transaction only
+            delete_all(conn, tables)
+
+
+def snapshot_settings(url: str) -> list[dict]:
+    from db.models import Setting
+    with session_scope(get_engine(url)) as s:
+        return [dict(r._mapping) for r in s.execute(Setting.__table__.select())]
+
+
+def restore_settings(url: str, rows: list[dict]) -> None:
+    """The setting table is kept between tests: put back what a test changed (admin settings)."""
+    from db.models import Setting
+    with session_scope(get_engine(url)) as s:
+        s.execute(Setting.__table__.delete())
+        if rows:
+            s.execute(Setting.__table__.insert(), rows)
+
+
+@pytest.fixture
+def keep_settings(backend_url):
+    """Request before db_url/engine: the backend's settings are restored after the test's wipe."""
+    rows = snapshot_settings(backend_url)
+    yield
+    restore_settings(backend_url, rows)
+
+
+@pytest.fixture
+def keep_ui_settings(_sqlite_backend):
+    rows = snapshot_settings(_sqlite_backend)
+    yield
+    restore_settings(_sqlite_backend, rows)
 
 
 @pytest.fixture

@@ -243,4 +243,3 @@ def test_admin_adds_a_category_on_the_page_and_a_duplicate_is_refused(ui_url):
     with session_scope(get_engine(ui_url)) as s:
         assert s.scalar(select(func.count()).select_from(DisputeCategory).where(DisputeCategory.name == "邻里纠纷")) == 1
         s.execute(delete(DisputeCategory).where(DisputeCategory.name == "山塘水利纠纷"))
-        s.execute(delete(AuditEvent))

@@ -261,15 +261,16 @@ def test_a_refused_award_keeps_unit_and_reason_and_says_it_once(page, live_serve
 
 
 # ------------------------------------------------------------------ 调度派员 and 解纷码
-def _two_new_cases(live_server, tag):
+def _two_new_cases(live_server, tag, places=("剑光街道", "剑光街道")):
+    """Two new walk-in cases, one in each of the named townships (station mode)."""
     staff = _actor(live_server, "staff")
     numbers = []
     with _db(live_server) as s:
         from db.models import DisputeCategory, Township, Village
-        t = s.scalar(select(Township).where(Township.name == "剑光街道"))
-        v = s.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
         cat = s.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
-        for i in range(2):
+        for i, place in enumerate(places):
+            t = s.scalar(select(Township).where(Township.name == place))
+            v = s.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
             c = cases.register_case(s, staff, cases.CaseInput(
                 source="walk_in", received_at=clock.now() - dt.timedelta(minutes=5), township_id=t.id,
                 village_id=v.id, category_id=cat.id, complexity="simple", description=f"调度测试 {tag}-{i}",
@@ -278,12 +279,20 @@ def _two_new_cases(live_server, tag):
     return numbers
 
 
+def _station_townships(live_server) -> list[str]:
+    from db.models import Township
+    with _db(live_server) as s:
+        return list(s.scalars(select(Township.name).where(Township.mode == "station").order_by(Township.code)))
+
+
 def _chips(page):
     return page.get_by_test_id("stMultiSelect").filter(has_text="建议人员").locator(".react-aria-ComboBox [data-tag]")
 
 
 def test_the_second_case_in_a_session_gets_all_its_suggested_people(page, live_server):
-    one, two = _two_new_cases(live_server, uuid.uuid4().hex[:6])
+    towns = _station_townships(live_server)
+    # two places, hence other suggested people: the first case's selection must not carry over
+    one, two = _two_new_cases(live_server, uuid.uuid4().hex[:6], places=(towns[0], towns[1]))
     login(page, live_server.url, "staff")
     _open_case(page, one)
     expect(_chips(page).first).to_be_visible(timeout=WAIT)
@@ -291,6 +300,7 @@ def test_the_second_case_in_a_session_gets_all_its_suggested_people(page, live_s
     assert len(first) >= 2, first  # the grid worker and the room mediator (or the night's duty cadre)
     _open_case(page, two)
     expect(_chips(page)).to_have_count(len(first), timeout=WAIT)
+    assert not set(_chips(page).all_inner_texts()) & set(first)  # the second case's own people
 
 
 def test_reissuing_the_dispute_code_shows_the_new_link(page, live_server):

@@ -1,10 +1,20 @@
-"""Real browser: a staff member logs in, sees the Chinese home page and cannot open admin pages."""
+"""Real browser: the /login form, a session that survives reloads and tabs, logout that holds,
+idle timeout, and an admin's password reset reaching an open tab."""
+import datetime as dt
 import re
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select, update
+
+from db.engine import get_engine, session_scope
+from db.models import User, UserSession
+from services import auth, sessions, settings
+from services.roles import SYSTEM
 
 pytestmark = pytest.mark.browser
+WAIT = 30000
 
 
 def login(page, base, username, password="demo1234", path="/"):
@@ -14,24 +24,71 @@ def login(page, base, username, password="demo1234", path="/"):
     page.get_by_role("button", name="登录").click()
 
 
+def home(page):
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=WAIT)
+
+
+def login_form_shown(page):
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=WAIT)
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)
+
+
+def _db(live_server):
+    return session_scope(get_engine(live_server.database_url))
+
+
+def _new_user(live_server, username):
+    with _db(live_server) as s:
+        if s.scalar(select(User.id).where(User.username == username)) is None:
+            auth.create_user(s, SYSTEM, username, "浏览器测试员", "staff", "first1234")
+
+
 def test_staff_logs_in_sees_home_and_logs_out(page, live_server):
     login(page, live_server.url, "staff")
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=30000)
+    home(page)
     expect(page.get_by_text("丰城市非警务警情联动处置体系")).to_be_visible()
     page.screenshot(path="test-artifacts/staff-home.png", full_page=True)
     expect(page.get_by_role("link", name="用户管理")).to_have_count(0)  # admin page not in the menu
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=20000)
+    expect(page.get_by_text("您已退出登录。")).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("heading", name="工作台")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)  # the old menu went with the session
+
+
+def test_reload_and_a_new_tab_keep_the_login(page, live_server):
+    login(page, live_server.url, "staff")
+    home(page)
+    page.reload()
+    home(page)
+    tab = page.context.new_page()
+    tab.goto(live_server.url + "/case_list")
+    expect(tab.get_by_role("heading", name="案件列表")).to_be_visible(timeout=WAIT)
+
+
+def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, live_server, browser):
+    login(page, live_server.url, "staff")
+    home(page)
+    old = next(c for c in page.context.cookies() if c["name"] == sessions.COOKIE)
+    assert old["httpOnly"] and old["sameSite"] == "Strict"
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_text("您已退出登录。")).to_be_visible(timeout=WAIT)
+    page.go_back()
+    page.reload()
+    login_form_shown(page)
+    other = browser.new_context()  # somebody replays the old cookie
+    other.add_cookies([{k: old[k] for k in ("name", "value", "domain", "path")}])
+    thief = other.new_page()
+    thief.goto(live_server.url + "/")
+    login_form_shown(thief)
+    other.close()
 
 
 def test_typed_admin_url_shows_no_admin_content(page, live_server):
     login(page, live_server.url, "staff")
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=30000)
+    home(page)
     page.goto(live_server.url + "/admin_users")
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=20000)  # a new page load must log in again
-    login(page, live_server.url, "staff", path="/admin_users")  # log in on the typed URL
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=30000)
+    home(page)  # still logged in, on a page the role has
     expect(page.get_by_role("heading", name="用户管理")).to_have_count(0)
 
 
@@ -39,3 +96,54 @@ def test_wrong_password_gives_neutral_message(page, live_server):
     login(page, live_server.url, "staff", "wrong-password1")
     expect(page.get_by_text("用户名或密码错误。")).to_be_visible(timeout=20000)
     expect(page).to_have_url(re.compile(r"127\.0\.0\.1"))
+
+
+def test_idle_session_ends_at_the_next_interaction(page, live_server):
+    _new_user(live_server, "idle_user")
+    login(page, live_server.url, "idle_user", "first1234")
+    home(page)
+    with _db(live_server) as s:
+        settings.put(s, sessions.IDLE_KEY, 5)  # a short idle timeout, set the way the admin sets it
+        # nobody touched the tab for six minutes
+        uid = s.scalar(select(User.id).where(User.username == "idle_user"))
+        s.execute(update(UserSession).where(UserSession.user_id == uid)
+                  .values(last_seen_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=6)))
+    try:
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="案件列表").click()
+        expect(page.get_by_text("您的登录已失效")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_role("heading", name="案件列表")).to_have_count(0)
+        page.reload()
+        login_form_shown(page)
+    finally:
+        with _db(live_server) as s:
+            settings.put(s, sessions.IDLE_KEY, sessions.IDLE_DEFAULT)
+
+
+def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, live_server, browser):
+    _new_user(live_server, "reset_user")
+    login(page, live_server.url, "reset_user", "first1234")
+    home(page)
+    admin_context = browser.new_context()
+    admin = admin_context.new_page()
+    login(admin, live_server.url, "admin")
+    admin.get_by_test_id("stSidebarNavItems").get_by_role("link", name="用户管理").click()
+    expect(admin.get_by_role("heading", name="用户管理")).to_be_visible(timeout=WAIT)
+    admin.get_by_role("tab", name="修改用户").click()
+    admin.get_by_label("选择用户").click()
+    admin.get_by_role("option", name=re.compile("reset_user")).click()
+    admin.get_by_label("新密码").fill("second1234")
+    admin.get_by_role("button", name="重置密码").click()
+    expect(admin.get_by_text("密码已重置")).to_be_visible(timeout=WAIT)
+    admin_context.close()
+    # the user's tab, open all along, notices at its next click
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="案件列表").click()
+    expect(page.get_by_text("您的登录已失效")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)
+
+
+def test_every_response_forbids_framing(live_server):
+    for path in ("/", "/login", "/_stcore/health", "/healthz"):
+        with urllib.request.urlopen(live_server.url + path) as r:
+            assert r.headers["X-Frame-Options"] == "DENY", path
+            assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
+            assert r.headers["X-Content-Type-Options"] == "nosniff", path

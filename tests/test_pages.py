@@ -35,21 +35,31 @@ def test_menu_offers_exactly_the_role_pages(url, role):
 
 
 def test_login_gate_and_logout(url):
-    from tests.ui import ensure_user
-    ensure_user(url, "staff")
-    at = app_as(url, None)
-    assert "登录" in [b.label for b in at.button]
-    by_key(at.text_input, "login_username").input("t_staff")
-    by_key(at.text_input, "login_password").input("wrong-pass1")
-    at.button[0].click().run()
-    assert "用户名或密码错误。" in [e.value for e in at.error]
-    by_key(at.text_input, "login_password").input("test1234")
-    at.button[0].click().run()
+    from db.engine import get_engine, session_scope
+    from services import sessions
+    from tests.ui import APP, session_token
+    from streamlit.testing.v1 import AppTest
+
+    at = app_as(url, None)  # no session: only the way to the login form, no menu, no page
+    assert "请先登录。" in [i.value for i in at.info]
+    assert "工作台" not in texts(at)
+    token = session_token(url, "staff")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["session_token"] = token
+    at.run()
     assert not at.exception
     assert "工作台" in texts(at)
     by_key(at.button, "logout").click().run()
     assert "actor" not in at.session_state
-    assert "用户名" in [t.label for t in at.text_input]
+    assert "您已退出登录。" in [s.value for s in at.success]
+    assert "工作台" not in texts(at)
+    with session_scope(get_engine(url)) as s:
+        assert sessions.lookup(s, token) is None  # revoked server-side
+    replay = AppTest.from_file(APP, default_timeout=60)
+    replay.session_state["session_token"] = token  # the old cookie, replayed
+    replay.run()
+    assert "工作台" not in texts(replay)
+    assert "请先登录。" in [i.value for i in replay.info]
 
 
 @pytest.mark.parametrize("role,path", [(r, p.path) for r in ROLES for p in PAGES if r not in p.roles])

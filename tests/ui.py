@@ -1,4 +1,5 @@
-"""AppTest helpers: open the real entry file as a logged-in role, find widgets by key."""
+"""AppTest helpers: open the real entry file as a logged-in role (through a real server-side
+session, see `log_in`), find widgets by key."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,8 @@ from streamlit.testing.v1 import AppTest, app_test
 
 from db.engine import get_engine, session_scope
 from db.models import Mediator, User
-from services import auth
+from services import auth, sessions
 from services.roles import MEDIATOR, SYSTEM
-
 
 
 class _NavigationOnlyPagesManager(PagesManager):
@@ -42,10 +42,24 @@ def ensure_user(url: str, role: str) -> auth.Actor:
         return auth.actor_for(user)
 
 
+def session_token(url: str, role: str) -> str:
+    """Log the role's test user in the way the /login form does: a real server-side session."""
+    actor = ensure_user(url, role)
+    with session_scope(get_engine(url)) as s:
+        return sessions.create(s, actor.user_id, "127.0.0.1", "AppTest")
+
+
+def log_in(at: AppTest, url: str, role: str) -> AppTest:
+    """AppTest has no cookies: the id of a real database session goes where app.py looks for it
+    when there is no cookie, so every run goes through the same session lookup as a browser's."""
+    at.session_state["session_token"] = session_token(url, role)
+    return at
+
+
 def app_as(url: str, role: str | None, page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if role is not None:
-        at.session_state["actor"] = ensure_user(url, role)
+        log_in(at, url, role)
     at.run()
     if page is not None:
         at.switch_page(page)

@@ -37,7 +37,7 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     username: Mapped[str] = mapped_column(String(50), default="")
     role: Mapped[str] = mapped_column(String(20), default="")
     action: Mapped[str] = mapped_column(String(50), index=True)
@@ -45,6 +45,25 @@ class AuditEvent(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    # readable at the time of the event (0011): the actor's name and the object's label
+    # (case number, document number, person, setting); kept even if the object is renamed later
+    actor_name: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    object_label: Mapped[str] = mapped_column(String(120), default="", server_default="", index=True)
+
+
+class UserSession(Base):
+    """A logged-in browser (0011): the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    client_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(String(30), default="")
 
 
 class Setting(Base):

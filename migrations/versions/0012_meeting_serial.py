@@ -5,13 +5,13 @@ meeting dated earlier but recorded later renumbered minutes already issued. Exis
 the number they printed with (the same ordinal), and the year's counter continues after them.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
