@@ -166,11 +166,19 @@ def _drafts(live_server, addressee, subjects):
     return ids
 
 
-def _notices_for(page, addressee):
+def _notices_for(page, addressee, count=2):
+    """The register filtered down to the test's own drafts (the caption says how many)."""
     go(page, "风险提示与督办")
-    page.get_by_label("主送单位").first.fill(addressee)
-    page.get_by_label("主送单位").first.press("Enter")
     settle(page)
+    shown = page.get_by_text(f"共 {count} 份，每页 20 份。")
+    for _ in range(3):  # typing into a box the rerun is redrawing can be lost: type again
+        box = page.get_by_label("主送单位").first
+        box.fill(addressee)
+        box.press("Enter")
+        settle(page)
+        if shown.count():
+            break
+    expect(shown).to_be_visible(timeout=WAIT)
 
 
 def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, live_server):
@@ -310,15 +318,23 @@ def test_reissuing_the_dispute_code_shows_the_new_link(page, live_server):
     link = page.get_by_test_id("stCode").filter(has_text="/c/")
     old = link.inner_text().strip()
     page.get_by_text("作废并重新生成解纷码").click()
-    page.get_by_role("button", name="确认作废并重新生成").click()
-    page.wait_for_timeout(500)
     settle(page)
-    expect(link).not_to_have_text(old, timeout=WAIT)
+    page.get_by_role("button", name="确认作废并重新生成").click()
     with _db(live_server) as s:
         case_id = s.scalar(select(Case.id).where(Case.number == number))
-        token = s.scalar(select(DisputeCode.token).where(DisputeCode.case_id == case_id,
-                                                         DisputeCode.revoked_at.is_(None)))
-    expect(link).to_have_text(re.compile(re.escape(f"/c/{token}") + r"\s*$"))
+
+    def live_token():
+        with _db(live_server) as s:
+            return s.scalar(select(DisputeCode.token).where(DisputeCode.case_id == case_id,
+                                                            DisputeCode.revoked_at.is_(None)))
+    for _ in range(60):  # the reissue has been committed
+        token = live_token()
+        if token and not old.endswith(token):
+            break
+        page.wait_for_timeout(500)
+    assert not old.endswith(token), "the reissue was not saved"
+    settle(page)
+    expect(link).to_have_text(re.compile(re.escape(f"/c/{token}") + r"\s*$"), timeout=WAIT)
 
 
 # ------------------------------------------------------------------ 协调会
