@@ -107,7 +107,7 @@ def open_picker(rows: list[dict], key: str) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     ids = [r["id"] for r in rows]
     numbers = {r["id"]: f"{r['number']}（{r['status_name']}）" for r in rows}
-    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick")
+    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick", placeholder="请选择")
     if c2.button("打开", key=f"{key}_open", icon=":material/open_in_new:"):
         open_case(picked)
 
@@ -164,7 +164,7 @@ def action_forms(view: dict, seen_version: int) -> None:
     action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key="cd_action")
     case_id, v = view["id"], seen_version
     action_error()
-    with st.form(f"cd_form_{action}"):
+    with st.form(f"cd_form_{action}", enter_to_submit=False):
         if action == "dispatch" or action == "add_dispatch":
             _dispatch_fields(case_id, action, v)
         elif action == "transfer":
@@ -184,7 +184,7 @@ def action_forms(view: dict, seen_version: int) -> None:
                     agreement_amount=amount.strip() or None, success="已记录调解成功，进入回访队列。")
         elif action == "terminate":
             code = st.selectbox("终止原因", list(ladder.TERMINATION_REASONS), index=None,
-                                format_func=ladder.TERMINATION_REASONS.get, key="cd_terminate_code")
+                                format_func=ladder.TERMINATION_REASONS.get, key="cd_terminate_code", placeholder="请选择")
             field_error("reason_code")
             note = st.text_area("终止说明", key="cd_terminate_note")
             field_error("note")
@@ -205,7 +205,7 @@ def action_forms(view: dict, seen_version: int) -> None:
         elif action == "arrive":
             waiting = [d for d in view["dispatches"] if d["arrived_at"] is None]
             names = {d["id"]: f"{d['name']}（{d['duty']}，通知 {clock.fmt(d['notified_at'])}）" for d in waiting}
-            did = st.selectbox("到场人员", list(names), format_func=names.get, key="cd_arrive_who")
+            did = st.selectbox("到场人员", list(names), format_func=names.get, key="cd_arrive_who", placeholder="请选择")
             at = local_datetime("到场时间", "cd_arrive_at")
             field_error("arrived_at")
             if st.form_submit_button("记录到场", key="cd_arrive_submit", type="primary"):
@@ -220,7 +220,7 @@ def action_forms(view: dict, seen_version: int) -> None:
         elif action == "reroute":
             with db() as s:
                 rooms = dict(case_queries.rooms(s))
-            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key="cd_reroute_room")
+            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key="cd_reroute_room", placeholder="请选择")
             field_error("room_id")
             reason = st.text_input("改派理由", key="cd_reroute_reason")
             field_error("reason")
@@ -236,9 +236,9 @@ def _dispatch_fields(case_id: int, action: str, v: int) -> None:
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
     first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
     picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
-                            format_func=labels.get, key=f"cd_{action}_suggested")
+                            format_func=labels.get, key=f"cd_{action}_suggested", placeholder="请选择（可多选）", select_all=False)
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],
-                            format_func=labels.get, key=f"cd_{action}_others")
+                            format_func=labels.get, key=f"cd_{action}_others", placeholder="请选择（可多选）", select_all=False)
     field_error("people")
     notified = local_datetime("通知时间", f"cd_{action}_at")
     field_error("notified_at")
@@ -290,7 +290,7 @@ def party_editor(key: str = "in") -> list[dict]:
         with st.container(border=True):
             c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
             name = c1.text_input(f"当事人{pos + 1} 姓名", key=f"{p}_name", max_chars=50)
-            role = c2.selectbox("身份", list(PARTY_ROLES), format_func=PARTY_ROLES.get, key=f"{p}_role")
+            role = c2.selectbox("身份", list(PARTY_ROLES), format_func=PARTY_ROLES.get, key=f"{p}_role", placeholder="请选择")
             mobile = c3.text_input("手机号码", key=f"{p}_mobile", max_chars=20)
             id_card = c4.text_input("身份证号码（可不填）", key=f"{p}_id", max_chars=18)
             filled = bool(name.strip() or mobile.strip() or id_card.strip())

@@ -20,7 +20,7 @@ AXIS_ALL = alt.Axis(labelOverlap=False, labelLimit=220)  # every label shown, no
 
 def period_picker(prefix: str, default: str = "article") -> Period:
     keys = list(PRESETS)
-    choice = st.selectbox("统计期", keys, index=keys.index(default), format_func=PRESETS.get, key=f"{prefix}_preset")
+    choice = st.selectbox("统计期", keys, index=keys.index(default), format_func=PRESETS.get, key=f"{prefix}_preset", placeholder="请选择")
     today = metrics.today_local()
     if choice == "article":
         return Period.article()
@@ -43,11 +43,11 @@ def period_picker(prefix: str, default: str = "article") -> Period:
 
 def scope_picker(prefix: str, options: dict[str, list[tuple[int, str]]]) -> Scope:
     kinds = list(SCOPE_KINDS)
-    kind = st.selectbox("范围", kinds, format_func=SCOPE_KINDS.get, key=f"{prefix}_scope_kind")
+    kind = st.selectbox("范围", kinds, format_func=SCOPE_KINDS.get, key=f"{prefix}_scope_kind", placeholder="请选择")
     if kind == "city":
         return Scope()
     names = dict(options[kind])
-    uid = st.selectbox(SCOPE_KINDS[kind], list(names), format_func=names.get, key=f"{prefix}_{kind}")
+    uid = st.selectbox(SCOPE_KINDS[kind], list(names), format_func=names.get, key=f"{prefix}_{kind}", placeholder="请选择")
     return Scope(kind, uid) if uid is not None else Scope()
 
 

@@ -88,7 +88,7 @@ def case_picker(key: str, label: str = "关联案件") -> list[int]:
         found = dict(instruments.search_cases(s, term, limit=20))
     options = list(dict.fromkeys([*chosen, *found]))
     labels = {**found, **chosen}
-    picked = st.multiselect(label, options, format_func=lambda i: labels.get(i, str(i)), key=f"{key}_cases")
+    picked = st.multiselect(label, options, format_func=lambda i: labels.get(i, str(i)), key=f"{key}_cases", placeholder="请选择（可多选）", select_all=False)
     st.session_state[f"{key}_chosen"] = {i: labels[i] for i in picked if i in labels}
     field_error("case_ids")
     return picked
@@ -107,7 +107,7 @@ def instrument_table(rows: list[dict]) -> None:
 
 def instrument_form(view: dict) -> instruments.InstrumentInput | None:
     """Edit a draft; returns the input when 保存 was pressed."""
-    with st.form("nt_edit"):
+    with st.form("nt_edit", enter_to_submit=False):
         subject = st.text_input("事项（用于标题）", view["subject"], key="nt_subject")
         field_error("subject")
         addressee = st.text_input("主送单位", view["addressee"], key="nt_addressee")
@@ -131,7 +131,7 @@ def instrument_form(view: dict) -> instruments.InstrumentInput | None:
 
 
 def reply_form(view: dict) -> None:
-    with st.form("nt_reply_form", clear_on_submit=False):
+    with st.form("nt_reply_form", clear_on_submit=False, enter_to_submit=False):
         reply_date = st.date_input("回复日期", instruments.today(), key="nt_reply_date", format="YYYY-MM-DD")
         field_error("reply_date")
         summary = st.text_area("回复内容摘要", key="nt_reply_summary")
@@ -150,9 +150,9 @@ def reply_form(view: dict) -> None:
 def meeting_form(case_key: str = "mt") -> None:
     """New minutes with up to five action items."""
     case_ids = case_picker(case_key, "研究的案件")
-    with st.form("mt_new"):
+    with st.form("mt_new", enter_to_submit=False):
         c1, c2 = st.columns(2)
-        kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key="mt_kind")
+        kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key="mt_kind", placeholder="请选择")
         held_on = c2.date_input("会议日期", instruments.today(), key="mt_held_on", format="YYYY-MM-DD")
         with c2:
             field_error("held_on")
@@ -199,9 +199,9 @@ def items_table(items: list[dict], key: str) -> None:
 def item_update_form(items: list[dict]) -> None:
     if not items:
         return
-    with st.form("mt_item_form"):
+    with st.form("mt_item_form", enter_to_submit=False):
         labels = {i["id"]: f"{i['task']}（{i['responsible_unit']}，{i['status_name']}）" for i in items}
-        item_id = st.selectbox("事项", list(labels), format_func=labels.get, key="mt_item_pick")
+        item_id = st.selectbox("事项", list(labels), format_func=labels.get, key="mt_item_pick", placeholder="请选择")
         status = st.radio("状态", list(meetings.ITEM_STATUSES), format_func=meetings.ITEM_STATUSES.get,
                           horizontal=True, key="mt_item_status", index=1)
         evidence = st.text_area("落实情况（标记完成时必填）", key="mt_item_evidence")
@@ -238,7 +238,7 @@ def bulletin_figures(view: dict) -> None:
 
 
 def bulletin_editor(view: dict) -> None:
-    with st.form("bl_edit"):
+    with st.form("bl_edit", enter_to_submit=False):
         title = st.text_input("专报标题", view["title"], key="bl_title")
         field_error("title")
         commentary = st.text_area("存在问题（专班评述）", view["commentary"], key="bl_commentary")

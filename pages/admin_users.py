@@ -19,12 +19,12 @@ st.dataframe(pd.DataFrame([{
 } for u in users]), hide_index=True, width="stretch")
 
 tab_new, tab_edit = st.tabs(["新建用户", "修改用户"])
-with tab_new, st.form("new_user", clear_on_submit=False):
+with tab_new, st.form("new_user", clear_on_submit=False, enter_to_submit=False):
     username = st.text_input("用户名", key="nu_username")
     field_error("username")
     display = st.text_input("姓名", key="nu_display")
     field_error("display_name")
-    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role")
+    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role", placeholder="请选择")
     password = st.text_input("初始密码（至少 8 位，含字母和数字）", type="password", key="nu_password")
     field_error("password")
     if st.form_submit_button("创建", type="primary"):
@@ -33,18 +33,18 @@ with tab_new, st.form("new_user", clear_on_submit=False):
 
 with tab_edit:
     options = {u[0]: f"{u[1]}（{u[2]}）" for u in users}
-    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user")
+    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user", placeholder="请选择")
     current = next(u for u in users if u[0] == uid)
     c1, c2, c3 = st.columns(3)
-    with c1, st.form("reset_pw"):
+    with c1, st.form("reset_pw", enter_to_submit=False):
         pw = st.text_input("新密码", type="password", key="eu_password")
         field_error("password")
         if st.form_submit_button("重置密码"):
             if run_action(auth.reset_password, uid, pw, success="密码已重置，账号已解锁"):
                 st.rerun()
-    with c2, st.form("change_role"):
+    with c2, st.form("change_role", enter_to_submit=False):
         new_role = st.selectbox("角色", list(ROLES), index=list(ROLES).index(current[3]),
-                                format_func=ROLES.get, key="eu_role")
+                                format_func=ROLES.get, key="eu_role", placeholder="请选择")
         if st.form_submit_button("修改角色"):
             if run_action(auth.change_role, uid, new_role, success="角色已修改"):
                 st.rerun()

@@ -35,7 +35,7 @@ if not runs:
 else:
     by_id = {r["id"]: r for r in runs}
     c1, c2 = st.columns([3, 1])
-    run_id = c1.selectbox("考核期（历次排名快照）", list(by_id), format_func=lambda i: by_id[i]["title"], key="as_run")
+    run_id = c1.selectbox("考核期（历次排名快照）", list(by_id), format_func=lambda i: by_id[i]["title"], key="as_run", placeholder="请选择")
     unit = c2.segmented_control("单位类型", list(UNIT_LABELS), format_func=UNIT_LABELS.get, default="station",
                                 key="as_unit") or "station"
     run = by_id[run_id]
@@ -59,8 +59,8 @@ else:
 
 if allowed["manage"]:
     st.subheader("生成考核排名")
-    with st.form("as_compute_form"):
-        month = st.selectbox("考核月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_month")
+    with st.form("as_compute_form", enter_to_submit=False):
+        month = st.selectbox("考核月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_month", placeholder="请选择")
         note = st.text_input("备注", key="as_note", placeholder="如：月度考核")
         field_error("period")
         go = st.form_submit_button("按当前权重计算并保存快照", type="primary", key="as_compute")
@@ -74,7 +74,7 @@ if allowed["weights"]:
     with db() as s:
         current = assessment.current_weights(s)
         minutes = metrics.police_minutes(s)
-    with st.form("as_weights_form"):
+    with st.form("as_weights_form", enter_to_submit=False):
         cols = st.columns(len(assessment.WEIGHT_NAMES))
         new = {}
         for col, (k, label) in zip(cols, assessment.WEIGHT_NAMES.items()):
@@ -84,7 +84,7 @@ if allowed["weights"]:
         save = st.form_submit_button("保存权重", key="as_weights_save")
     if save and run_action(assessment.set_weights, new, success="权重已保存，下次生成排名时生效"):
         st.rerun()
-    with st.form("as_minutes_form"):
+    with st.form("as_minutes_form", enter_to_submit=False):
         st.caption("驾驶舱“估算节省警力”：每起分流警情民警用时（分钟）")
         c1, c2 = st.columns(2)
         before = c1.number_input("分流前", 0, 1440, minutes["before"], key="as_min_before")
@@ -97,9 +97,9 @@ if allowed["weights"]:
 
 if allowed["call_totals"]:
     st.subheader("每月110接警总量")
-    with st.form("as_calls_form"):
+    with st.form("as_calls_form", enter_to_submit=False):
         c1, c2, c3 = st.columns([1, 1, 2])
-        cm = c1.selectbox("月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_call_month")
+        cm = c1.selectbox("月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_call_month", placeholder="请选择")
         total = c2.number_input("110接警总量", 0, 10_000_000, 0, key="as_call_total")
         cnote = c3.text_input("备注", key="as_call_note", placeholder="数据来源，如：110指挥中心月报")
         field_error("month")

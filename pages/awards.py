@@ -52,8 +52,8 @@ c1, c2, c3 = st.columns([2, 1, 1])
 run_id = c1.selectbox("依据的考核排名", run_ids, format_func=titles.get, key="aw_run", index=0 if runs else None,
                       placeholder="无（不依据排名）")
 unit_type = c2.selectbox("单位类型", ["station", "room"], format_func={"station": "派出所", "room": "调解室"}.get,
-                         key="aw_unit_type")
-new_kind = c3.selectbox("类别", list(AWARD_KINDS), format_func=AWARD_KINDS.get, key="aw_new_kind")
+                         key="aw_unit_type", placeholder="请选择")
+new_kind = c3.selectbox("类别", list(AWARD_KINDS), format_func=AWARD_KINDS.get, key="aw_new_kind", placeholder="请选择")
 with db() as s:
     if run_id is not None:
         ranked = assessment.league_table(s, run_id, unit_type)
@@ -62,7 +62,7 @@ with db() as s:
         units = dict(assessment.unit_options(s, unit_type))
 run = next((r for r in runs if r["id"] == run_id), None)
 
-with st.form("aw_form", clear_on_submit=True):
+with st.form("aw_form", clear_on_submit=True, enter_to_submit=False):
     unit_id = st.selectbox("单位（按排名）", list(units), format_func=units.get, key="aw_unit", index=None,
                            placeholder="请选择")
     field_error("unit_id")

@@ -50,7 +50,7 @@ ids = [r["id"] for r in page["rows"]]
 labels = {r["id"]: f"{r['issue']} · {r['title']}" for r in page["rows"]}
 if st.session_state.get("bl_selected") not in ids:
     st.session_state.pop("bl_selected", None)
-chosen = st.selectbox("查看专报", ids, format_func=labels.get, key="bl_selected")
+chosen = st.selectbox("查看专报", ids, format_func=labels.get, key="bl_selected", placeholder="请选择")
 with db() as s:
     view = bulletins.get(s, me, chosen)
 st.subheader(f"{view['issue']}：{view['title']}")

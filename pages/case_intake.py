@@ -41,7 +41,7 @@ if source == "110":
     with c1:
         field_error("police_incident_no")
     officer = c2.text_input("处警民警", key="in_officer", max_chars=50)
-    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key="in_station")
+    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key="in_station", placeholder="请选择")
 elif source == "12345":
     order_no = st.text_input("12345 工单号", key="in_order_no", max_chars=40)
     field_error("hotline_order_no")
@@ -103,7 +103,7 @@ else:
     st.caption("选择乡镇（街道）和村（社区）后显示分流结果。")
 override_room, override_reason = None, ""
 if rooms and st.checkbox("人工改派调解室", key="in_override"):
-    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key="in_override_room")
+    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key="in_override_room", placeholder="请选择")
     field_error("override_room_id")
     override_reason = st.text_input("改派理由", key="in_override_reason", max_chars=100)
     field_error("override_reason")

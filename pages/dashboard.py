@@ -97,7 +97,7 @@ tables = {
                 [[r["township"], r["cases"], r["repeats"], r["share"]] for r in data["repeats"]]),
 }
 names = {"tiles": "核心指标", "township": "各乡镇", "heat": "乡镇 × 类别", "repeats": "重复报警（需先打开分析）"}
-which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table")
+which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table", placeholder="请选择")
 title, header, rows = tables[which]
 charts.download(metrics.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
 st.caption("导出只含统计数字，不含任何当事人信息。")

@@ -31,7 +31,7 @@ else:
     items = {r["id"]: r for r in queue["items"]}
     labels = {i: f"{r['number']} · {r['category']} · 期限 {clock.fmt(r['follow_up_due_at'])}"
                  + ("（超时）" if r["overdue"] else "") for i, r in items.items()}
-    case_id = st.selectbox("选择案件", list(items), format_func=labels.get, key="fu_case")
+    case_id = st.selectbox("选择案件", list(items), format_func=labels.get, key="fu_case", placeholder="请选择")
     # the version the user saw (from the previous run) guards against two people recording at once
     seen = st.session_state.get("fu_seen") or {}
     version = seen.get(case_id, items[case_id]["version"])
@@ -40,7 +40,7 @@ else:
         open_case(case_id)
     if can("case.follow_up"):
         action_error()
-        with st.form("fu_form"):
+        with st.form("fu_form", enter_to_submit=False):
             st.markdown(f"**记录回访：{items[case_id]['number']}**")
             follow_up_fields(case_id, version, "fu")
 

@@ -35,7 +35,7 @@ if writer:
 st.subheader("会议纪要")
 c1, c2 = st.columns(2)
 kind = c1.selectbox("会议类型", [None, *meetings.KINDS], format_func=lambda k: "全部" if k is None else meetings.KINDS[k],
-                    key="mt_f_kind")
+                    key="mt_f_kind", placeholder="请选择")
 page_no = c2.number_input("页码", min_value=1, value=1, step=1, key="mt_page")
 with db() as s:
     page = meetings.list_meetings(s, me, kind, int(page_no))
@@ -49,7 +49,7 @@ st.dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kin
              hide_index=True, width="stretch", key="mt_table")
 
 labels = {r["id"]: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}" for r in page["rows"]}
-chosen = st.selectbox("查看纪要", list(labels), format_func=labels.get, key="mt_selected")
+chosen = st.selectbox("查看纪要", list(labels), format_func=labels.get, key="mt_selected", placeholder="请选择")
 with db() as s:
     view = meetings.get(s, me, chosen)
 st.subheader(view["topic"])

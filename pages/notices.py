@@ -35,9 +35,9 @@ if writer:
 st.subheader("文书台账")
 c1, c2, c3, c4 = st.columns(4)
 f_kind = c1.selectbox("类型", [None, *instruments.KINDS], format_func=lambda k: "全部" if k is None else instruments.KINDS[k],
-                      key="nt_f_kind")
+                      key="nt_f_kind", placeholder="请选择")
 f_state = c2.selectbox("状态", [None, *instruments.STATES],
-                       format_func=lambda k: "全部" if k is None else instruments.STATES[k], key="nt_f_state")
+                       format_func=lambda k: "全部" if k is None else instruments.STATES[k], key="nt_f_state", placeholder="请选择")
 f_unit = c3.text_input("主送单位", key="nt_f_unit")
 f_overdue = c4.checkbox("只看超期未回复", key="nt_f_overdue")
 page_no = st.number_input("页码", min_value=1, value=1, step=1, key="nt_page")
@@ -51,7 +51,7 @@ if st.session_state.get("nt_selected") not in ids:  # filtered away: show the fi
     st.session_state.pop("nt_selected", None)
 if ids:
     labels = {r["id"]: f"{r['doc_number'] or '草稿'} · {r['subject']}" for r in page["rows"]}
-    chosen = st.selectbox("查看文书", ids, key="nt_selected", format_func=lambda i: labels.get(i, f"文书 {i}"))
+    chosen = st.selectbox("查看文书", ids, key="nt_selected", format_func=lambda i: labels.get(i, f"文书 {i}"), placeholder="请选择")
     with db() as s:
         view = instruments.get(s, me, chosen)
     st.subheader(f"{view['kind_name']} {view['doc_number'] or '（草稿）'}")

@@ -28,7 +28,7 @@ if by_month:
 if can("video.log"):
     with db() as s:
         rooms = svc.room_choices(s)
-    with st.expander("登记视频连线", expanded=False), st.form("vl_form", clear_on_submit=True):
+    with st.expander("登记视频连线", expanded=False), st.form("vl_form", clear_on_submit=True, enter_to_submit=False):
         now = clock.local(clock.now())
         c1, c2, c3 = st.columns(3)
         day = c1.date_input("日期", value=now.date(), key="vl_day")
@@ -37,12 +37,12 @@ if can("video.log"):
         field_error("started_at")
         field_error("duration_minutes")
         c4, c5 = st.columns(2)
-        initiated = c4.selectbox("发起方", list(svc.INITIATORS), format_func=svc.INITIATORS.get, key="vl_initiated")
-        purpose = c5.selectbox("目的", list(svc.PURPOSES), format_func=svc.PURPOSES.get, key="vl_purpose")
+        initiated = c4.selectbox("发起方", list(svc.INITIATORS), format_func=svc.INITIATORS.get, key="vl_initiated", placeholder="请选择")
+        purpose = c5.selectbox("目的", list(svc.PURPOSES), format_func=svc.PURPOSES.get, key="vl_purpose", placeholder="请选择")
         parts = st.multiselect("参加方", list(svc.PARTICIPANTS), default=["room", "city_centre"],
-                               format_func=svc.PARTICIPANTS.get, key="vl_parts")
+                               format_func=svc.PARTICIPANTS.get, key="vl_parts", placeholder="请选择（可多选）", select_all=False)
         field_error("participants")
-        room = st.selectbox("调解室", [None, *rooms], format_func=lambda i: rooms.get(i, "（无）"), key="vl_room")
+        room = st.selectbox("调解室", [None, *rooms], format_func=lambda i: rooms.get(i, "（无）"), key="vl_room", placeholder="请选择")
         field_error("room_id")
         c6, c7 = st.columns(2)
         case_number = c6.text_input("案件编号（选填）", key="vl_case")
