@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, run_action
+from components.tables import dataframe
 from services import case_queries, clock, ladder, workflow
 from services.errors import ConcurrentEdit, DomainError
 
@@ -64,7 +65,7 @@ def case_card(row: dict, key: str) -> None:
 
 
 def kv_table(pairs: list[tuple[str, object]]) -> None:
-    st.dataframe(pd.DataFrame({"项目": [k for k, _ in pairs], "内容": [_text(v) for _, v in pairs]}),
+    dataframe(pd.DataFrame({"项目": [k for k, _ in pairs], "内容": [_text(v) for _, v in pairs]}),
                  hide_index=True, width="stretch")
 
 
@@ -79,7 +80,7 @@ def _text(v) -> str:
 
 
 def timeline(events: list[dict]) -> None:
-    st.dataframe(pd.DataFrame([{"时间": clock.fmt(e["at"], True), "操作": e["action_name"], "人员": e["who"],
+    dataframe(pd.DataFrame([{"时间": clock.fmt(e["at"], True), "操作": e["action_name"], "人员": e["who"],
                                 "角色": e["role"], "层级": " → ".join(x for x in (e["from"], e["to"]) if x),
                                 "状态": " → ".join(x for x in (e["from_status"], e["to_status"]) if x),
                                 "说明": e["note"]} for e in events]), hide_index=True, width="stretch")
@@ -92,9 +93,9 @@ def case_table(rows: list[dict], key: str | None = None, selectable: bool = Fals
                         "状态": r["status_name"], "超时": "、".join(r["overdue_names"]),
                         "回访期限": clock.fmt(r["follow_up_due_at"])} for r in rows])
     if not selectable:
-        st.dataframe(df, hide_index=True, width="stretch")
+        dataframe(df, hide_index=True, width="stretch")
         return None
-    event = st.dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
+    event = dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
                          selection_mode="single-row")
     picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
     return rows[picked[0]]["id"] if picked else None

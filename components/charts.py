@@ -64,8 +64,10 @@ def tiles(items: list[metrics.Tile], per_row: int = 5) -> None:
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, t in zip(cols, items[i:i + per_row]):
+            none = t.delta == metrics.NO_DELTA  # nothing to compare with: a plain dash, no arrow, no colour
             col.metric(t.label, t.display, t.delta, help=t.help or None, border=True,
-                       delta_color="inverse" if t.key in ("overdue", "open") else "normal")
+                       delta_color="off" if none else "inverse" if t.key in ("overdue", "open") else "normal",
+                       delta_arrow="off" if none else "auto")
 
 
 def _base(df: pd.DataFrame, title: str) -> alt.Chart:

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, run_action
+from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, instruments, meetings
 from services.roles import Actor
@@ -102,7 +103,7 @@ def instrument_table(rows: list[dict]) -> None:
                         "回复日期": _d(r["reply_date"]),
                         "超期": "超期未回复" if r["overdue"] else ("逾期回复" if r["late_reply"] else "")}
                        for r in rows])
-    st.dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
+    dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
 
 
 def instrument_form(view: dict) -> instruments.InstrumentInput | None:
@@ -193,7 +194,7 @@ def items_table(items: list[dict], key: str) -> None:
                         "责任单位": i["responsible_unit"], "完成时限": _d(i["deadline"]), "状态": i["status_name"],
                         "落实情况": i["evidence"]} for i in items])
     if items:
-        st.dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
+        dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
 
 
 def item_update_form(items: list[dict]) -> None:
@@ -223,7 +224,7 @@ def bulletin_figures(view: dict) -> None:
     st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
     r = view["rankings"]
     if r.get("top"):
-        st.dataframe(pd.DataFrame([{"位置": "靠前", **x} for x in r["top"]] + [{"位置": "靠后", **x} for x in r["bottom"]])
+        dataframe(pd.DataFrame([{"位置": "靠前", **x} for x in r["top"]] + [{"位置": "靠后", **x} for x in r["bottom"]])
                      .rename(columns={"type": "类别", "unit": "单位", "rank": "名次", "score": "得分"}), hide_index=True, key="bl_rank")
     st.caption(r.get("note", ""))
     names = {"number": "案件编号", "township": "乡镇（街道）", "category": "类别", "level": "化解层级",
@@ -234,7 +235,7 @@ def bulletin_figures(view: dict) -> None:
                               ("本期会议", view["meetings"], ["held_on", "kind_name", "topic"])):
         if rows:
             st.markdown(f"**{label}**")
-            st.dataframe(pd.DataFrame(rows)[cols].rename(columns=names), hide_index=True, width="stretch")
+            dataframe(pd.DataFrame(rows)[cols].rename(columns=names), hide_index=True, width="stretch")
 
 
 def bulletin_editor(view: dict) -> None:

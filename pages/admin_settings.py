@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe
 from services import admin_config, ladder
 
 me = guard(__file__)
@@ -78,9 +79,9 @@ with tab_time:
             _act(admin_config.update_station_room_hours, open_h, close_h, done="服务时间已保存。")
 
 with tab_cat:
-    st.dataframe(pd.DataFrame([{"顺序": i, "编码": c["code"], "名称": c["name"],
-                                "状态": "启用" if c["active"] else "停用", "案件数": c["cases"]}
-                               for i, c in enumerate(cats, start=1)]), hide_index=True, width="stretch")
+    dataframe(pd.DataFrame([{"顺序": i, "名称": c["name"],
+                             "状态": "启用" if c["active"] else "停用", "案件数": c["cases"]}
+                            for i, c in enumerate(cats, start=1)]), hide_index=True, width="stretch")
     with st.form("add_category_form", enter_to_submit=False):
         st.markdown("**新增类别**")
         a1, a2 = st.columns(2)

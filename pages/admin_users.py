@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe
 from services import auth, clock
 from services.roles import ROLES
 
@@ -12,10 +13,10 @@ with db() as s:
     users = [(u.id, u.username, u.display_name, u.role, u.active, u.is_demo, u.locked_until, u.last_login_at)
              for u in auth.list_users(s, me)]
 
-st.dataframe(pd.DataFrame([{
-    "ID": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
-    "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
-    "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
+dataframe(pd.DataFrame([{
+    "编号": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
+ "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
+ "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
 } for u in users]), hide_index=True, width="stretch")
 
 tab_new, tab_edit = st.tabs(["新建用户", "修改用户"])

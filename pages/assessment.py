@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import charts
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe, one_decimal, percent
 from services import assessment, metrics
 from services.metrics import Period
 
@@ -17,6 +18,7 @@ UNIT_LABELS = {"station": "派出所", "room": "调解室"}
 COLS = {"rank": "名次", "arrow": "较上期", "unit_name": "单位", "cases": "办理数", "success_rate": "调解成功率",
         "satisfaction_rate": "满意率", "quick_rate": "快速响应率", "follow_up_rate": "回访完成率", "overdue": "超时数",
         "score": "综合得分", "flag": "提示"}
+RATES = ("success_rate", "satisfaction_rate", "quick_rate", "follow_up_rate")
 
 
 def _months(n: int = 72) -> list[dt.date]:
@@ -41,13 +43,13 @@ else:
     run = by_id[run_id]
     with db() as s:
         rows = assessment.league_table(s, run_id, unit)
-    table = pd.DataFrame([{**r, "flag": "后三名" if r["bottom"] else ""} for r in rows])[list(COLS)]
-    pct = st.column_config.NumberColumn(format="percent")
-    styled = table.rename(columns=COLS).style.apply(
-        lambda row: ["background-color: #fde2e1" if row["提示"] else "" for _ in row], axis=1)
-    st.dataframe(styled, hide_index=True, width="stretch", key="as_table",
-                 column_config={COLS[k]: pct for k in ("success_rate", "satisfaction_rate", "quick_rate",
-                                                       "follow_up_rate")})
+    table = pd.DataFrame([{**r, **{k: percent(r[k]) for k in RATES}, "score": one_decimal(r["score"]),
+                           "rank": r["rank"] or "—", "flag": "后三名" if r["bottom"] else ""} for r in rows],
+                         columns=[*COLS, "bottom"])
+    bottom = table.pop("bottom").tolist()
+    styled = table[list(COLS)].rename(columns=COLS).style.apply(
+        lambda row: ["background-color: #fde2e1" if bottom[row.name] else "" for _ in row], axis=1)
+    dataframe(styled, hide_index=True, width="stretch", key="as_table")
     w = run["weights"]
     st.caption("本期权重（生成时快照，之后修改权重不影响本期）：" +
                "，".join(f"{assessment.WEIGHT_NAMES[k]} {w.get(k, 0):g}" for k in assessment.WEIGHT_NAMES) +
@@ -110,6 +112,6 @@ if allowed["call_totals"]:
     with db() as s:
         totals = assessment.call_totals(s)
     if totals:
-        st.dataframe(pd.DataFrame(totals).rename(columns={"month": "月份", "total": "110总量", "note": "备注",
-                                                          "entered_by": "录入人", "entered_at": "录入时间"}),
-                     hide_index=True, width="stretch", key="as_call_table")
+        dataframe(pd.DataFrame(totals).rename(columns={"month": "月份", "total": "110总量", "note": "备注",
+                                                       "entered_by": "录入人", "entered_at": "录入时间"}),
+                  hide_index=True, width="stretch", key="as_call_table")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import charts
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe
 from services import assessment, metrics
 from services.assessment import AWARD_KINDS, AwardInput
 from services.metrics import Period
@@ -23,7 +24,7 @@ with db() as s:
     reg = assessment.awards(s, kind, page, PER_PAGE)
 st.caption(f"共 {reg['total']} 条，第 {page} / {reg['pages']} 页；每条记录决定人和决定时间。")
 if reg["rows"]:
-    st.dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
+    dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
                  key="aw_table")
     c1, c2, c3 = st.columns([1, 1, 3])
     if c1.button("上一页", key="aw_prev", disabled=page <= 1):

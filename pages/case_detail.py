@@ -6,6 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
+from components.tables import dataframe
 from services import case_queries, clock
 from services.errors import DomainError
 
@@ -83,9 +84,9 @@ with right:
 st.subheader("当事人")
 if not view["personal_visible"]:
     st.caption("您的角色不查看当事人个人信息，已脱敏显示（案情、说明中的姓名和号码同样脱敏）。")
-st.dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
-                            "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
-             key="cd_parties")
+dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
+                         "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
+          key="cd_parties")
 
 st.subheader("调度与到场")
 c1, c2, c3, c4 = st.columns(4)
@@ -94,12 +95,12 @@ c2.metric("首次到场", clock.fmt(view["first_arrival_at"])[5:] or "—")
 c3.metric("超时/未到场人次", view["late_arrivals"])
 c4.metric("民警处警用时（分钟）", "—" if view["police_minutes"] is None else view["police_minutes"])
 if view["dispatches"]:
-    st.dataframe(pd.DataFrame([{"人员": d["name"], "类别": d["kind"], "职责": d["duty"], "电话": d["phone"],
-                                "通知时间": clock.fmt(d["notified_at"]), "应到时间": clock.fmt(d["due_at"]),
-                                "到场时间": clock.fmt(d["arrived_at"]),
-                                "用时（分钟）": "" if d["minutes"] is None else str(d["minutes"]),
-                                "超时": "超时" if d["late"] else ""} for d in view["dispatches"]]),
-                 hide_index=True, width="stretch", key="cd_dispatches")
+    dataframe(pd.DataFrame([{"人员": d["name"], "类别": d["kind"], "职责": d["duty"], "电话": d["phone"],
+                             "通知时间": clock.fmt(d["notified_at"]), "应到时间": clock.fmt(d["due_at"]),
+                             "到场时间": clock.fmt(d["arrived_at"]),
+                             "用时（分钟）": "" if d["minutes"] is None else str(d["minutes"]),
+                             "超时": "超时" if d["late"] else ""} for d in view["dispatches"]]),
+              hide_index=True, width="stretch", key="cd_dispatches")
 else:
     st.caption("尚未调度。")
 if view["police_arrived_at"]:
@@ -113,10 +114,10 @@ st.subheader("办理经过")
 timeline(view["timeline"])
 if view["follow_ups"]:
     st.subheader("回访记录")
-    st.dataframe(pd.DataFrame([{"回访时间": clock.fmt(f["done_at"]), "方式": f["method"], "回访人": f["by"],
-                                "协议履行": "已履行" if f["agreement_holds"] else "未履行",
-                                "满意度": f["satisfaction"], "情况": f["note"]} for f in view["follow_ups"]]),
-                 hide_index=True, width="stretch")
+    dataframe(pd.DataFrame([{"回访时间": clock.fmt(f["done_at"]), "方式": f["method"], "回访人": f["by"],
+                             "协议履行": "已履行" if f["agreement_holds"] else "未履行",
+                             "满意度": f["satisfaction"], "情况": f["note"]} for f in view["follow_ups"]]),
+              hide_index=True, width="stretch")
 
 for panel in PANELS:
     panel(case_id, me)

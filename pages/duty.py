@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from db.models.roster import ROTATION_MODES
 from services import clock, duty, org
 
@@ -32,7 +33,7 @@ if gaps:
                + "\n".join(f"- {g.text}" for g in gaps), icon=":material/warning:")
 st.subheader(f"{view.township_name} {week:%Y-%m-%d} 起一周值班")
 st.caption(view.hours)
-st.dataframe(pd.DataFrame([{"夜间": n.label, "值班干部": n.name or "—", "电话": n.phone,
+dataframe(pd.DataFrame([{"夜间": n.label, "值班干部": n.name or "—", "电话": n.phone,
                             "状态": "⚠ 空档" if n.gap else "已排班", "备注": n.note} for n in view.nights]),
              hide_index=True, width="stretch", key="duty_week_table")
 
@@ -89,7 +90,7 @@ st.subheader("部门轮驻 / 随驻")
 with db() as s:
     stays = duty.list_rotations(s, tid)
     people = {m.id: f"{m.department} {m.name}" for m in duty.department_people(s)}
-st.dataframe(pd.DataFrame(stays).drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch",
+dataframe(pd.DataFrame(stays).drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch",
              key="duty_rotations")
 if can("duty.manage"):
     current = {r["id"]: f"{r['部门']} {r['人员']} · {r['调解室/案件']}" for r in stays if r["状态"] != "已结束"}

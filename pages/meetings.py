@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
+from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, meetings, official_docs
 from services.errors import DomainError
@@ -43,7 +44,7 @@ st.caption(f"共 {page['total']} 次会议，每页 20 次。")
 if not page["rows"]:
     st.info("暂无会议纪要。")
     st.stop()
-st.dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kind_name"], "议题": r["topic"],
+dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kind_name"], "议题": r["topic"],
                             "召集人": r["convened_by"], "交办事项": r["items"], "未完成": r["open"],
                             "超期": r["overdue"], "研究案件": "、".join(r["cases"])} for r in page["rows"]]),
              hide_index=True, width="stretch", key="mt_table")

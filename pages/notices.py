@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
+from components.tables import dataframe
 from services import instruments
 
 me = guard(__file__)
@@ -90,7 +91,7 @@ else:
 
 st.subheader("各单位超期情况")
 if units:
-    st.dataframe(pd.DataFrame(units).rename(columns={"unit": "主送单位", "issued": "发出", "overdue": "超期未回复",
+    dataframe(pd.DataFrame(units).rename(columns={"unit": "主送单位", "issued": "发出", "overdue": "超期未回复",
                                                      "late_replies": "逾期回复"}),
                  hide_index=True, width="stretch", key="nt_units")
 else:

@@ -6,6 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from services import clock, online_services as svc
 
 me = guard(__file__)
@@ -31,10 +32,10 @@ st.caption(f"共 {total} 条，每页 50 条。")
 if not rows:
     st.info("没有符合条件的申请。")
     st.stop()
-st.dataframe([{"申请编号": r["number"], "案件编号": r["case_number"], "服务类型": r["kind"], "状态": r["status_name"],
-               "已等待": r["age"], "受理时限": r["sla_due"], "超时": "超时" if r["overdue"] else "",
-               "安排时间": r["scheduled_at"], "参加人员": r["participants"], "结果/原因": r["outcome"]} for r in rows],
-             hide_index=True, width="stretch", key="os_table")
+dataframe([{"申请编号": r["number"], "案件编号": r["case_number"], "服务类型": r["kind"], "状态": r["status_name"],
+            "已等待": r["age"], "受理时限": r["sla_due"], "超时": "超时" if r["overdue"] else "",
+            "安排时间": r["scheduled_at"], "参加人员": r["participants"], "结果/原因": r["outcome"]} for r in rows],
+          hide_index=True, width="stretch", key="os_table")
 
 by_id = {r["id"]: r for r in rows}
 picked = st.selectbox("选择申请", list(by_id), key="os_pick",

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from db.models.org import MEDIATOR_KINDS
 from services import org, roster
 from services.errors import ValidationError
@@ -35,11 +36,11 @@ with db() as s:
     res = roster.list_roster(s, me, flt, page=page, page_size=50)
 st.caption(f"共 {res.total} 人，第 {res.page}/{res.pages} 页。在办、本月、成功率（调解成功/已办结）、满意率（满意与基本满意/已回访）"
            "按派给本人的案件实时统计。" + ("" if can("roster.view_phone") else "手机号已脱敏。"))
-st.dataframe(pd.DataFrame([{
-    "编码": r["code"], "姓名": r["name"], "类别": r["kind_name"], "所属单位": r["unit"], "乡镇（街道）": r["township"],
-    "手机号": r["phone"], "擅长": "、".join(r["specialties"]), "背景": r["background"] or r["department"],
-    "状态": r["status"], "起始日期": r["active_from"], "在办": r["open_cases"], "本月": r["month_cases"], "成功率": r["success_rate"],
-    "满意率": r["satisfaction"]} for r in res.rows]), hide_index=True, width="stretch", key="roster_table")
+dataframe(pd.DataFrame([{
+ "编码": r["code"], "姓名": r["name"], "类别": r["kind_name"], "所属单位": r["unit"], "乡镇（街道）": r["township"],
+ "手机号": r["phone"], "擅长": "、".join(r["specialties"]), "背景": r["background"] or r["department"],
+ "状态": r["status"], "起始日期": r["active_from"], "在办": r["open_cases"], "本月": r["month_cases"], "成功率": r["success_rate"],
+ "满意率": r["satisfaction"]} for r in res.rows]), hide_index=True, width="stretch", key="roster_table")
 
 if st.button("导出当前筛选结果（Excel）", key="roster_export"):
     st.session_state["roster_export_file"] = run_action(roster.export_xlsx, flt)
@@ -120,7 +121,7 @@ with tab_import:
             st.stop()
         st.write(f"预览：新增 {preview.count('insert')}，更新 {preview.count('update')}，"
                  f"无变化 {preview.count('unchanged')}，有误 {preview.count('error')}")
-        st.dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch", key="roster_preview")
+        dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch", key="roster_preview")
         if preview.invalid:
             st.download_button("下载错误报告", roster.error_report_xlsx(preview.invalid), "名册导入错误报告.xlsx",
                                on_click="ignore", key="roster_error_report")

@@ -6,6 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from services import clock, video_links as svc
 
 me = guard(__file__)
@@ -23,7 +24,7 @@ for col, name in zip(cols[2:], svc.PURPOSES.values()):
     col.metric(name, by_purpose.get(name, 0))
 if by_month:
     st.markdown("**按月统计**")
-    st.dataframe(by_month, hide_index=True, width="stretch", key="vl_months")
+    dataframe(by_month, hide_index=True, width="stretch", key="vl_months")
 
 if can("video.log"):
     with db() as s:
@@ -66,6 +67,6 @@ with db() as s:
     rows, total = svc.list_links(s, page=int(page), page_size=50)
 st.caption(f"共 {total} 次连线，每页 50 条。")
 if rows:
-    st.dataframe(rows, hide_index=True, width="stretch", key="vl_table")
+    dataframe(rows, hide_index=True, width="stretch", key="vl_table")
 else:
     st.info("还没有视频连线记录。")
