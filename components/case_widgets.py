@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, run_action
+from components.dates import ANY_DATE
 from components.tables import dataframe
 from services import case_queries, clock, ladder, workflow
 from services.errors import ConcurrentEdit, DomainError
@@ -116,7 +117,7 @@ def open_picker(rows: list[dict], key: str) -> None:
 def local_datetime(label: str, key: str, now_if_empty: bool = True) -> dt.datetime | None:
     """Beijing date + time inputs; both empty means now (or None when now_if_empty is False)."""
     c1, c2 = st.columns(2)
-    d = c1.date_input(f"{label}·日期（留空为今天）", value=None, key=f"{key}_date", format="YYYY-MM-DD")
+    d = c1.date_input(f"{label}·日期（留空为今天）", value=None, key=f"{key}_date", format="YYYY-MM-DD", **ANY_DATE)
     t = c2.time_input(f"{label}·时间（留空为当前时间）", value=None, key=f"{key}_time", step=60)
     if d is None and t is None:
         return clock.now() if now_if_empty else None

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components.case_widgets import open_case, party_editor
 from components.context import can, db, field_error, guard, run_action
+from components.dates import ANY_DATE
 from services import case_queries, cases, clock, org
 from services.errors import DomainError
 
@@ -50,7 +51,7 @@ now_local = clock.local(clock.now())
 st.session_state.setdefault("in_date", now_local.date())
 st.session_state.setdefault("in_time", now_local.time().replace(second=0, microsecond=0))
 c1, c2 = st.columns(2)
-day = c1.date_input("接报日期", key="in_date", format="YYYY-MM-DD")
+day = c1.date_input("接报日期", key="in_date", format="YYYY-MM-DD", **ANY_DATE)
 tod = c2.time_input("接报时间（北京时间）", key="in_time", step=60)
 field_error("received_at")
 received_at = (dt.datetime.combine(day, tod, tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)

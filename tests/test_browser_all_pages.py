@@ -31,7 +31,7 @@ MISSING = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT)(?![A-Za-z])")
 # report of issue 11). Tables are read separately, from the grid's accessible copy.
 VISIBLE_TEXT = """() => {
   const skip = '[data-testid="stFileUploaderDropzoneInstructions"], [data-testid="stFileUploaderDropzone"] button,'
-    + '[data-testid="stDataFrame"]';
+    + '[data-testid="stDataFrame"], [data-stale="true"]';  // stale: left over from the previous screen
   const out = [];
   for (const root of document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]')) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -86,6 +86,7 @@ USERNAMES = set(ROLES) | {"demo"}
 
 
 def check(page, where: str, problems: list[str]) -> None:
+    page.locator('[data-stale="true"]').first.wait_for(state="detached", timeout=WAIT)
     text, tables = visible_text(page)
     with open("test-artifacts/all-pages.txt", "a") as dump:
         dump.write(f"===== {where}\n{text}\n")

@@ -38,3 +38,50 @@ def test_st_stop_rerun_and_switch_page_pass_through_the_wrapper(control):
 
     with pytest.raises(control):
         run_page(Page())
+
+
+FAULT = '''
+import sys
+sys.path.insert(0, {root!r})
+from services import case_queries
+
+
+def _broken(*args, **kwargs):
+    raise RuntimeError("connection lost while reading 欧阳明月 13912345678")
+
+
+case_queries.police_stations = _broken
+'''
+
+
+@pytest.mark.browser
+def test_in_the_browser_a_failing_service_shows_the_chinese_sentence_not_streamlits_box(
+        browser, live_server, tmp_path, monkeypatch):
+    """A second server on the demo database whose case list service raises (patched in at start-up
+    through a sitecustomize module): the page shows the one sentence, no English, no traceback."""
+    from playwright.sync_api import expect
+
+    from tests.browser_support import ROOT, LiveServer
+    from tests.test_browser_case_loop import WAIT, go, login
+
+    (tmp_path / "sitecustomize.py").write_text(FAULT.format(root=str(ROOT)))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    server = LiveServer(live_server.database_url, tmp_path / "faulty-server.log")
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        login(page, server.url, "staff")
+        go(page, "案件列表")
+        sentence = page.get_by_text(re.compile("^系统出现异常，已记录（事件编号 [0-9A-F]{8}），请稍后重试或联系管理员。$"))
+        expect(sentence).to_be_visible(timeout=WAIT)
+        main = page.get_by_test_id("stMain").inner_text()
+        assert page.get_by_test_id("stException").count() == 0
+        for english in ("This app has encountered an error", "Traceback", "RuntimeError", "Ask Google", "ChatGPT"):
+            assert english not in main
+        incident = re.search(r"事件编号 ([0-9A-F]{8})", sentence.inner_text()).group(1)
+        context.close()
+    finally:
+        server.stop()
+    log = (tmp_path / "faulty-server.log").read_text()
+    assert f"incident {incident}" in log and "RuntimeError" in log
+    assert "欧阳明月" not in log and "13912345678" not in log
