@@ -134,14 +134,17 @@ def township_chart(rows: list[dict]) -> alt.Chart:
 
 def heat_chart(rows: list[dict]) -> alt.Chart:
     df = pd.DataFrame(rows or [{"township": "无数据", "category": "无数据", "received": 0}])
+    # the tooltip sits on the shared base: the number layer on top of each cell would otherwise show
+    # Vega's default tooltip with the raw field names (received, category, township)
     base = _base(df, "乡镇 × 纠纷类别").encode(
-        x=alt.X("category:N", title="纠纷类别", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
-        y=alt.Y("township:N", title="乡镇（街道）", axis=AXIS_ALL))
-    cells = base.mark_rect().encode(
-        color=alt.Color("received:Q", title="案件数", scale=alt.Scale(scheme="oranges")),
+        x=alt.X("category:N", title="纠纷类别",
+                axis=alt.Axis(labelAngle=-40, labelAlign="right", labelLimit=140, labelOverlap=False)),
+        y=alt.Y("township:N", title="乡镇（街道）", axis=AXIS_ALL),
         tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("category:N", title="纠纷类别"),
                  alt.Tooltip("received:Q", title="案件数", format=",")])
-    labels = base.mark_text(fontSize=10).encode(text=alt.Text("received:Q"))
+    cells = base.mark_rect().encode(
+        color=alt.Color("received:Q", title="案件数", scale=alt.Scale(scheme="oranges")))
+    labels = base.mark_text(fontSize=10).encode(text=alt.Text("received:Q", format=","))
     return _config((cells + labels).properties(height=max(260, 22 * df["township"].nunique())))
 
 
