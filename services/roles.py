@@ -72,3 +72,8 @@ def require(actor: Actor, action: str) -> None:
         if actor.role in READ_ONLY_ROLES:
             raise PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号为只读，不能进行此操作。")
         raise PermissionDenied("您的角色无权进行此操作。")
+
+
+def person_name(actor: Actor) -> str:
+    """The name a record or a document shows for who did it: never the login name."""
+    return actor.display_name or ROLES.get(actor.role, "系统")

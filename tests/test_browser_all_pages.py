@@ -60,7 +60,8 @@ def english_words(text: str) -> list[str]:
 def visible_text(page) -> str:
     frames = page.get_by_test_id("stDataFrame")
     for i in range(frames.count()):  # the grid draws its accessible copy once its data has arrived
-        frames.nth(i).locator('table[role="grid"]').wait_for(state="attached", timeout=WAIT)
+        if frames.nth(i).is_visible():  # (a table in a hidden tab is drawn when its tab opens)
+            frames.nth(i).locator('table[role="grid"]').wait_for(state="attached", timeout=WAIT)
     tables = page.evaluate(GRID_CELLS)
     cells = "\n".join(c for table in tables for row in table for c in row)
     return page.evaluate(VISIBLE_TEXT) + "\n" + cells, tables
