@@ -6,7 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
-from components.tables import dataframe
+from components.tables import dataframe, yuan
 from services import case_queries, clock
 from services.errors import DomainError
 
@@ -76,7 +76,7 @@ with right:
               ("当前层级", view["level_name"]), ("状态", view["status_name"]),
               ("当前调解人", view["current_mediator"]), ("进入本级", view["level_entered_at"]),
               ("调解成功", view["settled_at"]), ("成功层级", view["settled_level"]),
-              ("协议要点", view["agreement_summary"]), ("协议金额（元）", view["agreement_amount"]),
+              ("协议要点", view["agreement_summary"]), ("协议金额", yuan(view["agreement_amount"])),
               ("终止/诉讼", " ".join(x for x in (view["end_reason_name"], view["end_reason"], view["court_name"]) if x)),
               ("回访期限", view["follow_up_due_at"]), ("回访满意度", view["satisfaction"]),
               ("闭环时间", view["closed_at"]), ("重新调处次数", view["reopen_count"])])
