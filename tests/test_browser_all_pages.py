@@ -102,6 +102,12 @@ def check(page, where: str, problems: list[str]) -> None:
     blank = blank_columns(tables)
     if blank:
         problems.append(f"{where}: blank (None) cells in {blank}")
+    for metric in page.get_by_test_id("stMetric").all():
+        value = metric.get_by_test_id("stMetricValue").inner_text().strip()
+        delta = metric.get_by_test_id("stMetricDelta")
+        if delta.count() and value not in ("0", "—") and delta.inner_text().strip().endswith(f"+{value}"):
+            # a rise by the whole figure: the previous period had no data, so there is nothing to compare
+            problems.append(f"{where}: change against an empty period {delta.inner_text().strip()!r}")
     if page.get_by_test_id("stException").count():
         problems.append(f"{where}: exception box")
 
