@@ -122,4 +122,5 @@ with st.sidebar:
 
 if "actor" not in st.session_state:  # logged out by the button's callback during this run
     st.rerun()
-st.navigation(sections, expanded=True).run()
+from components.errors import run_page  # noqa: E402 - the page edge (see components/errors.py)
+run_page(st.navigation(sections, expanded=True))

@@ -13,6 +13,8 @@ import streamlit as st
 
 from components import forms
 from components.context import db, field_error, run_action
+from components.dates import ANY_DATE
+from components.tables import dataframe
 from services import case_queries, clock, ladder, workflow
 from services.errors import ConcurrentEdit, DomainError
 
@@ -65,7 +67,7 @@ def case_card(row: dict, key: str) -> None:
 
 
 def kv_table(pairs: list[tuple[str, object]]) -> None:
-    st.dataframe(pd.DataFrame({"项目": [k for k, _ in pairs], "内容": [_text(v) for _, v in pairs]}),
+    dataframe(pd.DataFrame({"项目": [k for k, _ in pairs], "内容": [_text(v) for _, v in pairs]}),
                  hide_index=True, width="stretch")
 
 
@@ -80,7 +82,7 @@ def _text(v) -> str:
 
 
 def timeline(events: list[dict]) -> None:
-    st.dataframe(pd.DataFrame([{"时间": clock.fmt(e["at"], True), "操作": e["action_name"], "人员": e["who"],
+    dataframe(pd.DataFrame([{"时间": clock.fmt(e["at"], True), "操作": e["action_name"], "人员": e["who"],
                                 "角色": e["role"], "层级": " → ".join(x for x in (e["from"], e["to"]) if x),
                                 "状态": " → ".join(x for x in (e["from_status"], e["to_status"]) if x),
                                 "说明": e["note"]} for e in events]), hide_index=True, width="stretch")
@@ -93,9 +95,9 @@ def case_table(rows: list[dict], key: str | None = None, selectable: bool = Fals
                         "状态": r["status_name"], "超时": "、".join(r["overdue_names"]),
                         "回访期限": clock.fmt(r["follow_up_due_at"])} for r in rows])
     if not selectable:
-        st.dataframe(df, hide_index=True, width="stretch")
+        dataframe(df, hide_index=True, width="stretch")
         return None
-    event = st.dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
+    event = dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
                          selection_mode="single-row")
     picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
     return rows[picked[0]]["id"] if picked else None
@@ -108,7 +110,7 @@ def open_picker(rows: list[dict], key: str) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     ids = [r["id"] for r in rows]
     numbers = {r["id"]: f"{r['number']}（{r['status_name']}）" for r in rows}
-    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick")
+    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick", placeholder="请选择")
     if c2.button("打开", key=f"{key}_open", icon=":material/open_in_new:"):
         open_case(picked)
 
@@ -116,7 +118,7 @@ def open_picker(rows: list[dict], key: str) -> None:
 def local_datetime(label: str, key: str, now_if_empty: bool = True) -> dt.datetime | None:
     """Beijing date + time inputs; both empty means now (or None when now_if_empty is False)."""
     c1, c2 = st.columns(2)
-    d = c1.date_input(f"{label}·日期（留空为今天）", value=None, key=f"{key}_date", format="YYYY-MM-DD")
+    d = c1.date_input(f"{label}·日期（留空为今天）", value=None, key=f"{key}_date", format="YYYY-MM-DD", **ANY_DATE)
     t = c2.time_input(f"{label}·时间（留空为当前时间）", value=None, key=f"{key}_time", step=60)
     if d is None and t is None:
         return clock.now() if now_if_empty else None
@@ -177,7 +179,7 @@ def action_forms(view: dict, seen_version: int) -> None:
     k = form.key
     action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key=k("action"))
     action_error()
-    with st.form(k(f"form_{action}")):
+    with st.form(k(f"form_{action}"), enter_to_submit=False):
         if action == "dispatch" or action == "add_dispatch":
             _dispatch_fields(case_id, action, v, form)
         elif action == "transfer":
@@ -197,7 +199,7 @@ def action_forms(view: dict, seen_version: int) -> None:
                     agreement_amount=amount.strip() or None, form=form, success="已记录调解成功，进入回访队列。")
         elif action == "terminate":
             code = st.selectbox("终止原因", list(ladder.TERMINATION_REASONS), index=None,
-                                format_func=ladder.TERMINATION_REASONS.get, key=k("terminate_code"))
+                                format_func=ladder.TERMINATION_REASONS.get, key=k("terminate_code"), placeholder="请选择")
             field_error("reason_code")
             note = st.text_area("终止说明", key=k("terminate_note"))
             field_error("note")
@@ -218,7 +220,7 @@ def action_forms(view: dict, seen_version: int) -> None:
         elif action == "arrive":
             waiting = [d for d in view["dispatches"] if d["arrived_at"] is None]
             names = {d["id"]: f"{d['name']}（{d['duty']}，通知 {clock.fmt(d['notified_at'])}）" for d in waiting}
-            did = st.selectbox("到场人员", list(names), format_func=names.get, key=k("arrive_who"))
+            did = st.selectbox("到场人员", list(names), format_func=names.get, key=k("arrive_who"), placeholder="请选择")
             at = local_datetime("到场时间", k("arrive_at"))
             field_error("arrived_at")
             if st.form_submit_button("记录到场", key=k("arrive_submit"), type="primary"):
@@ -233,7 +235,7 @@ def action_forms(view: dict, seen_version: int) -> None:
         elif action == "reroute":
             with db() as s:
                 rooms = dict(case_queries.rooms(s))
-            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key=k("reroute_room"))
+            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key=k("reroute_room"), placeholder="请选择")
             field_error("room_id")
             reason = st.text_input("改派理由", key=k("reroute_reason"))
             field_error("reason")
@@ -250,9 +252,9 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
     first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
     picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
-                            format_func=labels.get, key=k(f"{action}_suggested"))
+                            format_func=labels.get, key=k(f"{action}_suggested"), placeholder="请选择（可多选）", select_all=False)
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],
-                            format_func=labels.get, key=k(f"{action}_others"))
+                            format_func=labels.get, key=k(f"{action}_others"), placeholder="请选择（可多选）", select_all=False)
     field_error("people")
     notified = local_datetime("通知时间", k(f"{action}_at"))
     field_error("notified_at")
@@ -307,7 +309,7 @@ def party_editor(key: str = "in") -> list[dict]:
         with st.container(border=True):
             c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
             name = c1.text_input(f"当事人{pos + 1} 姓名", key=f"{p}_name", max_chars=50)
-            role = c2.selectbox("身份", list(PARTY_ROLES), format_func=PARTY_ROLES.get, key=f"{p}_role")
+            role = c2.selectbox("身份", list(PARTY_ROLES), format_func=PARTY_ROLES.get, key=f"{p}_role", placeholder="请选择")
             mobile = c3.text_input("手机号码", key=f"{p}_mobile", max_chars=20)
             id_card = c4.text_input("身份证号码（可不填）", key=f"{p}_id", max_chars=18)
             filled = bool(name.strip() or mobile.strip() or id_card.strip())

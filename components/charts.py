@@ -20,7 +20,7 @@ AXIS_ALL = alt.Axis(labelOverlap=False, labelLimit=220)  # every label shown, no
 
 def period_picker(prefix: str, default: str = "article") -> Period:
     keys = list(PRESETS)
-    choice = st.selectbox("统计期", keys, index=keys.index(default), format_func=PRESETS.get, key=f"{prefix}_preset")
+    choice = st.selectbox("统计期", keys, index=keys.index(default), format_func=PRESETS.get, key=f"{prefix}_preset", placeholder="请选择")
     today = metrics.today_local()
     if choice == "article":
         return Period.article()
@@ -43,11 +43,11 @@ def period_picker(prefix: str, default: str = "article") -> Period:
 
 def scope_picker(prefix: str, options: dict[str, list[tuple[int, str]]]) -> Scope:
     kinds = list(SCOPE_KINDS)
-    kind = st.selectbox("范围", kinds, format_func=SCOPE_KINDS.get, key=f"{prefix}_scope_kind")
+    kind = st.selectbox("范围", kinds, format_func=SCOPE_KINDS.get, key=f"{prefix}_scope_kind", placeholder="请选择")
     if kind == "city":
         return Scope()
     names = dict(options[kind])
-    uid = st.selectbox(SCOPE_KINDS[kind], list(names), format_func=names.get, key=f"{prefix}_{kind}")
+    uid = st.selectbox(SCOPE_KINDS[kind], list(names), format_func=names.get, key=f"{prefix}_{kind}", placeholder="请选择")
     return Scope(kind, uid) if uid is not None else Scope()
 
 
@@ -64,8 +64,10 @@ def tiles(items: list[metrics.Tile], per_row: int = 5) -> None:
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, t in zip(cols, items[i:i + per_row]):
+            none = t.delta == metrics.NO_DELTA  # nothing to compare with: a plain dash, no arrow, no colour
             col.metric(t.label, t.display, t.delta, help=t.help or None, border=True,
-                       delta_color="inverse" if t.key in ("overdue", "open") else "normal")
+                       delta_color="off" if none else "inverse" if t.key in ("overdue", "open") else "normal",
+                       delta_arrow="off" if none else "auto")
 
 
 def _base(df: pd.DataFrame, title: str) -> alt.Chart:
@@ -132,14 +134,17 @@ def township_chart(rows: list[dict]) -> alt.Chart:
 
 def heat_chart(rows: list[dict]) -> alt.Chart:
     df = pd.DataFrame(rows or [{"township": "无数据", "category": "无数据", "received": 0}])
+    # the tooltip sits on the shared base: the number layer on top of each cell would otherwise show
+    # Vega's default tooltip with the raw field names (received, category, township)
     base = _base(df, "乡镇 × 纠纷类别").encode(
-        x=alt.X("category:N", title="纠纷类别", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
-        y=alt.Y("township:N", title="乡镇（街道）", axis=AXIS_ALL))
-    cells = base.mark_rect().encode(
-        color=alt.Color("received:Q", title="案件数", scale=alt.Scale(scheme="oranges")),
+        x=alt.X("category:N", title="纠纷类别",
+                axis=alt.Axis(labelAngle=-40, labelAlign="right", labelLimit=140, labelOverlap=False)),
+        y=alt.Y("township:N", title="乡镇（街道）", axis=AXIS_ALL),
         tooltip=[alt.Tooltip("township:N", title="乡镇（街道）"), alt.Tooltip("category:N", title="纠纷类别"),
                  alt.Tooltip("received:Q", title="案件数", format=",")])
-    labels = base.mark_text(fontSize=10).encode(text=alt.Text("received:Q"))
+    cells = base.mark_rect().encode(
+        color=alt.Color("received:Q", title="案件数", scale=alt.Scale(scheme="oranges")))
+    labels = base.mark_text(fontSize=10).encode(text=alt.Text("received:Q", format=","))
     return _config((cells + labels).properties(height=max(260, 22 * df["township"].nunique())))
 
 

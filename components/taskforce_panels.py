@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.context import db
 from components.taskforce_widgets import items_table, red_rows
+from components.tables import dataframe
 from services import instruments, meetings
 from services.roles import Actor
 
@@ -27,8 +28,8 @@ def case_panel(case_id: int, actor: Actor) -> None:
         df = pd.DataFrame([{"文号": d["doc_number"] or "（草稿）", "类型": d["kind_name"], "状态": d["state_name"],
                             "主送单位": d["addressee"], "反馈期限": d["deadline"].isoformat() if d["deadline"] else "",
                             "超期": "超期未回复" if d["overdue"] else ""} for d in docs])
-        st.dataframe(red_rows(df, [d["overdue"] for d in docs]), hide_index=True, width="stretch",
-                     key=f"tfp_docs_{case_id}")
+        dataframe(red_rows(df, [d["overdue"] for d in docs]), hide_index=True, width="stretch",
+                  key=f"tfp_docs_{case_id}")
     if held:
         st.caption("研究该案的会议：" + "；".join(f"{m['held_on']} {m['kind_name']} {m['topic']}" for m in held))
     if items:
@@ -52,6 +53,6 @@ def home_panel(actor: Actor) -> None:
     if late:
         df = pd.DataFrame([{"文号": d["doc_number"], "类型": d["kind_name"], "主送单位": d["addressee"],
                             "反馈期限": d["deadline"].isoformat()} for d in late])
-        st.dataframe(red_rows(df, [True] * len(late)), hide_index=True, width="stretch", key="tfh_late")
+        dataframe(red_rows(df, [True] * len(late)), hide_index=True, width="stretch", key="tfh_late")
     st.page_link("pages/notices.py", label="风险提示与督办", icon=":material/campaign:")
     st.page_link("pages/meetings.py", label="协调会", icon=":material/groups_3:")

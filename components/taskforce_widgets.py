@@ -13,6 +13,7 @@ import streamlit as st
 
 from components import forms
 from components.context import db, field_error, run_action
+from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, instruments, meetings
 from services.roles import Actor
@@ -92,7 +93,7 @@ def case_picker(key: str, label: str = "关联案件") -> list[int]:
         found = dict(instruments.search_cases(s, term, limit=20))
     options = list(dict.fromkeys([*chosen, *found]))
     labels = {**found, **chosen}
-    picked = st.multiselect(label, options, format_func=lambda i: labels.get(i, str(i)), key=f"{key}_cases")
+    picked = st.multiselect(label, options, format_func=lambda i: labels.get(i, str(i)), key=f"{key}_cases", placeholder="请选择（可多选）", select_all=False)
     st.session_state[f"{key}_chosen"] = {i: labels[i] for i in picked if i in labels}
     field_error("case_ids")
     return picked
@@ -106,14 +107,14 @@ def instrument_table(rows: list[dict]) -> None:
                         "回复日期": _d(r["reply_date"]),
                         "超期": "超期未回复" if r["overdue"] else ("逾期回复" if r["late_reply"] else "")}
                        for r in rows])
-    st.dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
+    dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
 
 
 def instrument_form(view: dict, form: forms.Bound) -> instruments.InstrumentInput | None:
     """Edit a draft; returns the input when 保存 was pressed. The keys carry the draft's id, so
     another draft never shows (or saves) this one's text."""
     k = form.key
-    with st.form(k("form")):
+    with st.form(k("form"), enter_to_submit=False):
         subject = st.text_input("事项（用于标题）", view["subject"], key=k("subject"))
         field_error("subject")
         addressee = st.text_input("主送单位", view["addressee"], key=k("addressee"))
@@ -139,7 +140,7 @@ def instrument_form(view: dict, form: forms.Bound) -> instruments.InstrumentInpu
 
 def reply_form(view: dict, form: forms.Bound) -> None:
     k = form.key
-    with st.form(k("form"), clear_on_submit=False):
+    with st.form(k("form"), clear_on_submit=False, enter_to_submit=False):
         reply_date = st.date_input("回复日期", instruments.today(), key=k("date"), format="YYYY-MM-DD")
         field_error("reply_date")
         summary = st.text_area("回复内容摘要", key=k("summary"))
@@ -161,7 +162,7 @@ def meeting_form() -> None:
     form = forms.bound("mt_new")
     k = form.key
     case_ids = case_picker(form.prefix, "研究的案件")
-    with st.form(k("form")):
+    with st.form(k("form"), enter_to_submit=False):
         c1, c2 = st.columns(2)
         kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key=k("kind"),
                             placeholder="请选择")
@@ -207,7 +208,7 @@ def items_table(items: list[dict], key: str) -> None:
                         "责任单位": i["responsible_unit"], "完成时限": _d(i["deadline"]), "状态": i["status_name"],
                         "落实情况": i["evidence"]} for i in items])
     if items:
-        st.dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
+        dataframe(red_rows(df, [i["overdue"] for i in items]), hide_index=True, width="stretch", key=key)
 
 
 def item_update_form(meeting_id: int, items: list[dict]) -> None:
@@ -216,7 +217,7 @@ def item_update_form(meeting_id: int, items: list[dict]) -> None:
         return
     form = forms.bound("mt_item", meeting_id)
     k = form.key
-    with st.form(k("form")):
+    with st.form(k("form"), enter_to_submit=False):
         labels = forms.unique_labels({i["id"]: f"{i['task']}（{i['responsible_unit']}，{i['status_name']}）"
                                       for i in items})
         item_id = st.selectbox("事项", list(labels), format_func=labels.get, key=k("pick"), placeholder="请选择")
@@ -244,7 +245,7 @@ def bulletin_figures(view: dict) -> None:
     st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
     r = view["rankings"]
     if r.get("top"):
-        st.dataframe(pd.DataFrame([{"位置": "靠前", **x} for x in r["top"]] + [{"位置": "靠后", **x} for x in r["bottom"]])
+        dataframe(pd.DataFrame([{"位置": "靠前", **x} for x in r["top"]] + [{"位置": "靠后", **x} for x in r["bottom"]])
                      .rename(columns={"type": "类别", "unit": "单位", "rank": "名次", "score": "得分"}), hide_index=True, key="bl_rank")
     st.caption(r.get("note", ""))
     names = {"number": "案件编号", "township": "乡镇（街道）", "category": "类别", "level": "化解层级",
@@ -255,13 +256,13 @@ def bulletin_figures(view: dict) -> None:
                               ("本期会议", view["meetings"], ["held_on", "kind_name", "topic"])):
         if rows:
             st.markdown(f"**{label}**")
-            st.dataframe(pd.DataFrame(rows)[cols].rename(columns=names), hide_index=True, width="stretch")
+            dataframe(pd.DataFrame(rows)[cols].rename(columns=names), hide_index=True, width="stretch")
 
 
 def bulletin_editor(view: dict) -> None:
     form = forms.bound("bl_edit", view["id"])  # another issue's editor never shows this one's text
     k = form.key
-    with st.form(k("form")):
+    with st.form(k("form"), enter_to_submit=False):
         title = st.text_input("专报标题", view["title"], key=k("title"))
         field_error("title")
         commentary = st.text_area("存在问题（专班评述）", view["commentary"], key=k("commentary"))

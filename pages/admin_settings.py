@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe
 from services import admin_config, ladder
 
 me = guard(__file__)
@@ -37,7 +38,7 @@ tab_time, tab_cat = st.tabs(["时限与服务时间", "纠纷类别"])
 with tab_time:
     st.caption("修改只影响此后进入该环节的案件；已在办案件的到期时间不变。所有修改记入操作日志。")
     st.subheader("各调解层级办理时限")
-    with st.form("limits_form"):
+    with st.form("limits_form", enter_to_submit=False):
         cols = st.columns(3)
         limits = {}
         for i, (level, name) in enumerate(ladder.LEVELS.items()):
@@ -49,14 +50,14 @@ with tab_time:
             _act(admin_config.update_level_time_limits, limits, done="办理时限已保存。")
 
     left, right = st.columns(2)
-    with left, st.form("arrival_form"):
+    with left, st.form("arrival_form", enter_to_submit=False):
         st.markdown("**到场时限**")
         minutes = st.number_input("通知后须到场（分钟，5–120）", value=cfg["arrival_minutes"], step=1,
                                   key="arrival_minutes")
         field_error("arrival_minutes")
         if st.form_submit_button("保存到场时限"):
             _act(admin_config.update_arrival_minutes, minutes, done="到场时限已保存。")
-    with right, st.form("follow_up_form"):
+    with right, st.form("follow_up_form", enter_to_submit=False):
         st.markdown("**回访期限**")
         days = st.number_input("调解成功后须回访（天，1–60）", value=cfg["follow_up_days"], step=1,
                                key="follow_up_days")
@@ -65,7 +66,7 @@ with tab_time:
             _act(admin_config.update_follow_up_days, days, done="回访期限已保存。")
 
     st.subheader("驻所调解室服务时间")
-    with st.form("hours_form"):
+    with st.form("hours_form", enter_to_submit=False):
         st.caption("服务时间以外由乡镇值班干部会同派出所处置（北京时间，整点）。")
         h1, h2 = st.columns(2)
         with h1:
@@ -78,10 +79,10 @@ with tab_time:
             _act(admin_config.update_station_room_hours, open_h, close_h, done="服务时间已保存。")
 
 with tab_cat:
-    st.dataframe(pd.DataFrame([{"顺序": i, "编码": c["code"], "名称": c["name"],
-                                "状态": "启用" if c["active"] else "停用", "案件数": c["cases"]}
-                               for i, c in enumerate(cats, start=1)]), hide_index=True, width="stretch")
-    with st.form("add_category_form"):
+    dataframe(pd.DataFrame([{"顺序": i, "名称": c["name"],
+                             "状态": "启用" if c["active"] else "停用", "案件数": c["cases"]}
+                            for i, c in enumerate(cats, start=1)]), hide_index=True, width="stretch")
+    with st.form("add_category_form", enter_to_submit=False):
         st.markdown("**新增类别**")
         a1, a2 = st.columns(2)
         with a1:
@@ -96,9 +97,9 @@ with tab_cat:
     if cats:
         st.markdown("**修改类别**")
         names = {c["id"]: f"{c['name']}（{'启用' if c['active'] else '停用'}）" for c in cats}
-        cid = st.selectbox("选择类别", list(names), format_func=names.get, key="cat_pick")
+        cid = st.selectbox("选择类别", list(names), format_func=names.get, key="cat_pick", placeholder="请选择")
         chosen = next(c for c in cats if c["id"] == cid)
-        with st.form("rename_category_form"):
+        with st.form("rename_category_form", enter_to_submit=False):
             renamed = st.text_input("新名称", value=chosen["name"], key=f"cat_rename_{cid}")
             field_error("rename")
             if st.form_submit_button("改名"):

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe
 from services import auth, clock, sessions
 from services.roles import ROLES
 
@@ -13,19 +14,19 @@ with db() as s:
     users = [(u.id, u.username, u.display_name, u.role, u.active, u.is_demo, u.locked_until, u.last_login_at)
              for u in auth.list_users(s, me)]
 
-st.dataframe(pd.DataFrame([{
-    "ID": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
-    "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
-    "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
+dataframe(pd.DataFrame([{
+    "编号": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
+ "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
+ "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
 } for u in users]), hide_index=True, width="stretch")
 
 tab_new, tab_edit, tab_sessions = st.tabs(["新建用户", "修改用户", "在线会话"])
-with tab_new, st.form("new_user", clear_on_submit=False):
+with tab_new, st.form("new_user", clear_on_submit=False, enter_to_submit=False):
     username = st.text_input("用户名", key="nu_username")
     field_error("username")
     display = st.text_input("姓名", key="nu_display")
     field_error("display_name")
-    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role")
+    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role", placeholder="请选择")
     password = st.text_input("初始密码（至少 8 位，含字母和数字）", type="password", key="nu_password")
     field_error("password")
     if st.form_submit_button("创建", type="primary"):
@@ -34,18 +35,18 @@ with tab_new, st.form("new_user", clear_on_submit=False):
 
 with tab_edit:
     options = {u[0]: f"{u[1]}（{u[2]}）" for u in users}
-    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user")
+    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user", placeholder="请选择")
     current = next(u for u in users if u[0] == uid)
     c1, c2, c3 = st.columns(3)
-    with c1, st.form("reset_pw"):
+    with c1, st.form("reset_pw", enter_to_submit=False):
         pw = st.text_input("新密码", type="password", key="eu_password")
         field_error("password")
         if st.form_submit_button("重置密码"):
             if run_action(auth.reset_password, uid, pw, success="密码已重置，账号已解锁"):
                 st.rerun()
-    with c2, st.form("change_role"):
+    with c2, st.form("change_role", enter_to_submit=False):
         new_role = st.selectbox("角色", list(ROLES), index=list(ROLES).index(current[3]),
-                                format_func=ROLES.get, key="eu_role")
+                                format_func=ROLES.get, key="eu_role", placeholder="请选择")
         if st.form_submit_button("修改角色"):
             if run_action(auth.change_role, uid, new_role, success="角色已修改"):
                 st.rerun()
@@ -62,17 +63,17 @@ with tab_sessions:
                 for r in sessions.active_sessions(s, me)]
         idle, max_hours = sessions.limits(s)
     st.caption(f"当前有效的登录会话（空闲 {idle} 分钟或登录满 {max_hours} 小时自动失效）。")
-    st.dataframe(pd.DataFrame([{
+    dataframe(pd.DataFrame([{
         "用户": names.get(r[1], ""), "登录时间": clock.fmt(r[2]), "最近活动": clock.fmt(r[3]),
         "登录地址": r[4], "浏览器": r[5][:60]} for r in live], columns=["用户", "登录时间", "最近活动", "登录地址", "浏览器"]),
         hide_index=True, width="stretch")
     if live:
         choices = {r[0]: f"{names.get(r[1], '')} · {r[4]} · 登录于 {clock.fmt(r[2])}" for r in live}
-        sid = st.selectbox("选择会话", list(choices), format_func=choices.get, key="session_pick")
+        sid = st.selectbox("选择会话", list(choices), format_func=choices.get, key="session_pick", placeholder="请选择")
         if st.button("强制下线", key="session_kill", type="primary"):
             if run_action(sessions.force_logout, sid, success="已强制下线"):
                 st.rerun()
-    with st.form("session_limits"):
+    with st.form("session_limits", enter_to_submit=False):
         st.markdown("**会话时限**")
         new_idle = st.number_input("空闲超时（分钟，5–480）", value=idle, step=5, key="session_idle")
         field_error("session_idle_minutes")

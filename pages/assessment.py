@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import charts
 from components.context import db, field_error, guard, run_action
+from components.tables import dataframe, one_decimal, percent
 from services import assessment, metrics
 from services.metrics import Period
 
@@ -17,6 +18,7 @@ UNIT_LABELS = {"station": "派出所", "room": "调解室"}
 COLS = {"rank": "名次", "arrow": "较上期", "unit_name": "单位", "cases": "办理数", "success_rate": "调解成功率",
         "satisfaction_rate": "满意率", "quick_rate": "快速响应率", "follow_up_rate": "回访完成率", "overdue": "超时数",
         "score": "综合得分", "flag": "提示"}
+RATES = ("success_rate", "satisfaction_rate", "quick_rate", "follow_up_rate")
 
 
 def _months(n: int = 72) -> list[dt.date]:
@@ -35,19 +37,19 @@ if not runs:
 else:
     by_id = {r["id"]: r for r in runs}
     c1, c2 = st.columns([3, 1])
-    run_id = c1.selectbox("考核期（历次排名快照）", list(by_id), format_func=lambda i: by_id[i]["title"], key="as_run")
+    run_id = c1.selectbox("考核期（历次排名快照）", list(by_id), format_func=lambda i: by_id[i]["title"], key="as_run", placeholder="请选择")
     unit = c2.segmented_control("单位类型", list(UNIT_LABELS), format_func=UNIT_LABELS.get, default="station",
                                 key="as_unit") or "station"
     run = by_id[run_id]
     with db() as s:
         rows = assessment.league_table(s, run_id, unit)
-    table = pd.DataFrame([{**r, "flag": "后三名" if r["bottom"] else ""} for r in rows])[list(COLS)]
-    pct = st.column_config.NumberColumn(format="percent")
-    styled = table.rename(columns=COLS).style.apply(
-        lambda row: ["background-color: #fde2e1" if row["提示"] else "" for _ in row], axis=1)
-    st.dataframe(styled, hide_index=True, width="stretch", key="as_table",
-                 column_config={COLS[k]: pct for k in ("success_rate", "satisfaction_rate", "quick_rate",
-                                                       "follow_up_rate")})
+    table = pd.DataFrame([{**r, **{k: percent(r[k]) for k in RATES}, "score": one_decimal(r["score"]),
+                           "rank": r["rank"] or "—", "flag": "后三名" if r["bottom"] else ""} for r in rows],
+                         columns=[*COLS, "bottom"])
+    bottom = table.pop("bottom").tolist()
+    styled = table[list(COLS)].rename(columns=COLS).style.apply(
+        lambda row: ["background-color: #fde2e1" if bottom[row.name] else "" for _ in row], axis=1)
+    dataframe(styled, hide_index=True, width="stretch", key="as_table")
     w = run["weights"]
     st.caption("本期权重（生成时快照，之后修改权重不影响本期）：" +
                "，".join(f"{assessment.WEIGHT_NAMES[k]} {w.get(k, 0):g}" for k in assessment.WEIGHT_NAMES) +
@@ -59,8 +61,8 @@ else:
 
 if allowed["manage"]:
     st.subheader("生成考核排名")
-    with st.form("as_compute_form"):
-        month = st.selectbox("考核月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_month")
+    with st.form("as_compute_form", enter_to_submit=False):
+        month = st.selectbox("考核月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_month", placeholder="请选择")
         note = st.text_input("备注", key="as_note", placeholder="如：月度考核")
         field_error("period")
         go = st.form_submit_button("按当前权重计算并保存快照", type="primary", key="as_compute")
@@ -74,7 +76,7 @@ if allowed["weights"]:
     with db() as s:
         current = assessment.current_weights(s)
         minutes = metrics.police_minutes(s)
-    with st.form("as_weights_form"):
+    with st.form("as_weights_form", enter_to_submit=False):
         cols = st.columns(len(assessment.WEIGHT_NAMES))
         new = {}
         for col, (k, label) in zip(cols, assessment.WEIGHT_NAMES.items()):
@@ -84,7 +86,7 @@ if allowed["weights"]:
         save = st.form_submit_button("保存权重", key="as_weights_save")
     if save and run_action(assessment.set_weights, new, success="权重已保存，下次生成排名时生效"):
         st.rerun()
-    with st.form("as_minutes_form"):
+    with st.form("as_minutes_form", enter_to_submit=False):
         st.caption("驾驶舱“估算节省警力”：每起分流警情民警用时（分钟）")
         c1, c2 = st.columns(2)
         before = c1.number_input("分流前", 0, 1440, minutes["before"], key="as_min_before")
@@ -97,9 +99,9 @@ if allowed["weights"]:
 
 if allowed["call_totals"]:
     st.subheader("每月110接警总量")
-    with st.form("as_calls_form"):
+    with st.form("as_calls_form", enter_to_submit=False):
         c1, c2, c3 = st.columns([1, 1, 2])
-        cm = c1.selectbox("月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_call_month")
+        cm = c1.selectbox("月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_call_month", placeholder="请选择")
         total = c2.number_input("110接警总量", 0, 10_000_000, 0, key="as_call_total")
         cnote = c3.text_input("备注", key="as_call_note", placeholder="数据来源，如：110指挥中心月报")
         field_error("month")
@@ -110,6 +112,6 @@ if allowed["call_totals"]:
     with db() as s:
         totals = assessment.call_totals(s)
     if totals:
-        st.dataframe(pd.DataFrame(totals).rename(columns={"month": "月份", "total": "110总量", "note": "备注",
-                                                          "entered_by": "录入人", "entered_at": "录入时间"}),
-                     hide_index=True, width="stretch", key="as_call_table")
+        dataframe(pd.DataFrame(totals).rename(columns={"month": "月份", "total": "110总量", "note": "备注",
+                                                       "entered_by": "录入人", "entered_at": "录入时间"}),
+                  hide_index=True, width="stretch", key="as_call_table")

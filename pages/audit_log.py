@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, guard
+from components.tables import dataframe
 from services import audit, clock
 
 me = guard(__file__)
@@ -32,8 +33,9 @@ cursors = st.session_state["al_cursors"]
 with db() as s:
     rows, next_before = audit.page(s, me, flt, cursors[-1])
 
-st.dataframe(pd.DataFrame(rows, columns=["编号", "时间", "姓名", "用户名", "角色", "操作", "对象", "变更", "说明"]),
-             hide_index=True, width="stretch", key="al_table")
+# people by name and role (a login name is not a person); the account page shows login names
+dataframe(pd.DataFrame(rows, columns=["编号", "时间", "姓名", "用户名", "角色", "操作", "对象", "变更", "说明"])
+          .drop(columns=["用户名"]), hide_index=True, width="stretch", key="al_table")
 p1, p2, p3, _ = st.columns([1, 1, 2, 4])
 if p1.button("上一页", key="al_prev", disabled=len(cursors) == 1):
     cursors.pop()

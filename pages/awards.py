@@ -5,6 +5,7 @@ import streamlit as st
 from components import charts
 from components import forms
 from components.context import db, field_error, guard
+from components.tables import dataframe
 from services import assessment, metrics
 from services.assessment import AWARD_KINDS, AwardInput
 from services.metrics import Period
@@ -24,7 +25,7 @@ with db() as s:
     reg = assessment.awards(s, kind, page, PER_PAGE)
 st.caption(f"共 {reg['total']} 条，第 {page} / {reg['pages']} 页；每条记录决定人和决定时间。")
 if reg["rows"]:
-    st.dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
+    dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
                  key="aw_table")
     c1, c2, c3 = st.columns([1, 1, 3])
     if c1.button("上一页", key="aw_prev", disabled=page <= 1):
@@ -54,8 +55,8 @@ c1, c2, c3 = st.columns([2, 1, 1])
 run_id = c1.selectbox("依据的考核排名", run_ids, format_func=titles.get, key="aw_run", index=0 if runs else None,
                       placeholder="无（不依据排名）")
 unit_type = c2.selectbox("单位类型", ["station", "room"], format_func={"station": "派出所", "room": "调解室"}.get,
-                         key="aw_unit_type")
-new_kind = c3.selectbox("类别", list(AWARD_KINDS), format_func=AWARD_KINDS.get, key="aw_new_kind")
+                         key="aw_unit_type", placeholder="请选择")
+new_kind = c3.selectbox("类别", list(AWARD_KINDS), format_func=AWARD_KINDS.get, key="aw_new_kind", placeholder="请选择")
 with db() as s:
     if run_id is not None:
         ranked = assessment.league_table(s, run_id, unit_type)
@@ -66,7 +67,7 @@ run = next((r for r in runs if r["id"] == run_id), None)
 
 form = forms.bound("aw_new")  # kept as typed when refused; empty again after a save
 k = form.key
-with st.form(k("form")):
+with st.form(k("form"), enter_to_submit=False):
     unit_id = st.selectbox("单位（按排名）", list(units), format_func=units.get, key=k("unit"), index=None,
                            placeholder="请选择")
     field_error("unit_id")

@@ -8,6 +8,7 @@ import streamlit as st
 from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, field_error, guard
+from components.tables import dataframe
 from services import bulletins, instruments
 
 me = guard(__file__)
@@ -43,7 +44,7 @@ st.caption(f"共 {page['total']} 期（含草稿），每页 20 期。期号连�
 if not page["rows"]:
     st.info("暂无专报。")
     st.stop()
-st.dataframe(pd.DataFrame([{"期号": r["issue"], "状态": r["state_name"], "标题": r["title"],
+dataframe(pd.DataFrame([{"期号": r["issue"], "状态": r["state_name"], "标题": r["title"],
                             "统计期": f"{r['period_start']} 至 {r['period_end']}", "印发日期": r["issue_date"] or "",
                             "受理": r["received"], "成功率": bulletins.pct(r["success_rate"]),
                             "满意率": bulletins.pct(r["satisfaction_rate"])} for r in page["rows"]]),

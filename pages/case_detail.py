@@ -6,6 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
+from components.tables import dataframe, yuan
 from services import case_queries, clock, personal_data
 from services.errors import DomainError
 
@@ -75,7 +76,7 @@ with right:
               ("当前层级", view["level_name"]), ("状态", view["status_name"]),
               ("当前调解人", view["current_mediator"]), ("进入本级", view["level_entered_at"]),
               ("调解成功", view["settled_at"]), ("成功层级", view["settled_level"]),
-              ("协议要点", view["agreement_summary"]), ("协议金额（元）", view["agreement_amount"]),
+              ("协议要点", view["agreement_summary"]), ("协议金额", yuan(view["agreement_amount"])),
               ("终止/诉讼", " ".join(x for x in (view["end_reason_name"], view["end_reason"], view["court_name"]) if x)),
               ("回访期限", view["follow_up_due_at"]), ("回访满意度", view["satisfaction"]),
               ("闭环时间", view["closed_at"]), ("重新调处次数", view["reopen_count"])])
@@ -88,9 +89,9 @@ elif st.session_state.get("cd_personal_logged") != case_id:  # unmasked parties 
         personal_data.record_view(s, me, case_id)
     st.session_state["cd_personal_logged"] = case_id
 # the table's own CSV download is off (client.disableDataExport); the export below is logged
-st.dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
-                            "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
-             key="cd_parties")
+dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
+                         "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
+          key="cd_parties")
 if view["personal_visible"]:
     def _parties_file(case_id=case_id):
         with db() as s:
@@ -105,12 +106,12 @@ c2.metric("首次到场", clock.fmt(view["first_arrival_at"])[5:] or "—")
 c3.metric("超时/未到场人次", view["late_arrivals"])
 c4.metric("民警处警用时（分钟）", "—" if view["police_minutes"] is None else view["police_minutes"])
 if view["dispatches"]:
-    st.dataframe(pd.DataFrame([{"人员": d["name"], "类别": d["kind"], "职责": d["duty"], "电话": d["phone"],
-                                "通知时间": clock.fmt(d["notified_at"]), "应到时间": clock.fmt(d["due_at"]),
-                                "到场时间": clock.fmt(d["arrived_at"]),
-                                "用时（分钟）": "" if d["minutes"] is None else str(d["minutes"]),
-                                "超时": "超时" if d["late"] else ""} for d in view["dispatches"]]),
-                 hide_index=True, width="stretch", key="cd_dispatches")
+    dataframe(pd.DataFrame([{"人员": d["name"], "类别": d["kind"], "职责": d["duty"], "电话": d["phone"],
+                             "通知时间": clock.fmt(d["notified_at"]), "应到时间": clock.fmt(d["due_at"]),
+                             "到场时间": clock.fmt(d["arrived_at"]),
+                             "用时（分钟）": "" if d["minutes"] is None else str(d["minutes"]),
+                             "超时": "超时" if d["late"] else ""} for d in view["dispatches"]]),
+              hide_index=True, width="stretch", key="cd_dispatches")
 else:
     st.caption("尚未调度。")
 if view["police_arrived_at"]:
@@ -124,10 +125,10 @@ st.subheader("办理经过")
 timeline(view["timeline"])
 if view["follow_ups"]:
     st.subheader("回访记录")
-    st.dataframe(pd.DataFrame([{"回访时间": clock.fmt(f["done_at"]), "方式": f["method"], "回访人": f["by"],
-                                "协议履行": "已履行" if f["agreement_holds"] else "未履行",
-                                "满意度": f["satisfaction"], "情况": f["note"]} for f in view["follow_ups"]]),
-                 hide_index=True, width="stretch")
+    dataframe(pd.DataFrame([{"回访时间": clock.fmt(f["done_at"]), "方式": f["method"], "回访人": f["by"],
+                             "协议履行": "已履行" if f["agreement_holds"] else "未履行",
+                             "满意度": f["satisfaction"], "情况": f["note"]} for f in view["follow_ups"]]),
+              hide_index=True, width="stretch")
 
 for panel in PANELS:
     panel(case_id, me)

@@ -6,6 +6,7 @@ import streamlit as st
 from components import forms
 from components.case_widgets import open_case, party_editor
 from components.context import can, db, field_error, guard
+from components.dates import ANY_DATE
 from services import case_queries, cases, clock, org
 
 me = guard(__file__)
@@ -43,7 +44,8 @@ if source == "110":
     with c1:
         field_error("police_incident_no")
     officer = c2.text_input("处警民警", key=k("officer"), max_chars=50)
-    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key=k("station"))
+    station_id = c3.selectbox("处警派出所", list(stations), index=None, format_func=stations.get, key=k("station"),
+                              placeholder="请选择")
 elif source == "12345":
     order_no = st.text_input("12345 工单号", key=k("order_no"), max_chars=40)
     field_error("hotline_order_no")
@@ -52,7 +54,7 @@ now_local = clock.local(clock.now())
 st.session_state.setdefault(k("date"), now_local.date())
 st.session_state.setdefault(k("time"), now_local.time().replace(second=0, microsecond=0))
 c1, c2 = st.columns(2)
-day = c1.date_input("接报日期", key=k("date"), format="YYYY-MM-DD")
+day = c1.date_input("接报日期", key=k("date"), format="YYYY-MM-DD", **ANY_DATE)
 tod = c2.time_input("接报时间（北京时间）", key=k("time"), step=60)
 field_error("received_at")
 received_at = (dt.datetime.combine(day, tod, tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)
@@ -105,7 +107,8 @@ else:
     st.caption("选择乡镇（街道）和村（社区）后显示分流结果。")
 override_room, override_reason = None, ""
 if rooms and st.checkbox("人工改派调解室", key=k("override")):
-    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key=k("override_room"))
+    override_room = st.selectbox("改派至", list(rooms), index=None, format_func=rooms.get, key=k("override_room"),
+                                 placeholder="请选择")
     field_error("override_room_id")
     override_reason = st.text_input("改派理由", key=k("override_reason"), max_chars=100)
     field_error("override_reason")

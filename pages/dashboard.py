@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import charts
 from components.context import db, guard
+from components.tables import dataframe
 from db.config import database_url
 from services import metrics
 from services.metrics import Period, Scope
@@ -81,8 +82,8 @@ data["repeats"] = repeat_calls(database_url(), period.start, period.end, scope.k
 if show_repeats:
     repeats = pd.DataFrame([{"乡镇（街道）": r["township"], "案件数": r["cases"], "重复报警": r["repeats"],
                              "占比": r["share"]} for r in data["repeats"]])
-    st.dataframe(repeats, hide_index=True, width="stretch", key="dash_repeats",
-                 column_config={"占比": st.column_config.NumberColumn(format="percent")})
+    dataframe(repeats, hide_index=True, width="stretch", key="dash_repeats",
+              column_config={"占比": st.column_config.NumberColumn(format="percent")})
 
 st.subheader("导出")
 tables = {
@@ -97,7 +98,7 @@ tables = {
                 [[r["township"], r["cases"], r["repeats"], r["share"]] for r in data["repeats"]]),
 }
 names = {"tiles": "核心指标", "township": "各乡镇", "heat": "乡镇 × 类别", "repeats": "重复报警（需先打开分析）"}
-which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table")
+which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table", placeholder="请选择")
 title, header, rows = tables[which]
 charts.download(metrics.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
 st.caption("导出只含统计数字，不含任何当事人信息。")

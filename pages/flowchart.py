@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import db, guard
+from components.tables import dataframe
 from services import case_queries, ladder, settings
 
 guard(__file__)
@@ -19,8 +20,8 @@ with db() as s:
 st.graphviz_chart(case_queries.flowchart_dot(limits), width="stretch")
 
 st.subheader("图例")
-st.dataframe(pd.DataFrame({"线条": list(case_queries.FLOW_LEGEND), "含义": list(case_queries.FLOW_LEGEND.values())}),
-             hide_index=True, width="stretch")
+dataframe(pd.DataFrame({"线条": list(case_queries.FLOW_LEGEND), "含义": list(case_queries.FLOW_LEGEND.values())}),
+          hide_index=True, width="stretch")
 
 st.subheader("时限")
 rows = []
@@ -29,7 +30,7 @@ for mode, steps in ladder.LADDERS.items():
         days = int(limits.get(level, 7))
         rows.append({"模式": ladder.MODE_NAMES[mode], "层级": ladder.level_name(mode, level),
                      "办理时限": "当日" if days == 0 else f"{days} 天"})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption(f"调度后 {arrival} 分钟内到场；调解成功后 {follow_days} 天内回访；"
            f"驻所调解室服务时间 {hours['open']}:00–{hours['close']}:00，其后由乡镇值班干部会同派出所处置。"
            "时限由管理员在系统设置中调整。")

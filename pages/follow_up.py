@@ -42,7 +42,7 @@ else:
     if can("case.follow_up"):
         action_error()
         form = forms.bound("fu", case_id)  # the fields belong to this case: another case gets empty ones
-        with st.form(form.key("form")):
+        with st.form(form.key("form"), enter_to_submit=False):
             st.markdown(f"**记录回访：{items[case_id]['number']}**")
             follow_up_fields(case_id, version, "fu", form)
 

@@ -6,6 +6,7 @@ import streamlit as st
 from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
+from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, meetings, official_docs
 from services.errors import DomainError
@@ -36,7 +37,7 @@ if writer:
 st.subheader("会议纪要")
 c1, c2 = st.columns(2)
 kind = c1.selectbox("会议类型", [None, *meetings.KINDS], format_func=lambda k: "全部" if k is None else meetings.KINDS[k],
-                    key="mt_f_kind")
+                    key="mt_f_kind", placeholder="请选择")
 page_no = c2.number_input("页码", min_value=1, value=1, step=1, key="mt_page")
 with db() as s:
     page = meetings.list_meetings(s, me, kind, int(page_no))
@@ -44,7 +45,7 @@ st.caption(f"共 {page['total']} 次会议，每页 20 次。")
 if not page["rows"]:
     st.info("暂无会议纪要。")
     st.stop()
-st.dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kind_name"], "议题": r["topic"],
+dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kind_name"], "议题": r["topic"],
                             "召集人": r["convened_by"], "交办事项": r["items"], "未完成": r["open"],
                             "超期": r["overdue"], "研究案件": "、".join(r["cases"])} for r in page["rows"]]),
              hide_index=True, width="stretch", key="mt_table")

@@ -6,6 +6,7 @@ import streamlit as st
 from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, guard
+from components.tables import dataframe
 from services import instruments
 from services.errors import NotFound
 
@@ -38,9 +39,9 @@ if writer:
 st.subheader("文书台账")
 c1, c2, c3, c4 = st.columns(4)
 f_kind = c1.selectbox("类型", [None, *instruments.KINDS], format_func=lambda k: "全部" if k is None else instruments.KINDS[k],
-                      key="nt_f_kind")
+                      key="nt_f_kind", placeholder="请选择")
 f_state = c2.selectbox("状态", [None, *instruments.STATES],
-                       format_func=lambda k: "全部" if k is None else instruments.STATES[k], key="nt_f_state")
+                       format_func=lambda k: "全部" if k is None else instruments.STATES[k], key="nt_f_state", placeholder="请选择")
 f_unit = c3.text_input("主送单位", key="nt_f_unit")
 f_overdue = c4.checkbox("只看超期未回复", key="nt_f_overdue")
 page_no = st.number_input("页码", min_value=1, value=1, step=1, key="nt_page")
@@ -105,7 +106,7 @@ else:
 
 st.subheader("各单位超期情况")
 if units:
-    st.dataframe(pd.DataFrame(units).rename(columns={"unit": "主送单位", "issued": "发出", "overdue": "超期未回复",
+    dataframe(pd.DataFrame(units).rename(columns={"unit": "主送单位", "issued": "发出", "overdue": "超期未回复",
                                                      "late_replies": "逾期回复"}),
                  hide_index=True, width="stretch", key="nt_units")
 else:

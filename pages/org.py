@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from services import org
 
 guard(__file__)
@@ -13,11 +14,11 @@ with db() as s:
 cols = st.columns(len(counts))
 for col, (label, n) in zip(cols, counts.items()):
     col.metric(label, f"{n:,}")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 if can("org.manage"):
     st.subheader("导入组织机构文件")
-    st.caption("JSON 格式，与 fixtures/org_fengcheng.json 相同。按编码新增或更新，不删除已有单位和人员。")
+    st.caption("JSON 格式，与系统自带的组织机构文件相同。按编码新增或更新，不删除已有单位和人员。")
     upload = st.file_uploader("选择文件", type=["json"], key="org_upload")
     field_error("file")
     if upload is not None and st.button("导入", type="primary", key="org_import"):

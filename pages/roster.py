@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from db.models.org import MEDIATOR_KINDS
 from services import org, roster
 from services.errors import ValidationError
@@ -17,16 +18,16 @@ with db() as s:
 
 c1, c2, c3, c4, c5, c6 = st.columns([2, 3, 2, 2, 1, 2])
 tid = c1.selectbox("乡镇（街道）", [None, *towns], format_func=lambda i: "全部" if i is None else towns[i],
-                   key="roster_township")
+                   key="roster_township", placeholder="请选择")
 with db() as s:
     unit_opts = {u.code: u.label for u in roster.units(s, tid)} if tid else {}
 unit = c2.selectbox("所属单位", [None, *unit_opts], format_func=lambda c: "全部" if c is None else unit_opts[c],
-                    key="roster_unit")
+                    key="roster_unit", placeholder="请选择")
 kind = c3.selectbox("人员类别", [None, *MEDIATOR_KINDS], format_func=lambda k: "全部" if k is None else MEDIATOR_KINDS[k],
-                    key="roster_kind")
-spec = c4.selectbox("擅长类别", [None, *cats], format_func=lambda k: "全部" if k is None else cats[k], key="roster_spec")
+                    key="roster_kind", placeholder="请选择")
+spec = c4.selectbox("擅长类别", [None, *cats], format_func=lambda k: "全部" if k is None else cats[k], key="roster_spec", placeholder="请选择")
 active = c5.selectbox("状态", [True, False, None], format_func={True: "在岗", False: "停用", None: "全部"}.get,
-                      key="roster_active")
+                      key="roster_active", placeholder="请选择")
 search = c6.text_input("姓名或编码", key="roster_search")
 flt = roster.RosterFilter(tid, unit, kind, spec, active, search)
 page = st.number_input("页码", min_value=1, value=1, step=1, key="roster_page")
@@ -35,11 +36,11 @@ with db() as s:
     res = roster.list_roster(s, me, flt, page=page, page_size=50)
 st.caption(f"共 {res.total} 人，第 {res.page}/{res.pages} 页。在办、本月、成功率（调解成功/已办结）、满意率（满意与基本满意/已回访）"
            "按派给本人的案件实时统计。" + ("" if can("roster.view_phone") else "手机号已脱敏。"))
-st.dataframe(pd.DataFrame([{
-    "编码": r["code"], "姓名": r["name"], "类别": r["kind_name"], "所属单位": r["unit"], "乡镇（街道）": r["township"],
-    "手机号": r["phone"], "擅长": "、".join(r["specialties"]), "背景": r["background"] or r["department"],
-    "状态": r["status"], "起始日期": r["active_from"], "在办": r["open_cases"], "本月": r["month_cases"], "成功率": r["success_rate"],
-    "满意率": r["satisfaction"]} for r in res.rows]), hide_index=True, width="stretch", key="roster_table")
+dataframe(pd.DataFrame([{
+ "编码": r["code"], "姓名": r["name"], "类别": r["kind_name"], "所属单位": r["unit"], "乡镇（街道）": r["township"],
+ "手机号": r["phone"], "擅长": "、".join(r["specialties"]), "背景": r["background"] or r["department"],
+ "状态": r["status"], "起始日期": r["active_from"], "在办": r["open_cases"], "本月": r["month_cases"], "成功率": r["success_rate"],
+ "满意率": r["satisfaction"]} for r in res.rows]), hide_index=True, width="stretch", key="roster_table")
 
 if st.button("导出当前筛选结果（Excel）", key="roster_export"):
     st.session_state["roster_export_file"] = run_action(roster.export_xlsx, flt)
@@ -57,18 +58,18 @@ def person_form(prefix: str, r: dict | None = None) -> roster.MediatorInput:
     name = st.text_input("姓名", r.get("name", ""), key=f"{prefix}_name")
     field_error("name")
     k = st.selectbox("人员类别", kinds, index=kinds.index(r["kind"]) if r else 0, format_func=MEDIATOR_KINDS.get,
-                     key=f"{prefix}_kind")
+                     key=f"{prefix}_kind", placeholder="请选择")
     field_error("kind")
     phone = st.text_input("手机号", r.get("phone", ""), key=f"{prefix}_phone")
     field_error("phone")
     codes = list(all_units)
     u = st.selectbox("所属单位", codes, index=codes.index(r["unit_code"]) if r.get("unit_code") in codes else 0,
-                     format_func=all_units.get, key=f"{prefix}_unit")
+                     format_func=all_units.get, key=f"{prefix}_unit", placeholder="请选择")
     field_error("unit")
     dept = st.text_input("部门/律所（部门人员必填）", r.get("department", ""), key=f"{prefix}_dept")
     field_error("department")
     specs = st.multiselect("擅长纠纷类别", list(cats), default=r.get("specialty_codes", []), format_func=cats.get,
-                           key=f"{prefix}_specs")
+                           key=f"{prefix}_specs", placeholder="请选择（可多选）", select_all=False)
     field_error("specialties")
     bg = st.text_input("人员背景（五老人员等）", r.get("background", ""), help="、".join(roster.BACKGROUNDS),
                        key=f"{prefix}_bg")
@@ -77,7 +78,7 @@ def person_form(prefix: str, r: dict | None = None) -> roster.MediatorInput:
 
 
 tab_add, tab_edit, tab_import = st.tabs(["新增人员", "编辑 / 停用", "Excel 导入"])
-with tab_add, st.form("roster_add_form"):
+with tab_add, st.form("roster_add_form", enter_to_submit=False):
     data = person_form("add")
     if st.form_submit_button("新增", type="primary"):
         if run_action(roster.add_mediator, data, success="已加入名册"):
@@ -85,11 +86,11 @@ with tab_add, st.form("roster_add_form"):
 
 with tab_edit:
     options = {r["id"]: f"{r['code']} {r['name']}（{r['status']}）" for r in res.rows}
-    pid = st.selectbox("选择人员（当前页）", list(options), format_func=options.get, key="roster_edit_pick")
+    pid = st.selectbox("选择人员（当前页）", list(options), format_func=options.get, key="roster_edit_pick", placeholder="请选择")
     if pid is not None:
         with db() as s:
             current = roster.person(s, me, pid)
-        with st.form(f"roster_edit_form_{pid}"):
+        with st.form(f"roster_edit_form_{pid}", enter_to_submit=False):
             data = person_form(f"edit{pid}", current)
             if st.form_submit_button("保存修改", type="primary"):
                 if run_action(roster.update_mediator, pid, data, success="已保存"):
@@ -120,7 +121,7 @@ with tab_import:
             st.stop()
         st.write(f"预览：新增 {preview.count('insert')}，更新 {preview.count('update')}，"
                  f"无变化 {preview.count('unchanged')}，有误 {preview.count('error')}")
-        st.dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch", key="roster_preview")
+        dataframe(pd.DataFrame(preview.table()), hide_index=True, width="stretch", key="roster_preview")
         if preview.invalid:
             st.download_button("下载错误报告", roster.error_report_xlsx(preview.invalid), "名册导入错误报告.xlsx",
                                on_click="ignore", key="roster_error_report")

@@ -6,6 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
+from components.tables import dataframe
 from services import clock, video_links as svc
 
 me = guard(__file__)
@@ -23,12 +24,12 @@ for col, name in zip(cols[2:], svc.PURPOSES.values()):
     col.metric(name, by_purpose.get(name, 0))
 if by_month:
     st.markdown("**按月统计**")
-    st.dataframe(by_month, hide_index=True, width="stretch", key="vl_months")
+    dataframe(by_month, hide_index=True, width="stretch", key="vl_months")
 
 if can("video.log"):
     with db() as s:
         rooms = svc.room_choices(s)
-    with st.expander("登记视频连线", expanded=False), st.form("vl_form", clear_on_submit=True):
+    with st.expander("登记视频连线", expanded=False), st.form("vl_form", clear_on_submit=True, enter_to_submit=False):
         now = clock.local(clock.now())
         c1, c2, c3 = st.columns(3)
         day = c1.date_input("日期", value=now.date(), key="vl_day")
@@ -37,12 +38,12 @@ if can("video.log"):
         field_error("started_at")
         field_error("duration_minutes")
         c4, c5 = st.columns(2)
-        initiated = c4.selectbox("发起方", list(svc.INITIATORS), format_func=svc.INITIATORS.get, key="vl_initiated")
-        purpose = c5.selectbox("目的", list(svc.PURPOSES), format_func=svc.PURPOSES.get, key="vl_purpose")
+        initiated = c4.selectbox("发起方", list(svc.INITIATORS), format_func=svc.INITIATORS.get, key="vl_initiated", placeholder="请选择")
+        purpose = c5.selectbox("目的", list(svc.PURPOSES), format_func=svc.PURPOSES.get, key="vl_purpose", placeholder="请选择")
         parts = st.multiselect("参加方", list(svc.PARTICIPANTS), default=["room", "city_centre"],
-                               format_func=svc.PARTICIPANTS.get, key="vl_parts")
+                               format_func=svc.PARTICIPANTS.get, key="vl_parts", placeholder="请选择（可多选）", select_all=False)
         field_error("participants")
-        room = st.selectbox("调解室", [None, *rooms], format_func=lambda i: rooms.get(i, "（无）"), key="vl_room")
+        room = st.selectbox("调解室", [None, *rooms], format_func=lambda i: rooms.get(i, "（无）"), key="vl_room", placeholder="请选择")
         field_error("room_id")
         c6, c7 = st.columns(2)
         case_number = c6.text_input("案件编号（选填）", key="vl_case")
@@ -66,6 +67,6 @@ with db() as s:
     rows, total = svc.list_links(s, page=int(page), page_size=50)
 st.caption(f"共 {total} 次连线，每页 50 条。")
 if rows:
-    st.dataframe(rows, hide_index=True, width="stretch", key="vl_table")
+    dataframe(rows, hide_index=True, width="stretch", key="vl_table")
 else:
     st.info("还没有视频连线记录。")

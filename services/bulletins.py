@@ -27,7 +27,7 @@ from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Ca
 from services import audit, clock, ladder, numbering, official_docs
 from services.errors import ConcurrentEdit, DomainError, NotFound, ValidationError
 from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
-from services.roles import Actor, require
+from services.roles import Actor, person_name, require
 
 try:  # the dashboard's figures, when that feature is installed
     from services import metrics
@@ -207,7 +207,7 @@ def draft(session: Session, actor: Actor, start: dt.date | None, end: dt.date | 
     snap = snapshot(session, start, end)
     now = clock.now()
     b = Bulletin(state="draft", title=(title or "").strip() or default_title(start, end), period_start=start,
-                 period_end=end, created_by_id=actor.user_id, created_by_name=actor.display_name or actor.username,
+                 period_end=end, created_by_id=actor.user_id, created_by_name=person_name(actor),
                  created_at=now, updated_at=now, **snap)
     session.add(b)
     _flush(session)
@@ -268,7 +268,7 @@ def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: in
     b.state = "issued"
     b.issued_at = clock.now()
     b.issue_date = today()
-    b.issued_by_name = actor.display_name or actor.username
+    b.issued_by_name = person_name(actor)
     b.updated_at = b.issued_at
     _flush(session)
     audit.record(session, actor, "bulletin.issue", "bulletin", b.id, issue_no=b.issue_no)

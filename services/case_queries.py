@@ -249,14 +249,16 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
             "notified_at": d.notified_at, "due_at": d.due_at, "arrived_at": d.arrived_at, "late": late,
             "minutes": int((d.arrived_at - d.notified_at).total_seconds() // 60) if d.arrived_at else None,
             "note": text(d.note)})
-    timeline = [{"at": e.at, "who": e.username, "role": ROLES.get(e.role, e.role),
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)))
+    names = _user_names(session, events)
+    timeline = [{"at": e.at, "who": person_name(names, e.user_id, e.username), "role": ROLES.get(e.role, e.role),
                  "action": e.action, "action_name": _event_name(e),
                  "from": ladder.level_name(c.mode, e.from_level) if e.from_level in ladder.LEVELS else "",
                  "to": ladder.level_name(c.mode, e.to_level) if e.to_level in ladder.LEVELS else "",
                  "from_status": ladder.status_name(e.from_status) if e.from_status in ladder.STATUSES else "",
                  "to_status": ladder.status_name(e.to_status) if e.to_status in ladder.STATUSES else "",
                  "note": text(e.note)}
-                for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id))]
+                for e in events]
     follow_ups = [{"done_at": f.done_at, "method": workflow.FOLLOW_UP_METHODS.get(f.method, f.method),
                    "by": f.by_name, "agreement_holds": f.agreement_holds,
                    "satisfaction": workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), "note": text(f.note)}
@@ -280,7 +282,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "status_name": ladder.status_name(c.status), "status_category": ladder.STATUSES[c.status][1],
         "stage": ladder.stage_label(c.mode, c.level, c.status), "ladder": ladder_strip(c.mode, c.level, c.status),
         "level_entered_at": c.level_entered_at, "level_due_at": c.level_due_at,
-        "current_mediator": people[c.current_mediator_id].name if c.current_mediator_id in people else "",
+        "current_mediator": _handler(session, c, people, rows),
         "first_notified_at": c.first_notified_at, "arrival_due_at": c.arrival_due_at,
         "first_arrival_at": c.first_arrival_at, "police_arrived_at": c.police_arrived_at,
         "police_handover_at": c.police_handover_at, "police_minutes": police_minutes,
@@ -298,6 +300,45 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
         "allowed_actions": allowed_actions(session, actor, c),
     }
+
+
+def _user_names(session: Session, events: list) -> dict:
+    """Display names of the events' users, by user id and by username (older rows may lack the id)."""
+    ids = {e.user_id for e in events if e.user_id is not None}
+    usernames = {e.username for e in events if e.user_id is None and e.username}
+    if not ids and not usernames:
+        return {}
+    rows = session.execute(select(User.id, User.username, User.display_name)
+                           .where(or_(User.id.in_(ids), User.username.in_(usernames)))).all()
+    return {**{r.id: r.display_name for r in rows}, **{r.username: r.display_name for r in rows}}
+
+
+def person_name(names: dict, user_id: int | None, username: str) -> str:
+    """Who did it, by name: a username never stands for a person on screen or in a document."""
+    if user_id in names:
+        return names[user_id]
+    if user_id is None and username in names:
+        return names[username]
+    return "系统" if not username or username == "system" else "已删除的用户"
+
+
+def _handler(session: Session, c: Case, people: dict, dispatches: list) -> str:
+    """Who handles the case at its current level: the case's mediator; else the last person sent to
+    it at this level (not a grid worker); else the level's body, waiting for someone to be assigned
+    (a transfer moves the case to the next level without naming a person)."""
+    if c.current_mediator_id in people:
+        return people[c.current_mediator_id].name
+    here = [d for d in dispatches if d.duty != "grid_worker" and d.notified_at >= c.level_entered_at]
+    if here:
+        m = session.get(Mediator, here[-1].mediator_id)
+        if m is not None:
+            return m.name
+    body = ladder.level_name(c.mode, c.level)
+    if c.level in ("station_room", "village_room") and c.room_id:
+        body = _name(session, MediationRoom, c.room_id)
+    elif c.level == "township":
+        body = _name(session, Township, c.township_id) + body.removeprefix("乡镇")
+    return f"{body}（待指派调解人）" if ladder.STATUSES[c.status][1] == ladder.OPEN else body
 
 
 def _name_of_user(session: Session, user_id: int | None) -> str:

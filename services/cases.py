@@ -66,6 +66,9 @@ class Route:
     note: str = ""
 
 
+EARLIEST_RECEIVED = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # a typo, not a case
+
+
 def validate(session: Session, data: CaseInput) -> CaseInput:
     """Check everything; raise ValidationError with one message per field. Returns normalised input."""
     e: dict[str, str] = {}
@@ -77,6 +80,8 @@ def validate(session: Session, data: CaseInput) -> CaseInput:
         e["received_at"] = "接报时间缺少时区。"
     elif data.received_at > clock.now() + dt.timedelta(minutes=1):
         e["received_at"] = "接报时间不能晚于当前时间。"
+    elif data.received_at < EARLIEST_RECEIVED:
+        e["received_at"] = f"接报时间不能早于 {clock.local(EARLIEST_RECEIVED):%Y-%m-%d}。"
     township = session.get(Township, data.township_id) if data.township_id else None
     if township is None:
         e["township_id"] = "请选择发生地乡镇（街道）。"

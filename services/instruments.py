@@ -28,7 +28,7 @@ from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, 
                        instrument_case)
 from services import audit, clock, ladder, numbering, official_docs, org, settings
 from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
-from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, require
+from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import party_replacements, redact_text
 
 KINDS = {"risk_notice": "风险提示函", "supervision_order": "督办单"}
@@ -141,7 +141,7 @@ def create_draft(session: Session, actor: Actor, kind: str, data: InstrumentInpu
                       risk=data.risk, measures=data.measures, deadline=data.deadline, township_id=data.township_id,
                       room_id=data.room_id, station_id=data.station_id,
                       contact_person=data.contact_person or c["person"], contact_phone=data.contact_phone or c["phone"],
-                      created_by_id=actor.user_id, created_by_name=actor.display_name or actor.username,
+                      created_by_id=actor.user_id, created_by_name=person_name(actor),
                       created_at=now, updated_at=now)
     session.add(inst)
     _set_cases(session, inst, data.case_ids)
@@ -286,7 +286,7 @@ def issue(session: Session, actor: Actor, instrument_id: int, expected_version: 
     inst.issued_at = clock.now()
     inst.issue_date = on
     inst.issued_by_id = actor.user_id
-    inst.issued_by_name = actor.display_name or actor.username
+    inst.issued_by_name = person_name(actor)
     inst.updated_at = inst.issued_at
     _flush(session)
     audit.record(session, actor, "instrument.issue", "instrument", inst.id, doc_number=inst.doc_number,
@@ -326,7 +326,7 @@ def record_reply(session: Session, actor: Actor, instrument_id: int, expected_ve
     if content:
         inst.reply_file, inst.reply_filename, inst.reply_size = content, PurePath(filename).name[:200], len(content)
     inst.replied_at = clock.now()
-    inst.replied_by_name = actor.display_name or actor.username
+    inst.replied_by_name = person_name(actor)
     inst.updated_at = inst.replied_at
     _flush(session)
     audit.record(session, actor, "instrument.reply", "instrument", inst.id, doc_number=inst.doc_number,

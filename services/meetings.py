@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,7 +25,7 @@ from db.models import ActionItem, Case, Meeting, meeting_case
 from services import audit, clock, numbering, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read, today
-from services.roles import Actor, require
+from services.roles import Actor, person_name, require
 
 KINDS = {"coordination": "协调会", "monthly_review": "月度例会"}
 ITEM_STATUSES = {"open": "未完成", "done": "已完成"}
@@ -129,7 +129,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
     m = Meeting(kind=data.kind, held_on=data.held_on, place=data.place.strip(), convened_by=data.convened_by.strip(),
                 topic=data.topic.strip(), attending_units=list(data.attending_units), attendees=list(data.attendees),
                 decisions=(data.decisions or "").strip(), created_by_id=actor.user_id,
-                created_by_name=actor.display_name or actor.username, created_at=now, updated_at=now)
+                created_by_name=person_name(actor), created_at=now, updated_at=now)
     m.cases = _cases(session, data.case_ids)
     if data.kind == "monthly_review":
         from services import bulletins
@@ -206,7 +206,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
         if errors:
             raise ValidationError(errors)
         row.status, row.evidence, row.done_on = "done", evidence, done_on
-        row.done_by_name = actor.display_name or actor.username
+        row.done_by_name = person_name(actor)
     else:
         row.status, row.done_on, row.done_by_name = "open", None, ""
         if evidence:

@@ -571,6 +571,15 @@ def police_side(session: Session, period: Period, scope: Scope = Scope(), t: dic
 
 
 # ------------------------------------------------------------------ headline tiles
+NO_DELTA = "—"
+
+
+def has_data_before(session: Session, day: dt.date) -> bool:
+    """Whether any case was received before the (Beijing) day: the periods before it have data."""
+    lo = dt.datetime.combine(day, dt.time(), clock.LOCAL_TZ).astimezone(clock.UTC)
+    return session.scalar(select(Case.id).where(Case.received_at < lo).limit(1)) is not None
+
+
 @dataclass
 class Tile:
     key: str
@@ -579,6 +588,8 @@ class Tile:
     prev: float | int | None = None
     kind: str = "count"  # count / rate
     help: str = ""
+    compared: bool = True  # compared with the previous period (the live figures "open", "overdue" are not)
+    prev_has_data: bool = True  # False when the previous period lies before the first recorded case
 
     @property
     def display(self) -> str:
@@ -588,8 +599,12 @@ class Tile:
 
     @property
     def delta(self) -> str | None:
-        if self.value is None or self.prev is None:
+        """The change against the previous period; "—" when there is nothing to compare with
+        (a previous period without data would turn every figure into a rise: "+4,956")."""
+        if not self.compared:
             return None
+        if self.value is None or self.prev is None or not self.prev_has_data:
+            return NO_DELTA
         diff = self.value - self.prev
         if self.kind == "rate":
             return f"{diff * 100:+.1f} 个百分点"
@@ -602,7 +617,8 @@ def headline(session: Session, period: Period, scope: Scope = Scope()) -> list[T
     ps_cur = police_side(session, period, scope, cur)
     ps_prev = police_side(session, period.previous(), scope, prev)
     now = open_now(session, scope)
-    return [
+    prev_has_data = has_data_before(session, period.start)
+    tiles = [
         Tile("received", "非警务警情", cur["received"], prev["received"], help="统计期内接报登记的案件数"),
         Tile("share110", "占110警情比例", ps_cur["share"], ps_prev["share"], "rate",
              "来自110的案件 ÷ 110接警总量（需录入当月110总量；仅全市范围）"),
@@ -615,9 +631,12 @@ def headline(session: Session, period: Period, scope: Scope = Scope()) -> list[T
              "15 分钟内到场 ÷ 已调度案件，按接报时间计"),
         Tile("follow_up_rate", "回访完成率", rc["follow_up_rate"], rp["follow_up_rate"], "rate",
              "统计期内调解成功的案件中已回访的比例"),
-        Tile("open", "在办案件（当前）", now["open"], help="当前未办结的案件"),
-        Tile("overdue", "超时案件（当前）", now["overdue"], help="当前超过本层级办理时限的在办案件"),
+        Tile("open", "在办案件（当前）", now["open"], help="当前未办结的案件", compared=False),
+        Tile("overdue", "超时案件（当前）", now["overdue"], help="当前超过本层级办理时限的在办案件", compared=False),
     ]
+    for t in tiles:
+        t.prev_has_data = prev_has_data
+    return tiles
 
 
 # ------------------------------------------------------------------ series (all from the rollup)

@@ -79,3 +79,8 @@ def require(actor: Actor, action: str) -> None:
             exc = PermissionDenied("您的角色无权进行此操作。")
         exc.action = action
         raise exc
+
+
+def person_name(actor: Actor) -> str:
+    """The name a record or a document shows for who did it: never the login name."""
+    return actor.display_name or ROLES.get(actor.role, "系统")

@@ -219,3 +219,21 @@ def test_board_overdue_and_flowchart_render(url):
     assert not at.exception and "到场超时" in texts(at)
     at.switch_page("pages/flowchart.py").run()
     assert not at.exception and "当日" in " ".join(str(d.value) for d in at.dataframe)
+
+
+def test_case_detail_shows_the_agreement_amount_in_yuan_and_no_blank_fields(url):
+    case_id, number = make_case(url)
+    staff = ensure_user(url, "staff")
+    with db(url) as s:
+        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, case_id)[:2]]
+        c = workflow.transition(s, staff, case_id, "dispatch", None, people=people)
+        workflow.transition(s, staff, case_id, "settle", c.version, agreement_summary="赔偿修缮费",
+                            agreement_amount="12345.5")
+    at = app_as(url, "staff")
+    at.session_state["case_id"] = case_id
+    at.switch_page(DETAIL).run()
+    assert not at.exception
+    result = next(d.value for d in at.dataframe if "项目" in d.value.columns and "协议金额" in list(d.value["项目"]))
+    shown = dict(zip(result["项目"], result["内容"]))
+    assert shown["协议金额"] == "¥12,345.50"
+    assert shown["终止/诉讼"] == "—" and shown["当前调解人"]  # nothing blank, nothing "None"

@@ -288,3 +288,24 @@ def test_the_timeline_says_what_the_follow_up_answered(session):
     names = [e["action_name"] for e in view["timeline"]]
     assert names[-1] == "回访（基本满意，协议未履行：案件重新进入调处）"
     assert not any("不满意" in n for n in names)
+
+
+def test_timeline_names_people_and_current_mediator_follows_a_transfer(session):
+    """Usernames never stand for people; after a transfer the case detail says who handles it."""
+    from tests.factories import actor
+    clerk = actor(session, STAFF, username="clerk_wang")  # display name 测试staff
+    c = make_case(session)
+    people = [(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:2]]
+    c = workflow.transition(session, clerk, c.id, "dispatch", c.version, people=people)
+    assert q.case_view(session, clerk, c.id)["current_mediator"]  # the person sent, by name
+    clock.freeze(BASE + dt.timedelta(hours=2))
+    c = workflow.transition(session, clerk, c.id, "transfer", c.version, note="双方分歧大")
+    view = q.case_view(session, clerk, c.id)
+    assert view["level"] == "station_room"
+    assert view["current_mediator"] == f"{view['room']}（待指派调解人）"
+    c = workflow.transition(session, clerk, c.id, "transfer", c.version, note="涉及多个部门")
+    view = q.case_view(session, clerk, c.id)
+    assert view["level"] == "city"  # the station ladder goes from the room to the city centre
+    assert view["current_mediator"] == "市综治中心（待指派调解人）"
+    by_clerk = [e["who"] for e in view["timeline"] if e["action"] in ("dispatch", "transfer")]
+    assert by_clerk == ["测试staff"] * 3 and "clerk_wang" not in str(view["timeline"])

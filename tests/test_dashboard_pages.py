@@ -111,7 +111,7 @@ def test_task_force_computes_a_ranking_and_records_an_interview(url, exports):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table.columns)[:3] == ["名次", "较上期", "单位"]
-    assert table.iloc[0]["办理数"] == 5 and table.iloc[0]["名次"] == 1
+    assert table.iloc[0]["办理数"] == 5 and str(table.iloc[0]["名次"]) == "1"
     # the export the page offers opens, is named with period and scope, and holds no phone number
     exp = exports[-1]
     assert exp.filename == "考核排名_派出所_全市_2023-07-01_2023-07-31.xlsx"

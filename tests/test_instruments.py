@@ -239,3 +239,9 @@ def test_supervision_order_document_prints_measures_and_draft_marker(engine, fro
     body = "\n".join(b.text for b in doc.body) + str([b.rows for b in doc.body if b.rows])
     assert number in body and "立即组织驻所" in body
     assert doc.title.startswith("关于督促办理") and doc.addressee
+
+
+def test_a_user_without_a_display_name_is_recorded_by_role_never_by_login_name():
+    from services.roles import TASKFORCE, Actor, person_name
+    assert person_name(Actor(user_id=7, username="zhang_san01", role=TASKFORCE)) == "专班"
+    assert person_name(Actor(user_id=7, username="zhang_san01", role=TASKFORCE, display_name="张三")) == "张三"

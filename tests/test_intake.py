@@ -54,6 +54,7 @@ def test_register_routes_urban_to_station_room_and_numbers(engine):
     (dict(parties=[cases.PartyInput(name="李四", mobile="13800138000", id_card="110105194912310021")]), "party0.id_card"),
     (dict(parties=[cases.PartyInput(name="", mobile="13800138000")]), "party0.name"),
     (dict(received_at=clock.now() + dt.timedelta(hours=2)), "received_at"),
+    (dict(received_at=clock.local_dt(1999, 12, 31, 23, 59)), "received_at"),  # a typo in the year
     (dict(township_id=None), "township_id"),
     (dict(village_id=None), "village_id"),
     (dict(description="吵"), "description"),

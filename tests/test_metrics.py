@@ -129,6 +129,16 @@ def test_headline_tiles_show_values_and_change_against_previous_period(session, 
     assert tiles["overdue"].display == "1"
 
 
+def test_no_change_is_shown_against_a_period_before_the_first_case(session, july):
+    # the fixture's first case was received in June 2023: May has no data, so June's figures
+    # are not a rise from zero ("+1") but have nothing to compare with
+    june = Period(dt.date(2023, 6, 1), dt.date(2023, 6, 30))
+    tiles = {t.key: t for t in metrics.headline(session, june)}
+    assert tiles["received"].display == "1"
+    assert {tiles[k].delta for k in ("received", "settled", "success_rate", "share110")} == {"—"}
+    assert tiles["open"].delta is None and tiles["overdue"].delta is None  # live figures: never compared
+
+
 def test_share_of_110_calls_needs_the_month_total(session, july):
     session.add(PoliceCallTotal(month=dt.date(2023, 7, 1), total=40, entered_at=clock.now()))
     session.flush()

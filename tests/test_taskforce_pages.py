@@ -11,7 +11,7 @@ from db.models import ActionItem, Bulletin, Instrument
 from services import cases, instruments, meetings, official_docs
 from services.roles import Actor
 from tests.factories import case_input
-from tests.ui import app_as, by_key, form_el, texts
+from tests.ui import app_as, form_el, texts
 
 TF = Actor(user_id=None, username="t_tf", role="taskforce", display_name="专班")
 

@@ -1,0 +1,151 @@
+"""Real browser: every demo role opens every page of its menu; no page shows an English word,
+Streamlit's exception box, or "None"/"nan"/"NaT" — tables included (their cells are read from
+the grid's accessible DOM, which the canvas-drawn st.dataframe keeps for screen readers).
+
+One live server, one browser page per role; each page is visited once, with each of its tabs.
+"""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from components.navigation import pages_for
+from tests.test_browser_case_loop import WAIT, idle
+
+pytestmark = pytest.mark.browser
+
+ROLES = {"admin": "admin", "staff": "staff", "leader": "leader", "taskforce": "taskforce",
+         "mediator": "mediator", "village": "mediator", "trainer": "trainer"}
+# ASCII words a Chinese user is expected to read: file formats, units, product names
+ALLOWED = {"PDF", "DOCX", "Excel", "Word", "QR", "MB", "JSON", "xlsx", "XLSX", "CSV",
+           # the format hints an empty date or time input draws (Streamlit offers no placeholder for them)
+           "yyyy", "mm", "dd", "HH"}
+WORD = re.compile(r"[A-Za-z]+")
+CODE = re.compile(r"\b[A-Z]{1,6}(?:-\d{4})?-?\d{2,6}\b")  # case numbers (FC-2026-000123), unit codes (M0001, T01)
+URL = re.compile(r"https?://\S+")
+MISSING = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT)(?![A-Za-z])")
+
+# The visible text of the main area and the sidebar: text nodes a user can see, without the ligature
+# text of Material icons ("keyboard_double_arrow_left") and without two pieces of Streamlit's own
+# English that no option removes (the uploader's "Upload" button and "10MB per file"; see the
+# report of issue 11). Tables are read separately, from the grid's accessible copy.
+VISIBLE_TEXT = """() => {
+  const skip = '[data-testid="stFileUploaderDropzoneInstructions"], [data-testid="stFileUploaderDropzone"] button,'
+    + '[data-testid="stDataFrame"], [data-stale="true"]';  // stale: left over from the previous screen
+  const out = [];
+  for (const root of document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const el = node.parentElement;
+      if (!el || el.closest(skip) || !el.checkVisibility({visibilityProperty: true})) continue;
+      if (getComputedStyle(el).fontFamily.includes('Material')) continue;
+      const text = node.textContent.trim();
+      if (text) out.push(text);
+    }
+  }
+  return out.join(String.fromCharCode(10));
+}"""
+# Cells of every table: column headers and the rows the grid has drawn, as one line per cell
+GRID_CELLS = """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"]')).map(frame =>
+  Array.from(frame.querySelectorAll('table[role="grid"] tr')).map(row =>
+    Array.from(row.querySelectorAll('th, td')).map(c => c.textContent)))"""
+
+
+def english_words(text: str) -> list[str]:
+    text = URL.sub(" ", CODE.sub(" ", text))
+    return sorted({w for w in WORD.findall(text) if w not in ALLOWED})
+
+
+def visible_text(page) -> str:
+    frames = page.get_by_test_id("stDataFrame")
+    for i in range(frames.count()):  # the grid draws its accessible copy once its data has arrived
+        if frames.nth(i).is_visible():  # (a table in a hidden tab is drawn when its tab opens)
+            frames.nth(i).locator('table[role="grid"]').wait_for(state="attached", timeout=WAIT)
+    tables = page.evaluate(GRID_CELLS)
+    cells = "\n".join(c for table in tables for row in table for c in row)
+    return page.evaluate(VISIBLE_TEXT) + "\n" + cells, tables
+
+
+def blank_columns(tables: list) -> list[str]:
+    """Columns with an empty cell. The grid draws a missing value as a grey "None" on its canvas but
+    leaves the accessible copy empty, so a blank cell is how a "None" shows here: a missing value
+    must be written as "—"."""
+    blank = []
+    for table in tables:
+        if len(table) < 2:
+            continue
+        header, rows = table[0], table[1:]
+        blank += sorted({header[i] for row in rows for i, c in enumerate(row) if not c.strip() and i < len(header)})
+    return blank
+
+
+# usernames are what a user types to log in; they are the subject of these pages (the trainer's
+# home lists the demo accounts to hand out)
+ACCOUNT_PAGES = {"admin 演示数据", "trainer 演示数据", "admin 用户管理", "trainer 工作台"}
+USERNAMES = set(ROLES) | {"demo"}
+
+
+def check(page, where: str, problems: list[str]) -> None:
+    page.locator('[data-stale="true"]').first.wait_for(state="detached", timeout=WAIT)
+    text, tables = visible_text(page)
+    with open("test-artifacts/all-pages.txt", "a") as dump:
+        dump.write(f"===== {where}\n{text}\n")
+    words = english_words(text)
+    if where.split(" / ")[0] in ACCOUNT_PAGES:
+        words = [w for w in words if w not in USERNAMES]
+    if words:
+        problems.append(f"{where}: English {words}")
+    missing = set(MISSING.findall(text))
+    if missing:
+        problems.append(f"{where}: shows {sorted(missing)}")
+    blank = blank_columns(tables)
+    if blank:
+        problems.append(f"{where}: blank (None) cells in {blank}")
+    for metric in page.get_by_test_id("stMetric").all():
+        value = metric.get_by_test_id("stMetricValue").inner_text().strip()
+        delta = metric.get_by_test_id("stMetricDelta")
+        if delta.count() and value not in ("0", "—") and delta.inner_text().strip().endswith(f"+{value}"):
+            # a rise by the whole figure: the previous period had no data, so there is nothing to compare
+            problems.append(f"{where}: change against an empty period {delta.inner_text().strip()!r}")
+    if page.get_by_test_id("stException").count():
+        problems.append(f"{where}: exception box")
+
+
+def login_as(page, base, username):
+    page.goto(base + "/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill("demo1234")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=WAIT)
+    idle(page)
+
+
+def test_every_role_every_page_is_chinese_and_has_no_none(browser, live_server):
+    problems: list[str] = []
+    open("test-artifacts/all-pages.txt", "w").close()
+    for username, role in ROLES.items():
+        context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="Asia/Shanghai")
+        page = context.new_page()
+        login_as(page, live_server.url, username)
+        for spec in pages_for(role):
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()
+            page.wait_for_url(re.compile(f"/{spec.url_path}$|/$"), timeout=WAIT)
+            idle(page)
+            page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=WAIT)
+            idle(page)
+            where = f"{username} {spec.title}"
+            check(page, where, problems)
+            if spec.title == "考核排名" and page.get_by_role("button", name="调解室").count():
+                page.get_by_role("button", name="调解室").click()  # the rooms' league table
+                idle(page)
+                check(page, f"{where} / 调解室", problems)
+            tabs = page.get_by_test_id("stMain").get_by_role("tab")
+            for i in range(1, tabs.count()):
+                tab = tabs.nth(i)
+                name = tab.inner_text()
+                tab.click()
+                idle(page)
+                check(page, f"{where} / {name}", problems)
+        context.close()
+    assert not problems, "\n".join(problems)
