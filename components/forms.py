@@ -128,7 +128,7 @@ def choose(scope: str, record_id: Hashable | None) -> None:
 
 
 def pick_record(label: str, labels: dict[Hashable, str], scope: str, *, keep: dict[Hashable, str] | None = None,
-                placeholder: str = "请选择", container=st) -> Hashable | None:
+                container=st) -> Hashable | None:
     """A selectbox of records by id. The choice is remembered under `{scope}_current` and kept
     while the record exists, even when it leaves the listed options (`keep` gives its label then);
     otherwise the first listed record is chosen."""
@@ -146,7 +146,7 @@ def pick_record(label: str, labels: dict[Hashable, str], scope: str, *, keep: di
         st.session_state[f"{scope}_current"] = st.session_state.get(widget)
 
     picked = container.selectbox(label, list(names), format_func=lambda i: names.get(i, str(i)), key=widget,
-                                 placeholder=placeholder, on_change=_remember)
+                                 placeholder="请选择", on_change=_remember)
     if picked is None:
         st.session_state.pop(f"{scope}_current", None)
     else:
