@@ -1,0 +1,296 @@
+"""Bad and hostile input (issue 12): a catalogue of nasty strings sent through the services that
+store text and through every public route, on SQLite and PostgreSQL.
+
+Each answer is either a clear Chinese error beside the field, or a stored value that reads back
+as typed (after the documented clean-up: control and bidi characters removed, trimmed); never a
+500 or an English error, never a hang, never a half-saved record.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from db.engine import session_scope
+from db.models import OnlineRequest
+from services import dispute_codes, inputs, online_services, settings
+from services.errors import ValidationError
+from services.redact import contains_personal_number, redact
+from tests.test_dispute_codes import make_case, valid_id
+from tests.ui import ensure_user
+from web import public
+from web.routes import routes
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# name -> (typed, what a reader gets back; None: refused with a Chinese message is also fine)
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "nul": ("调解\x00记录", "调解记录"),
+    "c0 and del": ("甲\x01\x07\x1b乙\x7f丙", "甲乙丙"),
+    "bidi override": ("\u202e协议已签\u202c订", "协议已签订"),
+    "bidi isolates and marks": ("\u2066甲\u2069\u200e乙\u200f", "甲乙"),
+    "zero width and bom": ("\ufeff甲\u200b乙", "甲乙"),
+    "crlf": ("第一行\r\n第二行", "第一行\n第二行"),
+    "markdown": ("**粗体** [点我](javascript:alert(1)) # 标题", "**粗体** [点我](javascript:alert(1)) # 标题"),
+    "html": ("<script>alert(1)</script><b>x</b>", "<script>alert(1)</script><b>x</b>"),
+    "sql-like": ("'; DROP TABLE dispute_case; -- \" OR 1=1", "'; DROP TABLE dispute_case; -- \" OR 1=1"),
+    "emoji": ("满意👍🏻👨‍👩‍👧", "满意👍🏻👨‍👩‍👧"),
+    "unbroken 60": ("https://example.invalid/" + "a" * 60, "https://example.invalid/" + "a" * 60),
+    "padded": ("  \t 前后空白 \n ", "前后空白"),
+}
+LONG = "长" * 10_000
+WORD = "W" * 10_000
+
+
+# ------------------------------------------------------------------------------ the input layer
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_clean_removes_control_and_bidi_characters_only(name):
+    typed, expected = CATALOGUE[name]
+    assert inputs.clean(typed) == expected
+
+
+def test_mixed_width_mobile_is_normalised():
+    assert inputs.normalise_mobile("138００１３８０００") == "13800138000"
+    assert inputs.normalise_mobile("＋86 138-0013-8000") == "13800138000"
+    assert inputs.normalise_mobile("1380013800") is None
+
+
+def test_id_numbers_need_a_real_past_birth_date():
+    good = valid_id("36098119850612123")
+    assert inputs.normalise_id_card(good) == good
+    assert inputs.normalise_id_card(good.translate(str.maketrans("0123456789", "０１２３４５６７８９"))) == good
+    month_13 = valid_id("36098119851332123")
+    assert inputs.normalise_id_card(month_13) is None
+    future = valid_id("36098120991231123")
+    assert inputs.normalise_id_card(future) is None
+    with pytest.raises(ValidationError) as err:
+        inputs.id_card(month_13)
+    assert "出生日期" in err.value.fields["id_card"]
+
+
+def test_length_errors_name_the_limit_in_chinese():
+    with pytest.raises(ValidationError) as err:
+        inputs.text(LONG, "纠纷简要情况", "description", 2000)
+    assert err.value.fields == {"description": "纠纷简要情况不能超过 2000 字（现 10000 字），请删减后再保存。"}
+
+
+# ------------------------------------------------------------------------------ redaction
+
+@pytest.mark.parametrize("text,hidden", [
+    ("请联系 139 1234 5678 或 360981-19850612-1236", ["1234 5678", "19850612"]),
+    ("电话：１３９１２３４５６７８", ["１２３４５６７８"]),
+    ("+86 139-1234-5678", ["1234-5678"]),
+    ("0086 13912345678", ["12345678"]),
+    ("座机 0795-6201234 或 (0791)88881234", ["6201234", "88881234"]),
+    ("138.0013.8000", ["0013.8000"]),
+    ("身份证 36098119850612123６", ["19850612"]),
+])
+def test_phones_and_ids_in_any_form_are_masked(text, hidden):
+    out = redact(text)
+    assert contains_personal_number(text)
+    for h in hidden:
+        assert h not in out
+    assert "****" in out
+
+
+def test_ordinary_numbers_stay():
+    text = "案件编号 丰综〔2026〕000123 号，赔偿 30000 元，2026-06-12 调解，共 3 人"
+    assert redact(text) == text and not contains_personal_number(text)
+
+
+def test_redaction_of_a_long_digit_run_is_fast():
+    started = time.monotonic()
+    redact(("1 " * 20_000) + "-".join(["139"] * 5000))
+    assert time.monotonic() - started < 20
+
+
+# ------------------------------------------------------------------------------ online services
+
+@pytest.fixture
+def staff(db_url):
+    return ensure_user(db_url, "staff")
+
+
+def _new_case(engine, staff, state="mediating"):
+    with session_scope(engine) as s:
+        case = make_case(s, staff, state)
+        return case.id, dispute_codes.issue_for_case(s, case.id).token
+
+
+def _count(engine):
+    with session_scope(engine) as s:
+        return s.scalar(select(func.count()).select_from(OnlineRequest))
+
+
+@pytest.mark.parametrize("outcome", [
+    "请联系 139 1234 5678 或 360981-19850612-1236",
+    "请致电１３９１２３４５６７８",
+    "电话 +86 139-1234-5678",
+    "请拨打 0795-6201234 联系承办人",
+])
+def test_outcome_with_a_phone_or_id_in_any_form_is_refused(engine, staff, outcome):
+    _, token = _new_case(engine, staff)
+    with session_scope(engine) as s:
+        req = online_services.submit_public(s, token, "legal_consultation", "13900001111", "")
+        online_services.accept(s, staff, req.id)
+        online_services.schedule(s, staff, req.id, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1),
+                                 [{"role": "lawyer", "name": "李律师"}])
+        rid = req.id
+    with session_scope(engine) as s, pytest.raises(ValidationError) as err:
+        online_services.complete(s, staff, rid, outcome)
+    assert "不能包含电话号码或身份证号码" in err.value.fields["outcome"]
+    with session_scope(engine) as s:
+        assert s.get(OnlineRequest, rid).status == "scheduled"
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_public_note_reads_back_cleaned(engine, staff, name):
+    typed, expected = CATALOGUE[name]
+    _, token = _new_case(engine, staff)
+    with session_scope(engine) as s:
+        rid = online_services.submit_public(s, token, "legal_consultation", "138００１３８０００", typed).id
+    with session_scope(engine) as s:
+        req = s.get(OnlineRequest, rid)
+        assert (req.note, req.mobile) == (expected, "13800138000")
+
+
+def test_parallel_duplicate_requests_store_one(engine, staff):
+    _, token = _new_case(engine, staff)
+    outcomes, barrier = [], threading.Barrier(3)
+
+    def post():
+        barrier.wait()
+        try:
+            with session_scope(engine) as s:
+                online_services.submit_public(s, token, "video_mediation", "13900001111", "")
+            outcomes.append("ok")
+        except ValidationError as exc:
+            outcomes.append(exc.fields.get("kind", ""))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count("ok") == 1
+    assert all("请勿重复提交" in o for o in outcomes if o != "ok")
+    assert _count(engine) == 1
+
+
+# ------------------------------------------------------------------------------ public routes
+
+@pytest.fixture
+def client(db_url):
+    public.reset_limits()
+    public.reset_centre_phone()
+    with TestClient(Starlette(routes=routes()), client=("203.0.113.70", 50000)) as c:
+        yield c
+    public.reset_limits()
+    public.reset_centre_phone()
+
+
+def _chinese_page_with_headers(r, status):
+    assert r.status_code == status, (r.status_code, r.text[:200])
+    assert r.headers["content-type"].startswith("text/html")
+    assert CJK.search(r.text) and "Internal Server Error" not in r.text and "Bad Request" not in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_more_than_ten_form_fields_get_a_chinese_page(client, engine, staff):
+    _, token = _new_case(engine, staff)
+    body = "&".join(f"f{i}=1" for i in range(12))
+    r = client.post(f"/c/{token}/request", content=body,
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    _chinese_page_with_headers(r, 400)
+    assert _count(engine) == 0
+
+
+@pytest.mark.parametrize("path", ["/c/x/y", "/c/{token}/foo", "/c/{token}%2Ffoo", "/c/a%2Fb", "/c/{token}/request/x"])
+def test_odd_paths_under_c_get_the_chinese_404(client, engine, staff, path):
+    _, token = _new_case(engine, staff)
+    r = client.get(path.format(token=token))
+    _chinese_page_with_headers(r, 404)
+    assert "没有找到该解纷码" in r.text
+
+
+def test_unexpected_error_gets_the_chinese_page_and_no_personal_data_in_the_log(client, engine, staff,
+                                                                              monkeypatch, caplog):
+    _, token = _new_case(engine, staff)
+
+    def boom(*_a, **_k):
+        raise RuntimeError("note=我的电话13900001111")
+    monkeypatch.setattr(online_services, "submit_public", boom)
+    with caplog.at_level(logging.DEBUG):
+        r = client.post(f"/c/{token}/request", data={"kind": "reminder", "mobile": "13900001111",
+                                                     "note": "我家住在MARKNOTE"})
+    _chinese_page_with_headers(r, 500)
+    assert "13900001111" not in caplog.text and "MARKNOTE" not in caplog.text
+
+
+@pytest.mark.parametrize("name", ["nul", "bidi override", "markdown", "sql-like", "emoji", "c0 and del"])
+def test_public_form_with_hostile_notes_saves_them_cleaned(client, engine, staff, name):
+    typed, expected = CATALOGUE[name]
+    _, token = _new_case(engine, staff)
+    r = client.post(f"/c/{token}/request", data={"kind": "legal_consultation", "mobile": "13900001111",
+                                                 "note": typed})
+    assert r.status_code == 200 and "申请已提交" in r.text
+    with session_scope(engine) as s:
+        assert s.scalar(select(OnlineRequest.note)) == expected
+
+
+def test_confirmation_survives_a_reload(client, engine, staff):
+    _, token = _new_case(engine, staff)
+    r = client.post(f"/c/{token}/request", data={"kind": "legal_consultation", "mobile": "13900001111"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    again = client.get(r.headers["location"])
+    assert again.status_code == 200 and "申请已提交" in again.text and "139****1111" in again.text
+    assert client.get(r.headers["location"]).text == again.text
+    assert _count(engine) == 1
+
+
+def test_retry_after_is_the_real_submission_window(client, engine, staff):
+    _, token = _new_case(engine, staff)
+    for _ in range(public.POST_LIMIT):
+        client.post(f"/c/{token}/request", data={"kind": "reminder", "mobile": "1"})
+    r = client.post(f"/c/{token}/request", data={"kind": "reminder", "mobile": "1"})
+    assert r.status_code == 429
+    assert public.POST_WINDOW - 60 < int(r.headers["retry-after"]) <= public.POST_WINDOW
+
+
+def test_404_page_gives_the_centres_phone(client, engine, staff, db_url):
+    admin = ensure_user(db_url, "admin")
+    with session_scope(engine) as s:
+        settings.set_centre_phone(s, admin, "0795-6201234")
+    r = client.get("/c/" + "n" * 32)
+    assert r.status_code == 404 and "0795-6201234" in r.text
+
+
+def test_forwarded_for_is_believed_only_from_configured_proxies(db_url, monkeypatch):
+    import uvicorn
+
+    import serve  # noqa: F401 - applies PUBLIC_TRUSTED_PROXIES to uvicorn's proxy handling
+
+    def burst():
+        public.reset_limits()
+        config = uvicorn.Config(app=Starlette(routes=routes()))
+        config.load()
+        with TestClient(config.loaded_app, client=("127.0.0.1", 40000)) as c:
+            return [c.get("/c/" + "b" * 32, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+                    for i in range(40)]
+
+    monkeypatch.delenv("PUBLIC_TRUSTED_PROXIES", raising=False)
+    codes = burst()
+    assert codes[:public.MISS_LIMIT] == [404] * public.MISS_LIMIT and set(codes[public.MISS_LIMIT:]) == {429}
+    monkeypatch.setenv("PUBLIC_TRUSTED_PROXIES", "127.0.0.1")
+    assert set(burst()) == {404}  # behind a configured proxy each citizen counts on their own
+    public.reset_limits()
