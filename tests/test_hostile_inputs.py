@@ -294,3 +294,41 @@ def test_forwarded_for_is_believed_only_from_configured_proxies(db_url, monkeypa
     monkeypatch.setenv("PUBLIC_TRUSTED_PROXIES", "127.0.0.1")
     assert set(burst()) == {404}  # behind a configured proxy each citizen counts on their own
     public.reset_limits()
+
+
+# ------------------------------------------------------------------------------ documents
+
+def _every_field(kind: str, word: str) -> dict:
+    from services import official_docs as od
+    values = {k: word for k in od.template_fields(kind)}
+    values.update(serial=1, date=dt.date(2026, 12, 6), case_count=1, item_count=1, issue_no=1,
+                  status_date=word, deadline=word, copy_to=[word, word])
+    if kind == "meeting_minutes":
+        values["item_rows"] = [["1", word, word, word, word], ["2", word, word, word, word]]
+    if kind == "bulletin":
+        values["township_rows"] = [[word, 1, word, word]]
+        values["practices"] = [{"heading": word, "text": word}]
+    return values
+
+
+@pytest.mark.parametrize("kind", ["meeting_minutes", "risk_notice", "supervision_order", "bulletin"])
+@pytest.mark.parametrize("word", ["W" * 10_000, "国" * 10_000, "https://example.invalid/" + "a" * 60],
+                         ids=["latin-10k", "cjk-10k", "url-60"])
+def test_every_document_kind_finishes_on_unbroken_words(kind, word):
+    from services import official_docs as od
+    doc = od.fill_template(kind, _every_field(kind, word))
+    started = time.monotonic()
+    docx, pdf = od.render_docx(doc), od.render_pdf(doc)
+    assert time.monotonic() - started < 20  # it used to hang (100 % CPU, gigabytes of memory)
+    assert docx.startswith(b"PK") and pdf.startswith(b"%PDF")
+
+
+def test_a_cut_table_cell_says_so_in_the_pdf(tmp_path):
+    import subprocess
+
+    from services import official_docs as od
+    doc = od.fill_template("meeting_minutes", _every_field("meeting_minutes", "国" * 10_000))
+    path = tmp_path / "m.pdf"
+    path.write_bytes(od.render_pdf(doc))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "未印出" in re.sub(r"\s", "", text)
