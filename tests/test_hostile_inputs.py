@@ -332,3 +332,46 @@ def test_a_cut_table_cell_says_so_in_the_pdf(tmp_path):
     path.write_bytes(od.render_pdf(doc))
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
     assert "未印出" in re.sub(r"\s", "", text)
+
+
+# ------------------------------------------------------------------------------ spreadsheets
+
+def _formula_cells(raw: bytes) -> list[str]:
+    import io
+
+    from openpyxl import load_workbook
+    wb = load_workbook(io.BytesIO(raw))
+    return [f"{ws.title}!{c.coordinate}={c.value}" for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if c.data_type == "f" or (isinstance(c.value, str) and c.value[:1] in "=+-@")]
+
+
+def test_roster_import_refuses_formula_names_and_no_export_holds_a_formula(engine):
+    from sqlalchemy.orm import Session
+
+    from services import roster
+    from tests.test_roster import actor, xlsx
+    with Session(engine) as s:  # never committed: the kept roster stays as it was
+        staff = actor(s, "staff")
+        raw = xlsx([
+            ["", '=HYPERLINK("http://x","y")', "住村母舅", "13900001111", "R-T13-V01", "", "", "", "", "", ""],
+            ["", "@SUM(1)", "住村母舅", "13900001113", "R-T13-V01", "", "", "", "", "", ""],
+            ["", "赵德明", "住村母舅", "13900001112", "R-T13-V01", "", "", "-2+3", "", "", "+1-2 备注"],
+        ])
+        result = roster.import_roster(s, staff, raw)
+        assert result.inserted == 1 and len(result.invalid) == 2
+        assert all("姓名" in " ".join(r.errors) for r in result.invalid)
+        assert "不能以 = + - @ 开头" in " ".join(result.invalid[1].errors)
+        assert _formula_cells(roster.error_report_xlsx(result.invalid)) == []
+        exported = roster.export_xlsx(s, staff, roster.RosterFilter(active=None))
+        assert _formula_cells(exported) == []
+        assert roster.parse_import(s, exported).count("unchanged") >= 1 and not roster.parse_import(s, exported).invalid
+        s.rollback()
+
+
+def test_statistics_export_neutralises_formula_cells():
+    from services import metrics
+    from services.exports import csv_bytes
+    period = type("P", (), {"text": "2026年", "start": dt.date(2026, 1, 1), "end": dt.date(2026, 12, 31)})()
+    exp = metrics.export_xlsx("统计", period, "全市", ["单位", "件数"], [["=1+1", 3], ["-2+3", 4], ["@SUM(1)", 5]])
+    assert _formula_cells(exp.data) == []
+    assert csv_bytes([["=1+1", 2]]).decode("utf-8-sig").startswith("'=1+1,2")
