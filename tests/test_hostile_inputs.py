@@ -375,3 +375,16 @@ def test_statistics_export_neutralises_formula_cells():
     exp = metrics.export_xlsx("统计", period, "全市", ["单位", "件数"], [["=1+1", 3], ["-2+3", 4], ["@SUM(1)", 5]])
     assert _formula_cells(exp.data) == []
     assert csv_bytes([["=1+1", 2]]).decode("utf-8-sig").startswith("'=1+1,2")
+
+
+# ------------------------------------------------------------------------------ demo codes
+
+def test_demo_tokens_cannot_be_computed_from_the_seed():
+    import random
+
+    from services import demo_codes
+    first, second = demo_codes._token(random.Random(2023)), demo_codes._token(random.Random(2023))
+    assert first != second and dispute_codes.TOKEN_RE.match(first) and dispute_codes.TOKEN_RE.match(second)
+    rng_a, rng_b = random.Random(7), random.Random(7)
+    demo_codes._token(rng_a), demo_codes._token(rng_b)
+    assert rng_a.random() == rng_b.random()  # the rest of the demo stays reproducible
