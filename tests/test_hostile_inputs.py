@@ -388,3 +388,41 @@ def test_demo_tokens_cannot_be_computed_from_the_seed():
     rng_a, rng_b = random.Random(7), random.Random(7)
     demo_codes._token(rng_a), demo_codes._token(rng_b)
     assert rng_a.random() == rng_b.random()  # the rest of the demo stays reproducible
+
+
+# ------------------------------------------------------------------------------ users, logs, create-admin
+
+def test_long_user_name_is_a_field_error_and_no_sql_parameters_reach_the_log(engine, caplog):
+    from services import auth
+    from services.roles import ADMIN, SYSTEM
+    with caplog.at_level(logging.DEBUG), session_scope(engine) as s, pytest.raises(ValidationError) as err:
+        auth.create_user(s, SYSTEM, "long_name_user", "名" * 51, ADMIN, "Correct-horse-9-battery")
+    assert err.value.fields == {"display_name": "姓名不能超过 50 字（现 51 字），请删减后再保存。"}
+    assert engine.hide_parameters  # a failing statement's error text never carries the values (hashes, mobiles)
+
+
+def _manage(args, env_extra, db_url):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "ADMIN_PASSWORD"}
+    env.update(DATABASE_URL=db_url, APP_MODE="production", **env_extra)
+    return subprocess.run([sys.executable, "manage.py", *args], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_create_admin_without_a_password_says_so_in_chinese(db_url):
+    r = _manage(["create-admin", "ops_admin"], {}, db_url)
+    assert r.returncode == 3
+    assert "Traceback" not in r.stderr and "EOFError" not in r.stderr and "启动失败" not in r.stderr
+    assert "没有读到密码" in r.stderr and "ADMIN_PASSWORD" in r.stderr
+
+
+def test_create_admin_takes_the_password_from_the_environment(db_url):
+    from db.models import User
+    r = _manage(["create-admin", "ops_admin2"], {"ADMIN_PASSWORD": "Correct-horse-9-battery"}, db_url)
+    assert r.returncode == 0, r.stderr
+    with session_scope() as s:
+        assert s.scalar(select(User.role).where(User.username == "ops_admin2")) == "admin"
+    again = _manage(["create-admin", "ops_admin2"], {"ADMIN_PASSWORD": "Correct-horse-9-battery"}, db_url)
+    assert again.returncode == 4 and "已存在" in again.stderr and "Traceback" not in again.stderr
