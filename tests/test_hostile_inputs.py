@@ -426,3 +426,34 @@ def test_create_admin_takes_the_password_from_the_environment(db_url):
         assert s.scalar(select(User.role).where(User.username == "ops_admin2")) == "admin"
     again = _manage(["create-admin", "ops_admin2"], {"ADMIN_PASSWORD": "Correct-horse-9-battery"}, db_url)
     assert again.returncode == 4 and "已存在" in again.stderr and "Traceback" not in again.stderr
+
+
+# ------------------------------------------------------------------------------ organisation file
+
+def _org_problem(mutate) -> str:
+    import json
+
+    from services import org
+    data = json.loads(org.DEFAULT_ORG_FILE.read_text(encoding="utf-8"))
+    mutate(data)
+    with pytest.raises(ValidationError) as err:
+        org.load_org(None, org.parse_org(json.dumps(data, ensure_ascii=False).encode()))
+    return err.value.fields["file"]
+
+
+def test_broken_org_file_lists_every_problem_in_chinese():
+    def break_it(d):
+        del d["townships"][0]["code"]
+        del d["mediators"][1]["name"]
+        d["grids"] = {"not": "a list"}
+    text = _org_problem(break_it)
+    assert "乡镇（街道）第 1 项缺少：编码" in text and "人员第 2 项" in text and "缺少：名称" in text
+    assert "网格应为列表" in text
+    assert not re.search(r"[A-Za-z_]{4,}", text)  # no English section or field names
+
+
+def test_broken_reference_is_named_in_chinese():
+    def break_it(d):
+        d["villages"][0]["township"] = "T99"
+    text = _org_problem(break_it)
+    assert "所属乡镇引用了不存在的编码 T99" in text and "villages" not in text and "township" not in text
