@@ -1,6 +1,7 @@
 """Per-browser-session context: the logged-in actor (ids only) and DB session helper."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import streamlit as st
@@ -59,10 +60,10 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
             result = fn(s, actor(), *args, **kwargs)
     except ValidationError as exc:
         st.session_state["field_errors"] = exc.fields
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return None
     except DomainError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return None
     except StaleDataError:  # a concurrent edit detected at commit time
         st.error("该记录已被他人修改，请刷新页面后重新操作。")
@@ -72,8 +73,17 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
     return result if result is not None else True
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~#|])")
+
+
+def plain(text) -> str:
+    """Text for st.warning/st.error/st.subheader/...: every Markdown character escaped, so what a
+    user typed (a name, a 110 number, a title) shows as typed, never bold, never a link."""
+    return _MARKDOWN.sub(r"\\\1", str(text or ""))
+
+
 def field_error(key: str) -> None:
     """Show the error for one field, right under it."""
     msg = st.session_state.get("field_errors", {}).get(key)
     if msg:
-        st.caption(f":red[{msg}]")
+        st.caption(f":red[{plain(msg)}]")

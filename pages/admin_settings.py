@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from components.context import db, field_error, guard, run_action
+from components.context import db, field_error, guard, plain, run_action
 from services import admin_config, ladder
 
 me = guard(__file__)
@@ -91,7 +91,7 @@ with tab_cat:
             new_code = st.text_input("编码（可不填，自动生成）", key="cat_new_code")
             field_error("code")
         if st.form_submit_button("新增"):
-            _act(admin_config.add_category, new_name, new_code, done=f"已新增类别“{new_name.strip()}”。")
+            _act(admin_config.add_category, new_name, new_code, done=f"已新增类别“{plain(new_name.strip())}”。")
 
     if cats:
         st.markdown("**修改类别**")

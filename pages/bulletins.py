@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components import taskforce_widgets as tw
-from components.context import can, db, field_error, guard
+from components.context import can, db, field_error, guard, plain
 from services import bulletins, instruments
 
 me = guard(__file__)
@@ -53,7 +53,7 @@ if st.session_state.get("bl_selected") not in ids:
 chosen = st.selectbox("查看专报", ids, format_func=labels.get, key="bl_selected")
 with db() as s:
     view = bulletins.get(s, me, chosen)
-st.subheader(f"{view['issue']}：{view['title']}")
+st.subheader(plain(f"{view['issue']}：{view['title']}"))
 st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {view['created_by_name']}"
            + (f"；印发 {view['issue_date']}（{view['issued_by_name']}）" if view["issue_date"] else ""))
 tw.bulletin_figures(view)

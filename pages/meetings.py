@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components import taskforce_widgets as tw
-from components.context import can, db, guard
+from components.context import can, db, guard, plain
 from db.engine import session_scope
 from services import bulletins, meetings, official_docs
 from services.errors import DomainError
@@ -52,7 +52,7 @@ labels = {r["id"]: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}"
 chosen = st.selectbox("查看纪要", list(labels), format_func=labels.get, key="mt_selected")
 with db() as s:
     view = meetings.get(s, me, chosen)
-st.subheader(view["topic"])
+st.subheader(plain(view["topic"]))
 st.text(f"{view['kind_name']}    日期：{view['held_on']}    地点：{view['place']}    召集人：{view['convened_by']}")
 st.text("参会单位：" + ("、".join(view["attending_units"]) or "—"))
 st.text("参会人员：" + ("、".join(view["attendees"]) or "—"))

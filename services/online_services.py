@@ -174,7 +174,7 @@ def _public_text(value: str, field: str, label: str) -> str:
     if len(value) > PUBLIC_TEXT_MAX:
         raise ValidationError({field: inputs.too_long(label, PUBLIC_TEXT_MAX, len(value))})
     if contains_personal_number(value):
-        raise ValidationError({field: f"{label}会在解纷码页面公开显示，不能包含电话号码或身份证号码"
+        raise ValidationError({field: f"{label}会在解纷码页面公开显示，不能包含手机号码、电话号码或身份证号码"
                                       "（含带空格、横线或全角数字的写法），请删除后再保存。"})
     return value
 

@@ -146,7 +146,7 @@ def test_outcome_with_a_phone_or_id_in_any_form_is_refused(engine, staff, outcom
         rid = req.id
     with session_scope(engine) as s, pytest.raises(ValidationError) as err:
         online_services.complete(s, staff, rid, outcome)
-    assert "不能包含电话号码或身份证号码" in err.value.fields["outcome"]
+    assert "不能包含手机号码、电话号码或身份证号码" in err.value.fields["outcome"]
     with session_scope(engine) as s:
         assert s.get(OnlineRequest, rid).status == "scheduled"
 
@@ -457,3 +457,28 @@ def test_broken_reference_is_named_in_chinese():
         d["villages"][0]["township"] = "T99"
     text = _org_problem(break_it)
     assert "所属乡镇引用了不存在的编码 T99" in text and "villages" not in text and "township" not in text
+
+
+# ------------------------------------------------------------------------------ Markdown
+
+MARKDOWN_ACTIVE = re.compile(r"(?<!\\)[*_\[\]`<>$~#|]")
+
+
+def test_plain_leaves_no_markdown_active_character():
+    from components.context import plain
+    for typed, _ in CATALOGUE.values():
+        assert not MARKDOWN_ACTIVE.search(plain(typed))
+    assert "[点我]" not in plain("[点我](javascript:alert(1))")
+
+
+def test_duplicate_110_warning_shows_the_number_as_typed_not_as_markdown(ui_url):
+    from tests.test_case_pages import INTAKE, case_count, fill_intake, make_case as make_intake_case, submit
+    from tests.ui import app_as
+    incident = "**JJ**[点我](javascript:alert(1))"
+    _, number = make_intake_case(ui_url, incident=incident)
+    at = app_as(ui_url, "staff", INTAKE)
+    fill_intake(at, ui_url, "13700001111", incident=incident)
+    submit(at, "in_submit")
+    assert case_count(ui_url) == 1
+    warning = next(w.value for w in at.warning if number in w.value)
+    assert "请勿重复登记" in warning and not MARKDOWN_ACTIVE.search(warning)
