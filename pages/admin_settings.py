@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from components import public_access
 from components.context import db, field_error, guard, plain, run_action
 from services import admin_config, ladder
 
@@ -114,3 +115,5 @@ with tab_cat:
         if b4.button("删除", key="cat_delete", width="stretch", disabled=chosen["cases"] > 0,
                      help="已有案件使用的类别不能删除，可以停用"):
             _act(admin_config.delete_category, cid, done="类别已删除。")
+
+public_access.render()

@@ -87,7 +87,7 @@ def base_url(session: Session | None = None) -> str:
     """PUBLIC_BASE_URL from the environment, else the admin setting "public_base_url", else localhost."""
     url = os.environ.get("PUBLIC_BASE_URL", "").strip()
     if not url and session is not None:
-        url = str(settings.get(session, "public_base_url") or "").strip()
+        url = str(settings.get(session, settings.PUBLIC_BASE_URL) or "").strip()
     return (url or DEFAULT_BASE_URL).rstrip("/")
 
 

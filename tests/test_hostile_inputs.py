@@ -267,7 +267,7 @@ def test_retry_after_is_the_real_submission_window(client, engine, staff):
     assert public.POST_WINDOW - 60 < int(r.headers["retry-after"]) <= public.POST_WINDOW
 
 
-def test_404_page_gives_the_centres_phone(client, engine, staff, db_url):
+def test_404_page_gives_the_centres_phone(client, engine, staff, db_url, clean_settings):
     admin = ensure_user(db_url, "admin")
     with session_scope(engine) as s:
         settings.set_centre_phone(s, admin, "0795-6201234")
@@ -482,3 +482,76 @@ def test_duplicate_110_warning_shows_the_number_as_typed_not_as_markdown(ui_url)
     assert case_count(ui_url) == 1
     warning = next(w.value for w in at.warning if number in w.value)
     assert "请勿重复登记" in warning and not MARKDOWN_ACTIVE.search(warning)
+
+
+# ------------------------------------------------------------------------------ public address (系统设置)
+
+@pytest.fixture
+def clean_settings():
+    """The setting table is kept between tests (conftest ORG_TABLES): drop what these tests set.
+    Request it after db_url/ui_url, so that it is torn down while DATABASE_URL still points there."""
+    yield
+    import os
+
+    from sqlalchemy import delete
+
+    from db.engine import get_engine
+    from db.models import Setting
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        with session_scope(get_engine(url)) as s:
+            s.execute(delete(Setting).where(Setting.key.in_([settings.PUBLIC_BASE_URL, settings.CENTRE_PHONE])))
+    public.reset_centre_phone()
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "jfm.example.gov.cn", "https://", "https://u:p@x.cn",
+                                 "https://x.cn/?a=1", "ftp://x.cn", "https://x .cn"])
+def test_public_base_url_is_validated(engine, db_url, bad, clean_settings):
+    admin = ensure_user(db_url, "admin")
+    with session_scope(engine) as s, pytest.raises(ValidationError) as err:
+        settings.set_public_base_url(s, admin, bad)
+    assert "对外访问地址" in err.value.fields["public_base_url"] or "https://" in err.value.fields["public_base_url"]
+
+
+def test_public_base_url_is_saved_audited_and_used_by_the_qr(engine, db_url, monkeypatch, clean_settings):
+    from db.models import AuditEvent
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    admin = ensure_user(db_url, "admin")
+    with session_scope(engine) as s:
+        assert settings.set_public_base_url(s, admin, " https://jfm.example.gov.cn/ ") == "https://jfm.example.gov.cn"
+    with session_scope(engine) as s:
+        assert dispute_codes.public_url("T" * 32, s) == "https://jfm.example.gov.cn/c/" + "T" * 32
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "setting.change").order_by(AuditEvent.id.desc()))
+        assert event.detail["key"] == "public_base_url" and event.detail["new"] == "https://jfm.example.gov.cn"
+
+
+def test_qr_panel_warns_in_red_while_the_address_is_localhost(ui_url, monkeypatch, clean_settings):
+    from tests.test_code_pages import _panel
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    staff = ensure_user(ui_url, "staff")
+    with session_scope() as s:
+        case_id = make_case(s, staff, "mediating").id
+    at = _panel(ui_url, "staff", case_id)
+    assert any("本机地址" in e.value for e in at.error)
+    admin = ensure_user(ui_url, "admin")
+    with session_scope() as s:
+        settings.set_public_base_url(s, admin, "https://jfm.example.gov.cn")
+    at = _panel(ui_url, "staff", case_id)
+    assert not any("本机地址" in e.value for e in at.error)
+
+
+def test_admin_sets_the_public_address_on_the_settings_page(ui_url, monkeypatch, clean_settings):
+    from tests.ui import app_as, by_key
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    at = app_as(ui_url, "admin", "pages/admin_settings.py")
+    assert any("本机地址" in e.value for e in at.error)
+    by_key(at.text_input, "public_base_url").input("not a url")
+    at.button(key="FormSubmitter:public_access_form-保存对外访问设置").click().run()
+    assert "对外访问地址应为" in "".join(c.value for c in at.caption)
+    by_key(at.text_input, "public_base_url").input("https://jfm.example.gov.cn")
+    by_key(at.text_input, "centre_phone").input("0795-6201234")
+    at.button(key="FormSubmitter:public_access_form-保存对外访问设置").click().run()
+    assert not at.exception
+    with session_scope() as s:
+        assert settings.get(s, settings.PUBLIC_BASE_URL) == "https://jfm.example.gov.cn"
+        assert settings.get(s, settings.CENTRE_PHONE) == "0795-6201234"

@@ -119,7 +119,8 @@ def centre_phone() -> str:
     if time.monotonic() - at > 60 or not at:
         try:
             with session_scope() as s:
-                phone = app_settings.get(s, app_settings.CENTRE_PHONE, "") or ""
+                phone = (app_settings.get(s, app_settings.CENTRE_PHONE, "")
+                         or dispute_codes.org.city(s).get("public_phone", "") or "")
         except Exception:  # noqa: BLE001 - the 404 page must answer even without a database
             phone = ""
         _centre_phone = (time.monotonic(), phone)
