@@ -30,3 +30,20 @@ def party_replacements(parties, *addresses: str | None) -> dict[str, str]:
         if a and len(a.strip()) >= 4:
             out[a.strip()] = mask_address(a.strip())
     return out
+
+
+def masker_for(session, actor, case_ids) -> "callable":
+    """How free text linked to these cases reads for this actor: as typed for roles with personal
+    access, else with the cases' party names, numbers and addresses and every phone/ID masked
+    (services.redact). One function for pages and for the DOCX/PDF made from them."""
+    from sqlalchemy import select
+
+    from db.models import Case, Party
+    from services.roles import may
+    if may(actor.role, "case.view_personal"):
+        return lambda text: text
+    ids = list(case_ids or [])
+    parties = list(session.scalars(select(Party).where(Party.case_id.in_(ids)))) if ids else []
+    addresses = list(session.scalars(select(Case.address).where(Case.id.in_(ids)))) if ids else []
+    known = party_replacements(parties, *addresses)
+    return lambda text: redact_text(text, known) if isinstance(text, str) else text

@@ -555,3 +555,155 @@ def test_admin_sets_the_public_address_on_the_settings_page(ui_url, monkeypatch,
     with session_scope() as s:
         assert settings.get(s, settings.PUBLIC_BASE_URL) == "https://jfm.example.gov.cn"
         assert settings.get(s, settings.CENTRE_PHONE) == "0795-6201234"
+
+
+# ------------------------------------------------------------------------------ masked roles and free text
+
+PERSONAL = "当事人张斌东（电话17381337463，身份证362202199003214441）"
+
+
+def _docx_text(raw: bytes) -> str:
+    import io
+
+    from docx import Document
+    d = Document(io.BytesIO(raw))
+    return "\n".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells])
+
+
+def _personal_case(engine):
+    from services import cases
+    from tests.factories import case_input
+    from tests.test_meetings import actor
+    with session_scope(engine) as s:
+        data = case_input(s, parties=[cases.PartyInput(name="张斌东", role="applicant", mobile="17381337463",
+                                                       id_card="362202199003214441")])
+        return cases.register_case(s, actor("staff"), data).id
+
+
+def _hidden(text: str) -> bool:
+    return "17381337463" not in text and "362202199003214441" not in text and "张斌东" not in text
+
+
+@pytest.mark.parametrize("role", ["leader", "trainer"])
+def test_minutes_free_text_is_masked_for_leaders_on_the_page_and_in_the_files(engine, role):
+    from services import meetings
+    from tests.test_meetings import DAY, actor
+    case_id = _personal_case(engine)
+    data = meetings.MeetingInput(kind="coordination", held_on=DAY, place="市综治中心", convened_by="专班 熊建国",
+                                 topic="宅基地纠纷协调", attending_units=["剑光街道"], attendees=["熊建国"],
+                                 decisions=PERSONAL + "，由街道牵头复测。", case_ids=[case_id])
+    items = [meetings.ActionInput("回访" + PERSONAL, "剑光街道综治中心", DAY + dt.timedelta(days=3))]
+    with session_scope(engine) as s:
+        mid = meetings.create_meeting(s, actor("taskforce"), data, items).id
+    with session_scope(engine) as s:
+        view = meetings.get(s, actor(role), mid)
+        assert _hidden(view["decisions"]) and _hidden(view["items"][0]["task"])
+        assert "173****7463" in view["decisions"]
+        _, docx = meetings.render(s, actor(role), mid, "docx")
+        assert _hidden(_docx_text(docx))
+        staff_view = meetings.get(s, actor("taskforce"), mid)
+        assert PERSONAL in staff_view["decisions"]  # the task force keeps what it typed
+
+
+@pytest.mark.parametrize("role", ["leader", "trainer"])
+def test_notice_situation_is_masked_for_leaders_on_the_page_and_in_the_docx(engine, role):
+    from services import instruments
+    from tests.test_meetings import DAY, actor
+    case_id = _personal_case(engine)
+    with session_scope(engine) as s:
+        iid = instruments.create_draft(s, actor("taskforce"), "risk_notice", instruments.InstrumentInput(
+            subject="宅基地纠纷", addressee="剑光街道综治中心", facts=PERSONAL + "多次争执。", risk="有激化风险",
+            measures="限期组织调解", deadline=DAY + dt.timedelta(days=7), case_ids=[case_id])).id
+    with session_scope(engine) as s:
+        assert _hidden(instruments.get(s, actor(role), iid)["facts"])
+        _, docx = instruments.render(s, actor(role), iid, "docx")
+        assert _hidden(_docx_text(docx))
+        assert PERSONAL in instruments.get(s, actor("taskforce"), iid)["facts"]
+
+
+# ------------------------------------------------------------------------------ the catalogue through the services
+
+def _write_case_description(engine, text):
+    from db.models import Case
+    from services import cases
+    from tests.factories import case_input
+    from tests.test_meetings import actor
+    with session_scope(engine) as s:
+        cid = cases.register_case(s, actor("staff"), case_input(s, description="邻里纠纷：" + text)).id
+    with session_scope(engine) as s:
+        return s.get(Case, cid).description, "邻里纠纷："
+
+
+def _write_meeting(engine, text):
+    from db.models import Meeting
+    from services import meetings
+    from tests.test_meetings import DAY, actor
+    data = meetings.MeetingInput(kind="coordination", held_on=DAY, place="市综治中心", convened_by="熊建国",
+                                 topic="协调" + text, attending_units=["剑光街道"], attendees=["熊建国"],
+                                 decisions="议定：" + text, case_ids=[])
+    with session_scope(engine) as s:
+        mid = meetings.create_meeting(s, actor("taskforce"), data, []).id
+    with session_scope(engine) as s:
+        m = s.get(Meeting, mid)
+        assert m.topic == inputs.clean("协调" + text)
+        return m.decisions, "议定："
+
+
+def _write_notice(engine, text):
+    from db.models import Instrument
+    from services import instruments
+    from tests.test_meetings import DAY, actor
+    with session_scope(engine) as s:
+        iid = instruments.create_draft(s, actor("taskforce"), "risk_notice", instruments.InstrumentInput(
+            subject="纠纷", addressee="剑光街道综治中心", facts="基本情况：" + text, risk="风险",
+            measures="限期调解", deadline=DAY + dt.timedelta(days=7))).id
+    with session_scope(engine) as s:
+        return s.get(Instrument, iid).facts, "基本情况："
+
+
+def _write_outcome(engine, text):
+    staff = ensure_user(str(engine.url.render_as_string(hide_password=False)), "staff")
+    _, token = _new_case(engine, staff)
+    with session_scope(engine) as s:
+        rid = online_services.submit_public(s, token, "reminder", "13900001111", "").id
+        online_services.accept(s, staff, rid)
+    with session_scope(engine) as s:
+        online_services.complete(s, staff, rid, "已办结：" + text)
+    with session_scope(engine) as s:
+        return s.get(OnlineRequest, rid).outcome, "已办结："
+
+
+WRITERS = {"case description": _write_case_description, "meeting": _write_meeting, "risk notice": _write_notice,
+           "online outcome": _write_outcome}
+HOSTILE = {**{k: v[0] for k, v in CATALOGUE.items()}, "10k": LONG, "unbroken 10k": WORD,
+           "mixed width": "１３８００１３８０００ 与 138００１３８000"}
+
+
+def _rows(engine):
+    from db.models import Case, Instrument, Meeting
+    with session_scope(engine) as s:
+        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (Case, Meeting, Instrument, OnlineRequest))
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_text_is_stored_cleaned_or_refused_in_chinese(engine, staff, writer, hostile):
+    text = HOSTILE[hostile]
+    before = _rows(engine)
+    started = time.monotonic()
+    try:
+        stored, prefix = WRITERS[writer](engine, text)
+    except ValidationError as exc:
+        assert exc.fields and all(CJK.search(m) for m in exc.fields.values()), exc.fields
+        if writer != "online outcome":  # that one saved its request before the refused answer
+            assert _rows(engine) == before  # nothing half-saved
+        assert hostile in ("10k", "unbroken 10k", "mixed width") or writer == "online outcome"
+    else:
+        assert stored == inputs.clean(prefix + text)
+    assert time.monotonic() - started < 20
+
+
+def test_ten_thousand_characters_in_intake_say_the_limit(engine, staff):
+    with pytest.raises(ValidationError) as err:
+        _write_case_description(engine, LONG)
+    assert err.value.fields["description"] == "案情描述不能超过 2000 字（现 10005 字），请删减后再保存。"
