@@ -707,3 +707,20 @@ def test_ten_thousand_characters_in_intake_say_the_limit(engine, staff):
     with pytest.raises(ValidationError) as err:
         _write_case_description(engine, LONG)
     assert err.value.fields["description"] == "案情描述不能超过 2000 字（现 10005 字），请删减后再保存。"
+
+
+def test_user_name_on_the_home_page_is_not_markdown(ui_url):
+    from streamlit.testing.v1 import AppTest
+
+    from services import auth
+    from services.roles import SYSTEM
+    from tests.ui import ROOT
+    with session_scope() as s:
+        user = auth.create_user(s, SYSTEM, "md_name_user", "[点我](javascript:alert(1))**粗**", "staff",
+                                "Correct-horse-9-battery")
+        me = auth.actor_for(user)
+    at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60)
+    at.session_state["actor"] = me
+    at.run()
+    greeting = next(m.value for m in at.markdown if "您好" in m.value)
+    assert "点我" in greeting and not MARKDOWN_ACTIVE.search(greeting)
