@@ -194,10 +194,11 @@ def _before_flush(session, _flush_context, _instances) -> None:
     from sqlalchemy import JSON, String, inspect
     errors: dict[str, str] = {}
     for obj in list(session.new) + list(session.dirty):
-        mapper = inspect(obj).mapper
-        for attr in mapper.column_attrs:
+        state = inspect(obj)
+        loaded = state.dict  # only values in memory: an expired attribute would cost a SELECT mid-flush
+        for attr in state.mapper.column_attrs:
             col = attr.columns[0]
-            value = getattr(obj, attr.key, None)
+            value = loaded.get(attr.key)
             if value is None:
                 continue
             if isinstance(col.type, String) and isinstance(value, str):
