@@ -2,7 +2,12 @@
 
     python manage.py migrate            # upgrade the database to the latest schema
     python manage.py load-demo --if-empty
-    python manage.py create-admin USERNAME   # asks for a password (production first start)
+    python manage.py create-admin USERNAME   # asks for a password twice (production first start)
+    ADMIN_PASSWORD=... python manage.py create-admin USERNAME   # unattended: password from the environment
+
+Exit codes: 0 done; 2 configuration or database problem; 3 no usable password given (nothing read,
+the two entries differ, interrupted); 4 refused by the rules (user exists, password too weak, ...).
+Every message is Chinese and names what to do; no traceback.
 """
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ import sys
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 
-def _fail(message: str) -> None:
-    print(f"\n启动失败：{message}\n", file=sys.stderr)
-    sys.exit(2)
+EXIT_CONFIG, EXIT_NO_PASSWORD, EXIT_REFUSED = 2, 3, 4
+
+
+def _fail(message: str, code: int = EXIT_CONFIG, prefix: str = "启动失败") -> None:
+    print(f"\n{prefix}：{message}\n", file=sys.stderr)
+    sys.exit(code)
 
 
 def cmd_migrate(_args) -> None:
@@ -64,13 +72,39 @@ def cmd_print_logins(_args) -> None:
     print()
 
 
+def _admin_password() -> str:
+    """ADMIN_PASSWORD from the environment, else asked twice on the terminal."""
+    import os
+    fail = "创建管理员失败"
+    env = os.environ.get("ADMIN_PASSWORD")
+    if env:
+        return env
+    try:
+        first = getpass.getpass("新管理员密码：")
+        second = getpass.getpass("再次输入密码：")
+    except (EOFError, KeyboardInterrupt):
+        _fail("没有读到密码。请在终端中运行本命令并按提示输入两次密码，"
+              "或通过环境变量 ADMIN_PASSWORD 提供密码。", EXIT_NO_PASSWORD, fail)
+    if not first:
+        _fail("密码不能为空。", EXIT_NO_PASSWORD, fail)
+    if first != second:
+        _fail("两次输入的密码不一致，管理员未创建，请重新运行。", EXIT_NO_PASSWORD, fail)
+    return first
+
+
 def cmd_create_admin(args) -> None:
     from db.engine import session_scope
     from services import auth
+    from services.errors import DomainError
     from services.roles import ADMIN, SYSTEM
-    password = getpass.getpass("新管理员密码：")
-    with session_scope() as s:
-        auth.create_user(s, SYSTEM, args.username, args.username, ADMIN, password)
+    password = _admin_password()
+    try:
+        with session_scope() as s:
+            auth.create_user(s, SYSTEM, args.username, args.username, ADMIN, password)
+    except DomainError as exc:
+        _fail(exc.message, EXIT_REFUSED, "创建管理员失败")
+    except OperationalError:
+        _fail("无法连接数据库，请检查 DATABASE_URL 并先运行 python manage.py migrate。", EXIT_CONFIG, "创建管理员失败")
     print(f"管理员 {args.username} 已创建。")
 
 

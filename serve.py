@@ -33,6 +33,23 @@ from components.navigation import PAGES  # noqa: E402
 from services.sessions import COOKIE  # noqa: E402
 from web.auth import is_alive  # noqa: E402
 from web.middleware import PortalMiddleware  # noqa: E402
+
+# uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise (--forwarded-allow-ips,
+# FORWARDED_ALLOW_IPS): a client on the same machine could then pose as any address and walk past
+# the public page's rate limits. Here the operator's PUBLIC_TRUSTED_PROXIES is the only list
+# (default: none). uvicorn looks this name up when it wraps the app, which is after this import.
+import uvicorn.config  # noqa: E402
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
+
+from web.public import trusted_proxies  # noqa: E402
+
+
+def _proxy_headers(app, trusted_hosts=None):  # noqa: ARG001 - uvicorn's own default is ignored on purpose
+    return ProxyHeadersMiddleware(app, trusted_hosts=trusted_proxies())
+
+
+uvicorn.config.ProxyHeadersMiddleware = _proxy_headers
+
 from web.routes import routes  # noqa: E402
 
 # Security headers on every response, and page loads without a live session sent to /login.

@@ -4,6 +4,7 @@ app.py puts the actor into st.session_state["actor"] on every rerun, rebuilt fro
 session (services/sessions.py) named by the browser's cookie; pages read it through `actor()`."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import streamlit as st
@@ -85,12 +86,21 @@ def run_action(fn, *args, success: str | None = None, _quiet: bool = False, **kw
 def _refused(message: str, quiet: bool) -> None:
     st.session_state["_last_action_error"] = message
     if not quiet:
-        st.error(message)
+        st.error(plain(message))
     return None
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~#|])")
+
+
+def plain(text) -> str:
+    """Text for st.warning/st.error/st.subheader/...: every Markdown character escaped, so what a
+    user typed (a name, a 110 number, a title) shows as typed, never bold, never a link."""
+    return _MARKDOWN.sub(r"\\\1", str(text or ""))
 
 
 def field_error(key: str) -> None:
     """Show the error for one field, right under it."""
     msg = st.session_state.get("field_errors", {}).get(key)
     if msg:
-        st.caption(f":red[{msg}]")
+        st.caption(f":red[{plain(msg)}]")

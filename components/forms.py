@@ -33,7 +33,7 @@ from typing import Any, Callable, Hashable
 
 import streamlit as st
 
-from components.context import run_action
+from components.context import plain, run_action
 
 _GEN = "_form_gen"
 
@@ -89,13 +89,13 @@ class Bound:
     def flash(self) -> None:
         msg = st.session_state.pop(f"_flash_{self.scope}", None)
         if msg:
-            st.success(msg, icon=":material/check_circle:")
+            st.success(plain(msg), icon=":material/check_circle:")  # names typed by users: never Markdown
 
     def error_here(self) -> None:
         """The refusal of the last submit, where the user is looking (next to the button)."""
         msg = st.session_state.get(f"_error_{self.scope}")
         if msg:
-            st.error(f"未保存：{msg}", icon=":material/error:")
+            st.error(f"未保存：{plain(msg)}", icon=":material/error:")
 
     def has_error(self) -> bool:
         return bool(st.session_state.get(f"_error_{self.scope}"))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from components.context import run_action
 from db.engine import session_scope
-from services import dispute_codes
+from services import dispute_codes, settings
 from services.errors import DomainError
 from services.roles import READ_ONLY_ROLES, Actor, may
 
@@ -32,6 +32,8 @@ def render(case_id: int, actor: Actor) -> None:
         token = code.token
         url = dispute_codes.public_url(token, s)
         png = dispute_codes.qr_png(token, s, box_size=8)
+    if settings.is_local_url(url):
+        st.error("二维码指向本机地址（localhost），群众的手机扫码后无法打开。请管理员在“系统设置 → 对外访问”中填写对外访问地址。")
     left, right = st.columns([1, 2])
     left.image(png, width=200, caption="群众用微信扫一扫查看进度")
     if actor.role in READ_ONLY_ROLES:

@@ -41,7 +41,6 @@ def _cell(value):
 
 
 def _column(col: pd.Series) -> pd.Series:
-    dates = pd.api.types.is_datetime64_any_dtype(col)
     numeric = pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
     if numeric and not col.isna().any():
         return col  # numbers and booleans without gaps keep their type (and their column_config format)

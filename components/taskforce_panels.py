@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.context import db
+from components.context import db, plain
 from components.taskforce_widgets import items_table, red_rows
 from components.tables import dataframe
 from services import instruments, meetings
@@ -31,7 +31,7 @@ def case_panel(case_id: int, actor: Actor) -> None:
         dataframe(red_rows(df, [d["overdue"] for d in docs]), hide_index=True, width="stretch",
                   key=f"tfp_docs_{case_id}")
     if held:
-        st.caption("研究该案的会议：" + "；".join(f"{m['held_on']} {m['kind_name']} {m['topic']}" for m in held))
+        st.caption(plain("研究该案的会议：" + "；".join(f"{m['held_on']} {m['kind_name']} {m['topic']}" for m in held)))
     if items:
         st.markdown("**未完成的交办事项**")
         items_table(items, f"tfp_items_{case_id}")

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components import forms
-from components.context import db, field_error, run_action
+from components.context import db, field_error, plain, run_action
 from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, instruments, meetings
@@ -42,10 +42,10 @@ def done(message: str, form: forms.Bound | None = None) -> None:
 def flash() -> None:
     msg = st.session_state.pop("tf_flash", None)
     if msg:
-        st.success(msg)
+        st.success(plain(msg))  # may name a typed subject or task: never Markdown
     err = st.session_state.pop("tf_error", None)
     if err:
-        st.error(err)
+        st.error(plain(err))
 
 
 def act(fn, *args):

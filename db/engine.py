@@ -25,8 +25,12 @@ def _sqlite_pragmas(dbapi_conn, _record):
 
 
 def make_engine(url: str) -> Engine:
+    """hide_parameters: an error or echo never writes the bound values (a password hash, a
+    citizen's mobile) into the log. Every engine's sessions pass the input layer's safety net."""
+    from services import inputs
+    inputs.install()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers locks; take the write lock at BEGIN so two
         # writers queue on busy_timeout instead of failing on lock upgrade.
@@ -41,6 +45,7 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,

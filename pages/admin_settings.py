@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from components.context import db, field_error, guard, run_action
+from components import public_access
+from components.context import db, field_error, guard, plain, run_action
 from components.tables import dataframe
 from services import admin_config, ladder
 
@@ -92,7 +93,7 @@ with tab_cat:
             new_code = st.text_input("编码（可不填，自动生成）", key="cat_new_code")
             field_error("code")
         if st.form_submit_button("新增"):
-            _act(admin_config.add_category, new_name, new_code, done=f"已新增类别“{new_name.strip()}”。")
+            _act(admin_config.add_category, new_name, new_code, done=f"已新增类别“{plain(new_name.strip())}”。")
 
     if cats:
         st.markdown("**修改类别**")
@@ -115,3 +116,5 @@ with tab_cat:
         if b4.button("删除", key="cat_delete", width="stretch", disabled=chosen["cases"] > 0,
                      help="已有案件使用的类别不能删除，可以停用"):
             _act(admin_config.delete_category, cid, done="类别已删除。")
+
+public_access.render()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from components import forms
 from components import taskforce_widgets as tw
-from components.context import can, db, field_error, guard
+from components.context import can, db, field_error, guard, plain
 from components.tables import dataframe
 from services import bulletins, instruments
 
@@ -54,7 +54,7 @@ labels = {r["id"]: f"{r['issue']} · {r['title']}" for r in page["rows"]}
 chosen = forms.pick_record("查看专报", labels, "bl")
 with db() as s:
     view = bulletins.get(s, me, chosen)
-st.subheader(f"{view['issue']}：{view['title']}")
+st.subheader(plain(f"{view['issue']}：{view['title']}"))
 st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {view['created_by_name']}"
            + (f"；印发 {view['issue_date']}（{view['issued_by_name']}）" if view["issue_date"] else ""))
 tw.bulletin_figures(view)

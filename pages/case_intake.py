@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import forms
 from components.case_widgets import open_case, party_editor
-from components.context import can, db, field_error, guard
+from components.context import can, db, field_error, guard, plain
 from components.dates import ANY_DATE
 from services import case_queries, cases, clock, org
 
@@ -22,7 +22,7 @@ if created:
         open_case(created["id"])
 dup = st.session_state.get("in_duplicate")
 if dup:
-    st.warning(dup["message"])
+    st.warning(plain(dup["message"]))
     if st.button(f"打开已登记的案件 {dup['number']}", key="in_open_dup"):
         st.session_state.pop("in_duplicate")
         open_case(dup["id"])

@@ -1,7 +1,7 @@
 """工作台: who you are, what you can do, and the organisation at a glance."""
 import streamlit as st
 
-from components.context import db, guard
+from components.context import db, guard, plain
 from components.navigation import pages_for_actor
 from components.taskforce_panels import home_panel
 from db.config import app_mode
@@ -10,7 +10,7 @@ from services.roles import ROLES, TASKFORCE
 
 me = guard(__file__)
 st.title("工作台")
-st.write(f"您好，{me.display_name}（{ROLES[me.role]}）。")
+st.write(plain(f"您好，{me.display_name}（{ROLES[me.role]}）。"))
 
 with db() as s:
     city = org.city(s)

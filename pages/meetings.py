@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import forms
 from components import taskforce_widgets as tw
-from components.context import can, db, guard
+from components.context import can, db, guard, plain
 from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, meetings, official_docs
@@ -54,7 +54,7 @@ labels = {r["id"]: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}"
 chosen = forms.pick_record("查看纪要", labels, "mt")
 with db() as s:
     view = meetings.get(s, me, chosen)
-st.subheader(view["topic"])
+st.subheader(plain(view["topic"]))
 st.text(f"{view['kind_name']}    日期：{view['held_on']}    地点：{view['place']}    召集人：{view['convened_by']}")
 st.text("参会单位：" + ("、".join(view["attending_units"]) or "—"))
 st.text("参会人员：" + ("、".join(view["attendees"]) or "—"))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.config import app_mode
 from db.models import User
-from services import audit, clock, sessions
+from services import audit, clock, inputs, sessions
 from services.errors import NotFound, ValidationError
 from services.roles import ROLES, Actor, require
 
@@ -170,8 +170,10 @@ def create_user(session: Session, actor: Actor, username: str, display_name: str
         errors["username"] = "用户名须为 3–50 位字母、数字、下划线、点或连字符。"
     elif session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         errors["username"] = "该用户名已存在。"
-    if not (display_name or "").strip():
-        errors["display_name"] = "请填写姓名。"
+    try:
+        display_name = inputs.text(display_name, "姓名", "display_name", 50, required=True, multiline=False)
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if role not in ROLES:
         errors["role"] = "请选择有效的角色。"
     try:
@@ -180,7 +182,7 @@ def create_user(session: Session, actor: Actor, username: str, display_name: str
         errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
-    user = User(username=username, display_name=display_name.strip(), role=role,
+    user = User(username=username, display_name=display_name, role=role,
                 password_hash=hash_password(password), active=True, is_demo=is_demo,
                 failed_logins=0, mediator_id=mediator_id, township_id=township_id,
                 created_at=clock.now())

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import audit, clock, dispute_codes, duty, ladder, numbering, org, settings
+from services import audit, clock, dispute_codes, duty, inputs, ladder, numbering, org, settings
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile
 
 SOURCES = {"110": "110 接警", "12345": "12345 热线", "grid": "网格排查", "walk_in": "来访", "self": "群众自行申报"}
+DESCRIPTION_MAX = 2000
 COMPLEXITY = {"simple": "简单", "general": "一般", "major": "重大"}
 PARTY_ROLES = {"applicant": "申请人", "respondent": "被申请人", "other": "其他"}
 DUTIES = {"grid_worker": "网格员", "village": "住村母舅", "station": "驻所母舅", "duty_cadre": "值班干部",
@@ -99,14 +100,23 @@ def validate(session: Session, data: CaseInput) -> CaseInput:
         e["category_id"] = "请选择纠纷类别。"
     if data.complexity not in COMPLEXITY:
         e["complexity"] = "请选择复杂程度。"
-    data.description = (data.description or "").strip()
+    data.description = inputs.clean(data.description)
     if len(data.description) < 5:
         e["description"] = "请填写简要案情（至少 5 个字）。"
-    elif len(data.description) > 2000:
-        e["description"] = "案情描述不超过 2000 字。"
-    data.address = (data.address or "").strip()[:200]
-    data.police_incident_no = (data.police_incident_no or "").strip()
-    data.hotline_order_no = (data.hotline_order_no or "").strip()
+    elif len(data.description) > DESCRIPTION_MAX:
+        e["description"] = inputs.too_long("案情描述", DESCRIPTION_MAX, len(data.description))
+    data.address = inputs.clean(data.address, multiline=False)
+    if len(data.address) > 200:
+        e["address"] = inputs.too_long("发生地址", 200, len(data.address))
+    data.police_incident_no = inputs.clean(data.police_incident_no, multiline=False)
+    if len(data.police_incident_no) > 40:
+        e["police_incident_no"] = inputs.too_long("警情编号", 40, len(data.police_incident_no))
+    data.hotline_order_no = inputs.clean(data.hotline_order_no, multiline=False)
+    if len(data.hotline_order_no) > 40:
+        e["hotline_order_no"] = inputs.too_long("工单号", 40, len(data.hotline_order_no))
+    data.police_officer = inputs.clean(data.police_officer, multiline=False)
+    if len(data.police_officer) > 50:
+        e["police_officer"] = inputs.too_long("处警民警", 50, len(data.police_officer))
     if data.source == "110" and not data.police_incident_no:
         e["police_incident_no"] = "110 来源须填写警情编号。"
     if data.source == "12345" and not data.hotline_order_no:
@@ -118,9 +128,11 @@ def validate(session: Session, data: CaseInput) -> CaseInput:
     if not parties:
         e["parties"] = "至少登记一名当事人。"
     for i, p in enumerate(parties):
-        p.name = (p.name or "").strip()
-        if not p.name or len(p.name) > 50:
+        p.name = inputs.clean(p.name, multiline=False)
+        if not p.name:
             e[f"party{i}.name"] = f"当事人{i + 1}：请填写姓名。"
+        elif len(p.name) > 50:
+            e[f"party{i}.name"] = f"当事人{i + 1}：" + inputs.too_long("姓名", 50, len(p.name))
         if p.role not in PARTY_ROLES:
             e[f"party{i}.role"] = f"当事人{i + 1}：请选择身份。"
         mobile = normalise_mobile(p.mobile)
@@ -131,12 +143,15 @@ def validate(session: Session, data: CaseInput) -> CaseInput:
         if (p.id_card or "").strip():
             idn = normalise_id_card(p.id_card)
             if idn is None:
-                e[f"party{i}.id_card"] = f"当事人{i + 1}：身份证号码应为 18 位且校验位正确。"
+                e[f"party{i}.id_card"] = (f"当事人{i + 1}：身份证号码应为 18 位且校验位正确，"
+                                          "出生日期须真实且不晚于今天。")
             else:
                 p.id_card = idn
         else:
             p.id_card = ""
-        p.address = (p.address or "").strip()[:200]
+        p.address = inputs.clean(p.address, multiline=False)
+        if len(p.address) > 200:
+            e[f"party{i}.address"] = f"当事人{i + 1}：" + inputs.too_long("住址", 200, len(p.address))
     data.parties = parties
     if e:
         raise ValidationError(e)
@@ -202,7 +217,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
     case = Case(
         number=numbering.case_number(org.city(session).get("short", "丰"), year, seq),
         source=data.source, police_incident_no=data.police_incident_no or None,
-        police_officer=(data.police_officer or "").strip()[:50], police_station_id=data.police_station_id,
+        police_officer=data.police_officer, police_station_id=data.police_station_id,
         hotline_order_no=data.hotline_order_no or None, received_at=data.received_at,
         township_id=data.township_id, village_id=data.village_id, grid_id=data.grid_id or None,
         address=data.address, category_id=data.category_id, complexity=data.complexity,

@@ -6,8 +6,9 @@ each kind in states consistent with their cases (judicial confirmation only afte
 online hearings only for cases guided to the courts, reminders only while a case was open), and
 live requests on today's open cases (some past their one-working-day SLA).
 
-Tokens: real codes come from `secrets`; the demo derives them from the seeded generator
-(`rng.getrandbits(192)`) so that a demo reset gives the same links. Works with no cases too
+Tokens: random per install, from `secrets` like real codes (a seeded token would let anyone
+compute a demo server's public links from the repository). The seeded generator still draws its
+192 bits per token, so the rest of the demo data stays the same on every reset. Works with no cases too
 (then only the city centre's guidance links are logged).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
+import secrets
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -45,7 +47,8 @@ RESULTS = {"guidance": ["指导调解室梳理争议焦点，明确下一步调�
 
 
 def _token(rng: random.Random) -> str:
-    return base64.urlsafe_b64encode(rng.getrandbits(192).to_bytes(24, "big")).decode().rstrip("=")
+    rng.getrandbits(192)  # keep the seeded sequence (and every other demo value) as it was
+    return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
 
 
 def _mobile(rng: random.Random) -> str:

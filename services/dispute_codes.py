@@ -22,6 +22,7 @@ from db.models import (Case, CaseEvent, DisputeCategory, DisputeCode, Governance
                        OnlineRequest)
 from services import audit, clock, ladder, org, settings
 from services.errors import DomainError, NotFound
+from services.redact import redact
 from services.roles import Actor, require
 
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -86,7 +87,7 @@ def base_url(session: Session | None = None) -> str:
     """PUBLIC_BASE_URL from the environment, else the admin setting "public_base_url", else localhost."""
     url = os.environ.get("PUBLIC_BASE_URL", "").strip()
     if not url and session is not None:
-        url = str(settings.get(session, "public_base_url") or "").strip()
+        url = str(settings.get(session, settings.PUBLIC_BASE_URL) or "").strip()
     return (url or DEFAULT_BASE_URL).rstrip("/")
 
 
@@ -367,7 +368,8 @@ def build_public_view(row, events, reqs, city: dict) -> dict:
          "status": online_services.PUBLIC_STATUS.get(status, status),
          "date": clock.local(requested_at).strftime("%Y-%m-%d"),
          "scheduled": clock.fmt(scheduled_at) if status == "scheduled" else "",
-         "outcome": outcome if status == "done" else (decline_reason if status == "declined" else "")}
+         # refused at save time already; masked again here for rows saved before that check
+         "outcome": redact(outcome if status == "done" else (decline_reason if status == "declined" else ""))}
         for number, kind, status, requested_at, scheduled_at, outcome, decline_reason in reqs
     ]
     state = online_services.CaseState(level=row.level, status=row.status, settled=row.settled_at is not None)

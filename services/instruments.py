@@ -29,7 +29,7 @@ from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, 
 from services import audit, clock, ladder, numbering, official_docs, org, settings
 from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
-from services.validation import party_replacements, redact_text
+from services.validation import masker_for, party_replacements, redact_text
 
 KINDS = {"risk_notice": "风险提示函", "supervision_order": "督办单"}
 NUMBER_WORDS = {"risk_notice": "综治风提", "supervision_order": "综治督"}
@@ -402,6 +402,10 @@ def get(session: Session, actor: Actor, instrument_id: int) -> dict:
         "issued_by_name", "reply_summary", "reply_filename", "reply_size", "replied_by_name", "close_note",
         "created_by_name")})
     row["case_ids"] = [c.id for c in inst.cases]
+    mask = masker_for(session, actor, row["case_ids"])  # leaders and trainers: masked free text
+    for name in ("subject", "facts", "risk", "measures", "reply_summary", "close_note"):
+        if name in row:
+            row[name] = mask(row[name])
     return row
 
 
@@ -473,21 +477,21 @@ def case_labels(session: Session, case_ids: list[int]) -> list[tuple[int, str]]:
 
 
 # ------------------------------------------------------------------ documents
-def _values(session: Session, inst: Instrument) -> dict:
+def _values(session: Session, inst: Instrument, mask=lambda text: text) -> dict:
     facts = case_facts(session, [c.id for c in inst.cases])
     numbers = "、".join(f["number"] for f in facts) or "未关联案件"
     first = facts[0] if facts else None
     deadline = official_docs.format_date_cn(inst.deadline) if inst.deadline else ""
     issue_date = inst.issue_date or today()
     values = {
-        "serial": inst.serial if inst.serial else DRAFT_SERIAL, "subject": inst.subject, "addressee": inst.addressee,
+        "serial": inst.serial if inst.serial else DRAFT_SERIAL, "subject": mask(inst.subject), "addressee": inst.addressee,
         "case_number": numbers, "deadline": deadline, "date": issue_date,
         "contact_person": inst.contact_person, "contact_phone": inst.contact_phone,
         "location": (first["township"] + first["village"]) if first else "相关村（社区）",
         "dispute_type": "、".join(dict.fromkeys(f["category"] for f in facts)) or "矛盾纠纷",
         "attempts": first["attempts"] if first else "多级调处",
-        "situation": inst.facts or inst.risk, "risk_assessment": inst.risk,
-        "requirements": inst.measures, "measures": inst.measures,
+        "situation": mask(inst.facts or inst.risk), "risk_assessment": mask(inst.risk),
+        "requirements": mask(inst.measures), "measures": mask(inst.measures),
         "case_source": (f"{first['received'].year}年{first['received'].month}月{first['received'].day}日"
                         f"{_source(first['source'])}") if first else "专班跟踪发现",
     }
@@ -505,14 +509,14 @@ def document(session: Session, actor: Actor, instrument_id: int) -> official_doc
     inst = session.get(Instrument, instrument_id)
     if inst is None:
         raise NotFound("该文书不存在。")
-    values = _values(session, inst)
+    values = _values(session, inst, masker_for(session, actor, [c.id for c in inst.cases]))
     doc = official_docs.fill_template(inst.kind, values)
     year = inst.year or values["date"].year
     doc.doc_number = inst.doc_number or doc_number(org.city(session).get("short", "丰"), inst.kind, year, 0) \
         .replace("0号", f"{DRAFT_SERIAL}号")
     if inst.kind == "risk_notice" and inst.measures and "measures" not in official_docs.template_fields(inst.kind):
         at = next((i for i, b in enumerate(doc.body) if b.kind == "h1" and "工作要求" in b.text), None)
-        block = official_docs.Block("p", inst.measures)
+        block = official_docs.Block("p", values["measures"])
         doc.body.insert(at + 1 if at is not None else len(doc.body), block)
     return doc
 

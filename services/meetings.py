@@ -26,6 +26,7 @@ from services import audit, clock, numbering, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, person_name, require
+from services.validation import masker_for
 
 KINDS = {"coordination": "协调会", "monthly_review": "月度例会"}
 ITEM_STATUSES = {"open": "未完成", "done": "已完成"}
@@ -251,11 +252,15 @@ def get(session: Session, actor: Actor, meeting_id: int) -> dict:
     if m is None:
         raise NotFound("该会议不存在。")
     on = today()
-    return {"id": m.id, "kind": m.kind, "kind_name": KINDS[m.kind], "held_on": m.held_on, "place": m.place,
-            "convened_by": m.convened_by, "topic": m.topic, "attending_units": list(m.attending_units or []),
-            "attendees": list(m.attendees or []), "decisions": m.decisions, "figures": m.figures,
+    mask = masker_for(session, actor, [c.id for c in m.cases])
+    items = [_item_row(i, m, on) for i in m.items]
+    for row in items:
+        row.update(task=mask(row["task"]), evidence=mask(row["evidence"]), meeting_topic=mask(row["meeting_topic"]))
+    return {"id": m.id, "kind": m.kind, "kind_name": KINDS[m.kind], "held_on": m.held_on, "place": mask(m.place),
+            "convened_by": m.convened_by, "topic": mask(m.topic), "attending_units": list(m.attending_units or []),
+            "attendees": list(m.attendees or []), "decisions": mask(m.decisions), "figures": m.figures,
             "period_start": m.period_start, "period_end": m.period_end, "version": m.version,
-            "cases": [(c.id, c.number) for c in m.cases], "items": [_item_row(i, m, on) for i in m.items]}
+            "cases": [(c.id, c.number) for c in m.cases], "items": items}
 
 
 def open_items(session: Session, overdue_only: bool = False, limit: int = 50) -> list[dict]:
@@ -356,14 +361,15 @@ def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.O
     units = [u for u in (m.attending_units or []) if str(u).strip()]
     people = [p for p in (m.attendees or []) if str(p).strip()]
     numbers = [c.number for c in m.cases]
+    mask = masker_for(session, actor, [c.id for c in m.cases])  # leaders and trainers: masked free text
     values = {
-        "serial": minutes_serial(session, m), "topic": m.topic, "kind_name": KINDS[m.kind],
-        "convened_by": m.convened_by, "place": m.place, "date": m.held_on,
+        "serial": minutes_serial(session, m), "topic": mask(m.topic), "kind_name": KINDS[m.kind],
+        "convened_by": m.convened_by, "place": mask(m.place), "date": m.held_on,
         "attending_units": "、".join(units) or "未登记", "attendees": "、".join(people) or "未登记",
         "case_numbers": "、".join(numbers) or None, "case_count": len(numbers),
-        "decisions": m.decisions or "无。",
+        "decisions": mask(m.decisions) or "无。",
         "item_count": len(m.items) or None, "status_date": official_docs.format_date_cn(on),
-        "item_rows": [[str(n), i.task, i.responsible_unit, i.deadline.isoformat(),
+        "item_rows": [[str(n), mask(i.task), i.responsible_unit, i.deadline.isoformat(),
                        _item_status(i, on)] for n, i in enumerate(m.items, 1)] or None,
     }
     f = m.figures or {}

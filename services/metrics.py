@@ -45,6 +45,8 @@ from db.models import (Case, CaseDayMix, CaseDayStat, CaseEvent, CaseMonthMix, C
 from services import cases as case_service
 from services import clock, ladder, settings
 from services.errors import DomainError
+from services.exports import safe_row
+from services.redact import contains_personal_number
 
 ARTICLE_PERIOD = (dt.date(2023, 7, 1), dt.date(2023, 12, 8))
 POLICE_MINUTES_KEY = "police_minutes_per_case"
@@ -775,7 +777,6 @@ def repeat_calls(session: Session, period: Period, scope: Scope = Scope()) -> li
 
 
 # ------------------------------------------------------------------ Excel export
-_PERSONAL = re.compile(r"(?<!\d)(1[3-9]\d{9}|\d{17}[\dXx])(?!\d)")
 
 
 @dataclass
@@ -793,18 +794,18 @@ def export_xlsx(title: str, period: Period, scope_name: str, header: list[str], 
 
     for row in rows:
         for cell in row:
-            if isinstance(cell, str) and _PERSONAL.search(cell):
+            if isinstance(cell, str) and contains_personal_number(cell):
                 raise DomainError("导出内容中含有疑似手机号或身份证号，已拒绝导出。")
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
     ws.append([f"{title}（{scope_name}，{period.text}）"])
     ws["A1"].font = Font(bold=True)
-    ws.append(header)
+    ws.append(safe_row(header))
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append(safe_row([_cell(v) for v in row]))
     for i, h in enumerate(header, start=1):
         ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(str(h)) * 2 + 2)
     buf = io.BytesIO()

@@ -201,6 +201,8 @@ def _balanced_title_lines(title: str, width_of, avail: float) -> list[str]:
     if total <= avail:
         return [title]
     em = width_of("国")
+    if total > 4 * avail:  # no real title is that long: plain greedy lines, not an O(n²) search
+        return ["".join(line) for line in _wrap(units, avail, avail, width_of)]
     for n in range(math.ceil(total / avail), len(units) + 1):
         lines, start, left = [], 0, total
         for line_no in range(n - 1):
@@ -583,8 +585,10 @@ class _PdfWriter:
         cell_w = self.width_fn("song", TABLE_PT)
         widths = _column_widths(rows, lambda t: max(head_w(t), cell_w(t)), BLOCK_W, 2 * pad)
         # break lines here (Chinese rules, case numbers kept whole); fpdf2 only draws them
-        text = [["\n".join("".join(line) for line in _wrap(_units(c), w - 2 * pad, w - 2 * pad,
-                                                             head_w if i == 0 else cell_w))
+        line_h = TABLE_PT * MM_PER_PT * 1.45
+        # a row must fit on one page (fpdf2 refuses taller rows): longer cells are cut, visibly
+        max_lines = max(int((BLOCK_BOTTOM - TOP - 3 * line_h) / line_h) - 2, 3)
+        text = [[_fit_lines(c, w - 2 * pad, head_w if i == 0 else cell_w, max_lines)
                  for c, w in zip(r, widths)] for i, r in enumerate(rows)]
         hei = self.font("hei", TABLE_PT)
         song = self.font("song", TABLE_PT)
@@ -594,7 +598,7 @@ class _PdfWriter:
         pdf.set_line_width(0.25)
         with pdf.table(
             width=BLOCK_W, col_widths=widths, text_align="CENTER", v_align="MIDDLE",
-            wrapmode=WrapMode.CHAR, line_height=TABLE_PT * MM_PER_PT * 1.45,
+            wrapmode=WrapMode.CHAR, line_height=line_h,
             padding=(1.2, pad), headings_style=FontFace(family=hei, size_pt=TABLE_PT),
             cell_fill_mode=TableCellFillMode.NONE, repeat_headings=1,
         ) as table:
@@ -679,12 +683,28 @@ class _PdfWriter:
         self.pdf.cell(w=BLOCK_W - 2 * one, h=h, text=f"—  {n}  —", align="R" if n % 2 else "L")
 
 
+CUT_NOTE = "……（内容过长，余下部分未印出，请在系统中查看）"
+
+
+def _fit_lines(cell: str, width: float, width_of, max_lines: int) -> str:
+    """The cell's lines, at most `max_lines`; when cut, the last lines say so (nothing disappears
+    silently)."""
+    lines = ["".join(line) for line in _wrap(_units(cell), width, width, width_of)]
+    if len(lines) > max_lines:
+        note = ["".join(line) for line in _wrap(_units(CUT_NOTE), width, width, width_of)]
+        lines = lines[:max(max_lines - len(note), 1)] + note
+    return "\n".join(lines)
+
+
 def _column_widths(rows: list[list[str]], width_of, avail: float, pad: float) -> list[float]:
     """Column widths that fill `avail`: each column gets at least its heading and its longest
     unbreakable run (a case number), and the rest goes where the text is longest."""
     ncols = len(rows[0])
     want = [max(width_of(r[c]) for r in rows) + pad for c in range(ncols)]
-    floor = [max([width_of(rows[0][c])] + [width_of(u) for r in rows for u in _units(r[c])
+    # an unbreakable run claims at most an equal share of the line: a 60-character URL once
+    # squeezed the other columns below one character, and fpdf2 then looped for ever
+    share = max((avail - ncols * pad) / ncols, 0.0)
+    floor = [max([width_of(rows[0][c])] + [min(width_of(u), share) for r in rows for u in _units(r[c])
                                             if len(u) > 1]) + pad for c in range(ncols)]
     floor = [min(f, w) for f, w in zip(floor, want)]
     if sum(want) <= avail:
@@ -1090,8 +1110,8 @@ class _DocxWriter:
         self.imprint()
         self.font_table()
         props = self.d.core_properties
-        props.title = self.doc.title
-        props.author = self.doc.issuer or self.doc.issuing_body
+        props.title = self.doc.title.replace("\n", "")[:255]  # DOCX core properties allow 255 characters
+        props.author = (self.doc.issuer or self.doc.issuing_body)[:255]
         props.language = "zh-CN"
         out = BytesIO()
         self.d.save(out)

@@ -11,10 +11,10 @@ public holidays are not modelled).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,7 +22,8 @@ from db.models import Case, DisputeCode, OnlineRequest
 from services import audit, clock, ladder, numbering, org
 from services.errors import ConcurrentEdit, IllegalTransition, NotFound, ValidationError
 from services.roles import Actor, require
-from services.validation import normalise_mobile
+from services import inputs
+from services.redact import contains_personal_number
 
 KINDS: dict[str, str] = {
     "video_mediation": "远程视频调解",
@@ -49,7 +50,6 @@ PENDING = ("requested", "accepted", "scheduled")
 PARTICIPANT_ROLES: dict[str, str] = {"mediator": "调解员", "lawyer": "律师", "judge_assistant": "法官助理"}
 NOTE_MAX = 200
 PUBLIC_TEXT_MAX = 300
-_PRIVATE_NUMBER = re.compile(r"1[3-9]\d{9}|\d{17}[\dXx]|\d{15}")
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,10 @@ def submit_public(session: Session, token: str, kind: str, mobile: str, note: st
     why = refusal(CaseState(row.level, row.status, row.settled_at is not None), kind)
     if why:
         errors["kind"] = why
-    normalised = normalise_mobile(mobile)
+    normalised = inputs.normalise_mobile(mobile)
     if normalised is None:
         errors["mobile"] = "请填写正确的 11 位手机号码，方便工作人员与您联系。"
-    note = (note or "").strip()
+    note = inputs.clean(note)
     if len(note) > NOTE_MAX:
         errors["note"] = f"说明请不超过 {NOTE_MAX} 字（现 {len(note)} 字）。"
     if errors:
@@ -128,8 +128,15 @@ def submit_public(session: Session, token: str, kind: str, mobile: str, note: st
     req = OnlineRequest(number=request_number(session, now), case_id=case_id, kind=kind, mobile=normalised,
                         note=note, status="requested", requested_at=now, sla_due_at=sla_due(now),
                         participants=[], updated_at=now)
-    session.add(req)
-    session.flush()
+    try:
+        with session.begin_nested():  # the unique index decides when two posts race
+            session.add(req)
+            session.flush()
+    except IntegrityError:
+        pending = session.scalar(select(OnlineRequest.number).where(
+            OnlineRequest.case_id == case_id, OnlineRequest.kind == kind,
+            OnlineRequest.status.in_(PENDING)).limit(1)) or ""
+        raise ValidationError({"kind": f"您已申请过“{KINDS[kind]}”（编号 {pending}），工作人员正在办理，请勿重复提交。"}) from None
     audit.record(session, None, "online.request", "online_request", req.id, case_id=case_id, kind=kind)
     return req
 
@@ -159,13 +166,16 @@ def _check_move(req: OnlineRequest, action: str) -> None:
 
 
 def _public_text(value: str, field: str, label: str) -> str:
-    value = (value or "").strip()
+    """Staff text a citizen will read on the public page: cleaned, bounded, and refused when it
+    holds a phone or ID number in any form (spaced, dashed, full-width, +86, landline)."""
+    value = inputs.clean(value)
     if len(value) < 2:
         raise ValidationError({field: f"请填写{label}（将在解纷码页面向群众显示）。"})
     if len(value) > PUBLIC_TEXT_MAX:
-        raise ValidationError({field: f"{label}不超过 {PUBLIC_TEXT_MAX} 字。"})
-    if _PRIVATE_NUMBER.search(value):
-        raise ValidationError({field: f"{label}会公开显示，不能包含手机号码或身份证号码。"})
+        raise ValidationError({field: inputs.too_long(label, PUBLIC_TEXT_MAX, len(value))})
+    if contains_personal_number(value):
+        raise ValidationError({field: f"{label}会在解纷码页面公开显示，不能包含手机号码、电话号码或身份证号码"
+                                      "（含带空格、横线或全角数字的写法），请删除后再保存。"})
     return value
 
 
@@ -202,7 +212,7 @@ def schedule(session: Session, actor: Actor, request_id: int, when: dt.datetime 
         errors["when"] = "安排的时间不能早于现在。"
     clean = []
     for p in participants or []:
-        role, name = p.get("role"), (p.get("name") or "").strip()
+        role, name = p.get("role"), inputs.clean(p.get("name"), multiline=False)
         if role not in PARTICIPANT_ROLES:
             errors["participants"] = "参加人员的身份只能是调解员、律师或法官助理。"
         elif not name or len(name) > 30:
@@ -294,3 +304,17 @@ def contact(session: Session, actor: Actor, request_id: int) -> dict:
     if may(actor.role, "case.view_personal"):
         return {"mobile": req.mobile, "note": req.note, "status": req.status, "kind": req.kind}
     return {"mobile": mask_phone(req.mobile), "note": redact_text(req.note), "status": req.status, "kind": req.kind}
+
+
+def public_confirmation(session: Session, token: str, number: str) -> dict | None:
+    """The confirmation a citizen reloads after posting (POST/redirect/GET): the request `number`
+    made through this dispute code, with the mobile masked; None when the pair does not match."""
+    from services.redact import mask_phone
+    row = session.execute(
+        select(OnlineRequest.number, OnlineRequest.kind, OnlineRequest.mobile)
+        .join(DisputeCode, DisputeCode.case_id == OnlineRequest.case_id)
+        .where(DisputeCode.token == token, DisputeCode.revoked_at.is_(None), OnlineRequest.number == number)
+        .limit(1)).first()
+    if row is None:
+        return None
+    return {"number": row.number, "kind": row.kind, "mobile": mask_phone(row.mobile)}

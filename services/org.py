@@ -26,16 +26,97 @@ def read_org_file(path: Path | str = DEFAULT_ORG_FILE) -> dict:
     return parse_org(Path(path).read_bytes())
 
 
+SECTION_NAMES = {"city": "城市", "categories": "纠纷类别", "police_stations": "派出所", "townships": "乡镇（街道）",
+                 "villages": "村（社区）", "governance_centres": "综治中心", "mediation_rooms": "调解室",
+                 "mediators": "人员", "grids": "网格"}
+FIELD_NAMES = {"code": "编码", "name": "名称", "short": "简称", "public_phone": "对外电话", "phone": "电话",
+               "kind": "类别", "mode": "模式", "police_station": "所属派出所", "township": "所属乡镇",
+               "village": "所属村（社区）", "level": "层级", "room": "所属调解室", "centre": "所属综治中心",
+               "department": "部门", "specialties": "擅长类别", "background": "人员背景", "grid_worker": "网格员",
+               "active": "启用"}
+_TYPE_NAMES = {"string": "文字", "array": "列表", "object": "对象", "boolean": "是/否（true/false）",
+               "integer": "整数", "null": "空"}
+
+
+def _section_schema(required: list[str], strings: list[str] = ()) -> dict:
+    props = {k: {"type": "string", "minLength": 1} for k in ["code", "name", *required]}
+    props.update({k: {"type": ["string", "null"]} for k in strings})
+    return {"type": "array", "items": {"type": "object", "required": ["code", "name", *required],
+                                       "properties": props}}
+
+
+ORG_SCHEMA = {
+    "type": "object",
+    "required": list(_SECTIONS),
+    "properties": {
+        "city": {"type": "object", "required": ["name"],
+                 "properties": {"name": {"type": "string", "minLength": 1}, "short": {"type": "string"},
+                                "public_phone": {"type": "string"}}},
+        "categories": _section_schema([]),
+        "police_stations": _section_schema([], ["phone"]),
+        "townships": _section_schema(["kind", "mode"], ["police_station"]),
+        "villages": _section_schema(["township", "kind"]),
+        "governance_centres": _section_schema(["level"], ["township", "public_phone"]),
+        "mediation_rooms": _section_schema(["kind", "township"], ["police_station", "village", "public_phone"]),
+        "mediators": _section_schema(["kind", "phone"], ["room", "centre", "township", "department", "background"]),
+        "grids": _section_schema(["village"], ["grid_worker"]),
+    },
+}
+ORG_SCHEMA["properties"]["mediators"]["items"]["properties"]["specialties"] = {"type": "array", "items": {"type": "string"}}
+
+
+def _where(data, path: list) -> str:
+    """'乡镇（街道）第 3 项（编码 T03）的“模式”' from a JSON path."""
+    if not path:
+        return "文件"
+    sec = path[0]
+    out = SECTION_NAMES.get(sec, f"“{sec}”部分")
+    if len(path) > 1 and isinstance(path[1], int):
+        row = data.get(sec)[path[1]] if isinstance(data.get(sec), list) else None
+        code = row.get("code") if isinstance(row, dict) and isinstance(row.get("code"), str) else None
+        out += f"第 {path[1] + 1} 项" + (f"（编码 {code}）" if code else "")
+        rest = path[2:]
+    else:
+        rest = path[1:]
+    if rest:
+        out += f"的“{FIELD_NAMES.get(rest[0], rest[0])}”"
+    return out
+
+
+def schema_problems(data) -> list[str]:
+    """Every shape problem of an organisation file, in Chinese (jsonschema first, before any lookup)."""
+    from jsonschema import Draft202012Validator
+    problems = []
+    for err in sorted(Draft202012Validator(ORG_SCHEMA).iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path = list(err.path)
+        where = _where(data, path)
+        if err.validator == "required":
+            missing = [k for k in err.validator_value if not isinstance(err.instance, dict) or k not in err.instance]
+            names = "、".join(SECTION_NAMES.get(k) if not path else FIELD_NAMES.get(k, k) for k in missing)
+            problems.append(f"{where}缺少{'以下部分' if not path else ''}：{names}。")
+        elif err.validator == "type":
+            want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+            problems.append(f"{where}应为{'或'.join(_TYPE_NAMES.get(t, t) for t in want if t != 'null')}。")
+        elif err.validator == "minLength":
+            problems.append(f"{where}不能为空。")
+        else:
+            problems.append(f"{where}格式不正确。")
+    return problems
+
+
 def parse_org(raw: bytes) -> dict:
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError({"file": f"组织机构文件不是有效的 UTF-8 JSON：{exc}"}) from exc
+    except UnicodeDecodeError:
+        raise ValidationError({"file": "组织机构文件不是 UTF-8 编码的文本，请用导出的 JSON 文件或以 UTF-8 保存后再上传。"}) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError({"file": f"组织机构文件不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有格式错误。"}) from None
     if not isinstance(data, dict):
-        raise ValidationError({"file": "组织机构文件的顶层须为对象。"})
-    missing = [k for k in _SECTIONS if k not in data]
-    if missing:
-        raise ValidationError({"file": f"组织机构文件缺少以下部分：{', '.join(missing)}"})
+        raise ValidationError({"file": "组织机构文件的顶层须为对象（以 { 开头）。"})
+    problems = schema_problems(data)
+    if problems:
+        raise ValidationError({"file": "组织机构文件有误：\n" + "\n".join(problems[:30])
+                               + (f"\n……另有 {len(problems) - 30} 处问题。" if len(problems) > 30 else "")})
     return data
 
 
@@ -45,18 +126,18 @@ def _check(data: dict) -> list[str]:
     codes = {sec: {row["code"] for row in data[sec]} for sec in _SECTIONS if sec not in ("city",)}
     for sec in codes:
         if len(codes[sec]) != len(data[sec]):
-            errors.append(f"{sec} 中有重复的编码")
+            errors.append(f"{SECTION_NAMES[sec]}中有重复的编码")
 
     def ref(sec: str, row: dict, field: str, target: str, required: bool = True) -> None:
         value = row.get(field)
         if value is None and not required:
             return
         if value not in codes[target]:
-            errors.append(f"{sec} {row.get('code')}：{field} 引用了不存在的编码 {value}")
+            errors.append(f"{SECTION_NAMES[sec]} {row.get('code')}：{FIELD_NAMES.get(field, field)}引用了不存在的编码 {value}")
 
     for t in data["townships"]:
         if t.get("mode") not in ("station", "village"):
-            errors.append(f"乡镇 {t.get('code')}：mode 须为 station（驻所）或 village（住村）")
+            errors.append(f"乡镇 {t.get('code')}：模式须为 station（驻所）或 village（住村）")
         ref("townships", t, "police_station", "police_stations", required=False)
     for v in data["villages"]:
         ref("villages", v, "township", "townships")
@@ -64,7 +145,7 @@ def _check(data: dict) -> list[str]:
         ref("governance_centres", c, "township", "townships", required=c.get("level") == "township")
     for r in data["mediation_rooms"]:
         if r.get("kind") not in ("station", "village"):
-            errors.append(f"调解室 {r.get('code')}：kind 未知")
+            errors.append(f"调解室 {r.get('code')}：类别须为 station（驻所）或 village（住村）")
         ref("mediation_rooms", r, "township", "townships")
         ref("mediation_rooms", r, "police_station", "police_stations", required=r.get("kind") == "station")
         ref("mediation_rooms", r, "village", "villages", required=r.get("kind") == "village")
@@ -86,7 +167,7 @@ def load_org(session: Session, data: dict, actor: Actor | None = None) -> dict[s
     """Insert or update everything by code; never deletes (people keep their history)."""
     if actor is not None:
         require(actor, "org.manage")
-    errors = _check(data)
+    errors = schema_problems(data) or _check(data)
     if errors:
         raise ValidationError({"file": "组织机构文件有误：\n" + "\n".join(errors[:30])})
 

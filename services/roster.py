@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, aliased
 from db.models import (Case, Department, Dispatch, DisputeCategory, DutyShift, GovernanceCentre, Grid, MediationRoom,
                        Mediator, Rotation, Township, User)
 from db.models.org import MEDIATOR_KINDS
-from services import audit, clock, ladder
+from services import audit, clock, inputs, ladder
 from services.errors import ConcurrentEdit, NotFound, ValidationError
+from services.exports import is_formula_like, safe_row
 from services.roles import Actor, may, require
 from services.validation import mask_phone, normalise_mobile
 
@@ -120,9 +121,11 @@ def _check(data: MediatorInput, lk: _Lookups) -> tuple[dict, dict[str, str]]:
     """Normalised column values and per-field Chinese errors."""
     e: dict[str, str] = {}
     v: dict = {}
-    name = (data.name or "").strip()
+    name = inputs.clean(data.name, multiline=False)
     if not 2 <= len(name) <= 30:
         e["name"] = "姓名应为 2–30 个字。"
+    elif is_formula_like(name) or not re.fullmatch(r"[\w·•．.\s]+", name):
+        e["name"] = "姓名只能包含文字（可含间隔号“·”），不能以 = + - @ 开头或含有符号。"
     v["name"] = name
     kind = (data.kind or "").strip()
     kind = KIND_BY_LABEL.get(kind, kind)
@@ -469,7 +472,7 @@ def _xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
     for title, rows in sheets:
         ws = wb.create_sheet(title)
         for r in rows:
-            ws.append(r)
+            ws.append(safe_row(r))
         if rows:
             for cell in ws[1]:
                 cell.font = Font(bold=True)
@@ -536,7 +539,10 @@ def _cell(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = inputs.clean(value, multiline=False)
+    if text.startswith("'") and is_formula_like(text[1:]):  # our own export's quoting: read back as typed
+        text = text[1:]
+    return text
 
 
 def _read_rows(raw: bytes) -> list[tuple[int, dict[str, str]]]:

@@ -46,8 +46,8 @@ def test_org_reload_is_idempotent_and_updates_by_code(fresh_url):
 @pytest.mark.parametrize("mutate,needle", [
     (lambda d: d["villages"][0].update(township="T99"), "T99"),
     (lambda d: d["mediators"][0].update(phone="12345"), "手机号"),
-    (lambda d: d["townships"][0].update(mode="city"), "mode"),
-    (lambda d: d.pop("grids"), "grids"),
+    (lambda d: d["townships"][0].update(mode="city"), "模式"),
+    (lambda d: d.pop("grids"), "网格"),
 ])
 def test_bad_org_file_is_refused_with_reason_and_nothing_saved(fresh_url, mutate, needle):
     upgrade(fresh_url)

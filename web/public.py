@@ -8,14 +8,21 @@ client address are answered 429 for a minute (in-memory sliding window per addre
 memory); form posts are limited per address too. Every response carries no-store, no-referrer,
 noindex, nosniff and a Content-Security-Policy that allows no script at all.
 
-Behind a reverse proxy, start uvicorn with `--proxy-headers --forwarded-allow-ips <proxy ip>`
-so that `request.client.host` is the citizen's address and not the proxy's.
+Forwarded headers (X-Forwarded-For) are trusted only from the addresses the operator lists in
+PUBLIC_TRUSTED_PROXIES (comma-separated addresses or networks, e.g. "10.0.0.5,192.168.1.0/24");
+unset, none are trusted, not even 127.0.0.1 (serve.py applies it to uvicorn's proxy handling).
+
+Every error inside these routes, and every path under /c/ that is not one of them, answers with
+a Chinese page and the same security headers; the log gets the error's type, never the request's
+values (a citizen's mobile or note).
 """
 from __future__ import annotations
 
 import asyncio
 import base64
 import hashlib
+import logging
+import math
 import os
 import threading
 import time
@@ -29,13 +36,16 @@ import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from db.engine import get_engine, session_scope
 from services import dispute_codes, online_services
 from services.errors import NotFound, ValidationError
-from services.validation import mask_phone
+from services import settings as app_settings
+from services.redact import mask_phone
+
+log = logging.getLogger("mujiu.public")
 
 MISS_LIMIT, MISS_WINDOW = 20, 60.0  # bad tokens per address per minute before 429
 POST_LIMIT, POST_WINDOW = 10, 600.0  # form posts per address per ten minutes
@@ -85,25 +95,65 @@ def _response(body: str, status: int = 200, **extra: str) -> HTMLResponse:
 
 
 NOT_FOUND_HTML = _html("没有找到该解纷码", "<header><h1>解纷码</h1></header><main><section><h2>没有找到该解纷码</h2>"
-                       "<p>请核对二维码或链接是否完整；如有疑问，请联系办理案件的调解室或综治中心。</p></section></main>")
+                       "<p>请核对二维码或链接是否完整；如有疑问，请联系办理案件的调解室或综治中心。</p>"
+                       "{phone}</section></main>")
 TOO_MANY_HTML = _html("操作太频繁", "<header><h1>解纷码</h1></header><main><section><h2>操作太频繁</h2>"
                       "<p>请稍后再试。</p></section></main>")
+ERROR_HTML = _html("暂时无法处理", "<header><h1>解纷码</h1></header><main><section><h2>暂时无法处理您的请求</h2>"
+                   "<p>请返回上一页重试；如有急事，请直接联系办理案件的调解室或综治中心。</p></section></main>")
+BAD_FORM_HTML = _html("无法提交", "<header><h1>解纷码</h1></header><main><section><h2>无法提交</h2>"
+                      "<p>请通过页面上的表单提交申请。</p></section></main>")
 UNAVAILABLE_HTML = _html("暂时无法查询", "<header><h1>解纷码</h1></header><main><section><h2>系统暂时无法查询</h2>"
                          "<p>请稍后再扫码查看；如有急事，请直接联系办理案件的调解室或综治中心。</p></section></main>")
 # The database cannot be reached (down, restarting, or SQLite locked for too long): a plain page, not a trace.
 DB_DOWN = (psycopg.OperationalError, sqlalchemy.exc.OperationalError)
 
 
+_centre_phone: tuple[float, str] = (0.0, "")
+
+
+def centre_phone() -> str:
+    """The centre's public phone (系统设置 → 中心对外电话), read at most once a minute."""
+    global _centre_phone
+    at, phone = _centre_phone
+    if time.monotonic() - at > 60 or not at:
+        try:
+            with session_scope() as s:
+                phone = (app_settings.get(s, app_settings.CENTRE_PHONE, "")
+                         or dispute_codes.org.city(s).get("public_phone", "") or "")
+        except Exception:  # noqa: BLE001 - the 404 page must answer even without a database
+            phone = ""
+        _centre_phone = (time.monotonic(), phone)
+    return phone
+
+
+def reset_centre_phone() -> None:
+    global _centre_phone
+    _centre_phone = (0.0, "")
+
+
+def _not_found_html() -> str:
+    phone = centre_phone()
+    line = (f"<p>咨询电话：<a href=\"tel:{escape(phone)}\">{escape(phone)}</a></p>" if phone else "")
+    return NOT_FOUND_HTML.replace("{phone}", line)
+
+
 def not_found() -> HTMLResponse:
-    return _response(NOT_FOUND_HTML, 404)
+    return _response(_not_found_html(), 404)
 
 
 def unavailable() -> HTMLResponse:
     return _response(UNAVAILABLE_HTML, 503, **{"Retry-After": "30"})
 
 
-def too_many() -> HTMLResponse:
-    return _response(TOO_MANY_HTML, 429, **{"Retry-After": str(int(MISS_WINDOW))})
+def too_many(seconds: float = MISS_WINDOW) -> HTMLResponse:
+    return _response(TOO_MANY_HTML, 429, **{"Retry-After": str(max(1, math.ceil(seconds)))})
+
+
+def error_page(exc: BaseException) -> HTMLResponse:
+    """Any unexpected error: a Chinese page; the log names the error's type and nothing it carried."""
+    log.error("public page error: %s", type(exc).__name__)
+    return _response(ERROR_HTML, 500)
 
 
 class SlidingWindow:
@@ -126,6 +176,15 @@ class SlidingWindow:
         with self._lock:
             hits = self._recent(key, now)
             return hits is not None and len(hits) >= self.limit
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until this key may act again (the real window, not a fixed guess)."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._recent(key, now)
+            if not hits:
+                return 0.0
+            return hits[0] + self.window - now
 
     def add(self, key: str) -> None:
         now = time.monotonic()
@@ -153,8 +212,34 @@ def reset_limits() -> None:
     posts.clear()
 
 
+def trusted_proxies() -> str:
+    """PUBLIC_TRUSTED_PROXIES: addresses/networks whose X-Forwarded-For is believed; default none."""
+    return os.environ.get("PUBLIC_TRUSTED_PROXIES", "").strip()
+
+
 def _client(request: Request) -> str:
+    # uvicorn has already applied X-Forwarded-For, from PUBLIC_TRUSTED_PROXIES only (serve.py)
     return request.client.host if request.client else "-"
+
+
+def _limited(ip: str, *windows: SlidingWindow) -> HTMLResponse | None:
+    for w in windows:
+        if w.exceeded(ip):
+            return too_many(w.retry_after(ip))
+    return None
+
+
+def guarded(endpoint):
+    """Wrap an endpoint: whatever goes wrong, a Chinese page with the security headers."""
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except DB_DOWN:
+            return unavailable()
+        except Exception as exc:  # noqa: BLE001 - the citizen gets a page, never a trace
+            return error_page(exc)
+    run.__name__ = endpoint.__name__
+    return run
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -327,10 +412,10 @@ _read_pool = ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="pu
 async def progress_page(request: Request) -> Response:
     """GET /c/{token}. The lookup runs in a small dedicated thread pool."""
     ip = _client(request)
-    if misses.exceeded(ip):
-        return too_many()
+    if (limited := _limited(ip, misses)):
+        return limited
     if request.method not in ("GET", "HEAD"):
-        return _response(NOT_FOUND_HTML, 405, Allow="GET")
+        return _response(_not_found_html(), 405, Allow="GET")
     token = request.path_params["token"]
     view = None
     if dispute_codes.TOKEN_RE.match(token):
@@ -362,26 +447,33 @@ def _submit(token: str, kind: str, mobile: str, note: str) -> tuple[str, dict | 
 
 
 async def request_service(request: Request) -> Response:
-    """POST /c/{token}/request: a plain HTML form post."""
+    """POST /c/{token}/request: a plain HTML form post, answered by a redirect to the confirmation
+    (POST/redirect/GET: reloading the confirmation shows it again, it never posts twice).
+    GET /c/{token}/request?n=<number>: that confirmation."""
     ip = _client(request)
-    if misses.exceeded(ip) or posts.exceeded(ip):
-        return too_many()
     token = request.path_params["token"]
-    if request.method != "POST":
-        return _response(NOT_FOUND_HTML, 405, Allow="POST")
+    if request.method == "GET":
+        if (limited := _limited(ip, misses)):
+            return limited
+        return await confirmation(request, ip, token)
+    if (limited := _limited(ip, misses, posts)):
+        return limited
     if not dispute_codes.TOKEN_RE.match(token):
         misses.add(ip)
         return not_found()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        return _response(_html("无法提交", "<main><section><h2>请通过页面上的表单提交申请。</h2></section></main>"), 415)
+        return _response(BAD_FORM_HTML, 415)
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
             return _response(_html("内容过长", "<main><section><h2>提交的内容过长。</h2></section></main>"), 413)
     posts.add(ip)
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10, keep_blank_values=True)
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10, keep_blank_values=True)
+    except ValueError:  # more than 10 fields: not our form
+        return _response(BAD_FORM_HTML, 400)
     form = {k: (fields.get(k) or [""])[0] for k in ("kind", "mobile", "note")}
     try:
         outcome, view, result = await run_in_threadpool(_submit, token, form["kind"], form["mobile"], form["note"])
@@ -392,12 +484,43 @@ async def request_service(request: Request) -> Response:
         return not_found()
     if outcome == "invalid":
         return _response(render_page(token, view, form, result), 400)
-    number, mobile = result
-    return _response(render_confirmation(token, view, number, form["kind"], mobile))
+    number, _mobile = result
+    return RedirectResponse(f"/c/{token}/request?n={number}", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _confirmation_facts(token: str, number: str):
+    with _session() as s:
+        return online_services.public_confirmation(s, token, number)
+
+
+async def confirmation(request: Request, ip: str, token: str) -> Response:
+    number = request.query_params.get("n", "")
+    if not dispute_codes.TOKEN_RE.match(token):
+        misses.add(ip)
+        return not_found()
+    facts = await run_in_threadpool(_confirmation_facts, token, number) if number else None
+    if facts is None:  # no such request for this code: back to the progress page
+        return RedirectResponse(f"/c/{token}", status_code=303, headers=SECURITY_HEADERS)
+    view = await run_in_threadpool(_read_view, token)
+    if view is None:
+        misses.add(ip)
+        return not_found()
+    return _response(render_confirmation(token, view, facts["number"], facts["kind"], facts["mobile"]))
+
+
+async def anything_else(request: Request) -> Response:
+    """/c/x/y, /c/<token>/foo, an encoded slash: the Chinese 404, not the Streamlit shell."""
+    ip = _client(request)
+    if (limited := _limited(ip, misses)):
+        return limited
+    misses.add(ip)
+    return not_found()
 
 
 def routes() -> list[Route]:
     return [
-        Route("/c/{token}", progress_page, methods=["GET", "HEAD", "POST"]),
-        Route("/c/{token}/request", request_service, methods=["GET", "POST"]),
+        Route("/c/{token}", guarded(progress_page), methods=["GET", "HEAD", "POST"]),
+        Route("/c/{token}/request", guarded(request_service), methods=["GET", "POST"]),
+        Route("/c/{rest:path}", guarded(anything_else), methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/c", guarded(anything_else), methods=["GET", "HEAD", "POST"]),
     ]

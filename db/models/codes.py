@@ -35,7 +35,13 @@ class OnlineRequest(Base):
     """A citizen's request from the public page: 远程视频调解, 线上法律咨询, 线上司法确认, 线上开庭, 催办."""
 
     __tablename__ = "online_request"
-    __table_args__ = (Index("ix_online_request_status_due", "status", "sla_due_at", "id"),)
+    __table_args__ = (
+        Index("ix_online_request_status_due", "status", "sla_due_at", "id"),
+        # one pending request per case and kind: the duplicate check that parallel posts cannot beat
+        Index("ux_online_request_pending_kind", "case_id", "kind", unique=True,
+              sqlite_where=text("status IN ('requested', 'accepted', 'scheduled')"),
+              postgresql_where=text("status IN ('requested', 'accepted', 'scheduled')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)  # 丰线〔2026〕000123

@@ -2,7 +2,7 @@
 (actor_name, object_label, an index on the actor) and an append-only audit_event (triggers refuse UPDATE and DELETE)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import db.types
 
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
