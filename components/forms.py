@@ -17,7 +17,7 @@ Usage (a new form):
 
     form = forms.bound("mt_new")                       # or forms.bound("nt_edit", view["id"])
     form.flash()                                        # "会议纪要已保存：……" after the last save
-    with st.form(form.key("form")):
+    with st.form(form.key("form"), enter_to_submit=False):
         topic = st.text_input("会议议题", key=form.key("topic"))
         field_error("topic")
         form.error_here()

@@ -16,7 +16,7 @@ def render() -> None:
         st.error(f"二维码目前指向本机地址 {plain(current)}，群众的手机无法打开。请填写对外访问地址。")
     st.caption("二维码和解纷码链接使用该地址；服务器设置了环境变量 PUBLIC_BASE_URL 时以环境变量为准。"
                "中心对外电话显示在解纷码“未找到”页面上。修改记入操作日志。")
-    with st.form("public_access_form"):
+    with st.form("public_access_form", enter_to_submit=False):
         url = st.text_input("对外访问地址（如 https://jfm.example.gov.cn）", value=current, key="public_base_url")
         field_error("public_base_url")
         centre = st.text_input("中心对外电话（如 0795-6201234）", value=phone, key="centre_phone")

@@ -472,13 +472,13 @@ def test_plain_leaves_no_markdown_active_character():
 
 
 def test_duplicate_110_warning_shows_the_number_as_typed_not_as_markdown(ui_url):
-    from tests.test_case_pages import INTAKE, case_count, fill_intake, make_case as make_intake_case, submit
+    from tests.test_case_pages import INTAKE, case_count, fill_intake, make_case as make_intake_case, submit_form
     from tests.ui import app_as
     incident = "**JJ**[点我](javascript:alert(1))"
     _, number = make_intake_case(ui_url, incident=incident)
     at = app_as(ui_url, "staff", INTAKE)
     fill_intake(at, ui_url, "13700001111", incident=incident)
-    submit(at, "in_submit")
+    submit_form(at, "in")
     assert case_count(ui_url) == 1
     warning = next(w.value for w in at.warning if number in w.value)
     assert "请勿重复登记" in warning and not MARKDOWN_ACTIVE.search(warning)
