@@ -3,6 +3,7 @@ in where (强制下线) and set the session timeouts."""
 import pandas as pd
 import streamlit as st
 
+from components import forms
 from components.context import db, field_error, guard, run_action
 from components.tables import dataframe
 from services import auth, clock, sessions
@@ -21,40 +22,49 @@ dataframe(pd.DataFrame([{
 } for u in users]), hide_index=True, width="stretch")
 
 tab_new, tab_edit, tab_sessions = st.tabs(["新建用户", "修改用户", "在线会话"])
-with tab_new, st.form("new_user", clear_on_submit=False, enter_to_submit=False):
-    username = st.text_input("用户名", key="nu_username")
-    field_error("username")
-    display = st.text_input("姓名", key="nu_display")
-    field_error("display_name")
-    role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key="nu_role", placeholder="请选择")
-    password = st.text_input("初始密码（至少 8 位，含字母和数字）", type="password", key="nu_password")
-    field_error("password")
-    if st.form_submit_button("创建", type="primary"):
-        if run_action(auth.create_user, username, display, role, password, success="用户已创建"):
-            st.rerun()
+with tab_new:
+    creating = forms.bound("nu")  # empty again after a user is created
+    k = creating.key
+    creating.flash()
+    with st.form(k("form"), clear_on_submit=False, enter_to_submit=False):
+        username = st.text_input("用户名", key=k("username"))
+        field_error("username")
+        display = st.text_input("姓名", key=k("display"))
+        field_error("display_name")
+        role = st.selectbox("角色", list(ROLES), format_func=ROLES.get, key=k("role"), placeholder="请选择")
+        password = st.text_input("初始密码（至少 8 位，含字母和数字）", type="password", key=k("password"))
+        field_error("password")
+        creating.error_here()
+        if st.form_submit_button("创建", type="primary", key=k("submit")):
+            if creating.submit(auth.create_user, username, display, role, password):
+                creating.saved(f"用户已创建：{username}")
 
 with tab_edit:
     options = {u[0]: f"{u[1]}（{u[2]}）" for u in users}
-    uid = st.selectbox("选择用户", list(options), format_func=options.get, key="eu_user", placeholder="请选择")
+    uid = forms.pick_record("选择用户", options, "eu")
     current = next(u for u in users if u[0] == uid)
+    editing = forms.bound("eu_edit", uid)  # a password or role typed for one user never reaches another
+    k = editing.key
+    editing.flash()
+    editing.error_here()
     c1, c2, c3 = st.columns(3)
-    with c1, st.form("reset_pw", enter_to_submit=False):
-        pw = st.text_input("新密码", type="password", key="eu_password")
+    with c1, st.form(k("reset_form"), enter_to_submit=False):
+        pw = st.text_input("新密码", type="password", key=k("password"))
         field_error("password")
-        if st.form_submit_button("重置密码"):
-            if run_action(auth.reset_password, uid, pw, success="密码已重置，账号已解锁"):
-                st.rerun()
-    with c2, st.form("change_role", enter_to_submit=False):
+        if st.form_submit_button("重置密码", key=k("reset")):
+            if editing.submit(auth.reset_password, uid, pw):
+                editing.saved(f"密码已重置，账号已解锁：{current[1]}")
+    with c2, st.form(k("role_form"), enter_to_submit=False):
         new_role = st.selectbox("角色", list(ROLES), index=list(ROLES).index(current[3]),
-                                format_func=ROLES.get, key="eu_role", placeholder="请选择")
-        if st.form_submit_button("修改角色"):
-            if run_action(auth.change_role, uid, new_role, success="角色已修改"):
-                st.rerun()
+                                format_func=ROLES.get, key=k("role"), placeholder="请选择")
+        if st.form_submit_button("修改角色", key=k("change_role")):
+            if editing.submit(auth.change_role, uid, new_role):
+                editing.saved(f"角色已修改：{current[1]} → {ROLES.get(new_role, new_role)}")
     with c3:
         label = "停用账号" if current[4] else "启用账号"
-        if st.button(label, key="eu_toggle"):
-            if run_action(auth.set_active, uid, not current[4], success=f"已{label[:2]}"):
-                st.rerun()
+        if st.button(label, key=k("toggle")):
+            if editing.submit(auth.set_active, uid, not current[4]):
+                editing.saved(f"已{label[:2]}：{current[1]}")
 
 with tab_sessions:
     names = {u[0]: f"{u[2]}（{u[1]}）" for u in users}

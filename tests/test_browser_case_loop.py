@@ -20,9 +20,12 @@ def login(page, base, username):
 
 
 def idle(page):
-    """Wait until Streamlit has finished the rerun the last input caused (its status widget gone)."""
+    """Wait until Streamlit has finished the rerun the last input caused (its status widget gone)
+    and has removed what the previous run drew (a form drawn anew after a save is, for a moment,
+    on the page twice: the old copy marked stale)."""
     page.wait_for_timeout(200)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=WAIT)
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=WAIT)
 
 
 def go(page, title):
@@ -47,6 +50,7 @@ def choose(page, label, option):
 
 def pick(page, option):
     """A Streamlit radio option, by its text."""
+    idle(page)
     page.get_by_test_id("stRadio").get_by_text(option, exact=True).click()
 
 

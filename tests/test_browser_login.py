@@ -24,6 +24,12 @@ def login(page, base, username, password="demo1234", path="/"):
     page.get_by_role("button", name="登录").click()
 
 
+def _settled(page):
+    page.wait_for_timeout(200)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=WAIT)
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=WAIT)
+
+
 def home(page):
     expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=WAIT)
 
@@ -131,9 +137,10 @@ def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, live_ser
     admin.get_by_role("tab", name="修改用户").click()
     admin.get_by_label("选择用户").click()
     admin.get_by_role("option", name=re.compile("reset_user")).click()
+    _settled(admin)  # the form is drawn anew for the chosen user: type into the new one
     admin.get_by_label("新密码").fill("second1234")
     admin.get_by_role("button", name="重置密码").click()
-    expect(admin.get_by_text("密码已重置")).to_be_visible(timeout=WAIT)
+    expect(admin.get_by_text("密码已重置，账号已解锁：reset_user")).to_be_visible(timeout=WAIT)
     admin_context.close()
     # the user's tab, open all along, notices at its next click
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="案件列表").click()

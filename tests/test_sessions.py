@@ -110,6 +110,16 @@ def test_login_posts_are_rate_limited_per_address(client, engine):
     assert codes[-1] == 429 and 429 not in codes[:-1]
 
 
+def test_successful_logins_do_not_use_up_the_address_limit(client, engine):
+    """Staff of one office share an address: only refused posts count towards the limit."""
+    _user(engine)
+    codes = []
+    for _ in range(web_auth.LOGIN_LIMIT + 5):
+        client.cookies.clear()  # another colleague's browser
+        codes.append(_post_login(client, "alice", "secret123").status_code)
+    assert set(codes) == {303}
+
+
 def test_logout_revokes_and_the_replayed_cookie_is_dead(client, engine):
     _user(engine)
     token = _post_login(client, "alice", "secret123").cookies.get("mj_session")
