@@ -75,7 +75,7 @@ with tab_sessions:
     st.caption(f"当前有效的登录会话（空闲 {idle} 分钟或登录满 {max_hours} 小时自动失效）。")
     dataframe(pd.DataFrame([{
         "用户": names.get(r[1], ""), "登录时间": clock.fmt(r[2]), "最近活动": clock.fmt(r[3]),
-        "登录地址": r[4], "浏览器": r[5][:60]} for r in live], columns=["用户", "登录时间", "最近活动", "登录地址", "浏览器"]),
+        "登录地址": r[4], "浏览器": sessions.browser_label(r[5])} for r in live], columns=["用户", "登录时间", "最近活动", "登录地址", "浏览器"]),
         hide_index=True, width="stretch")
     if live:
         choices = {r[0]: f"{names.get(r[1], '')} · {r[4]} · 登录于 {clock.fmt(r[2])}" for r in live}

@@ -147,3 +147,17 @@ def update_limits(session: Session, actor: Actor, idle_minutes: int, max_hours: 
     if old_max != max_hours:
         changes["最长有效期（小时）"] = [old_max, max_hours]
     audit.record(session, actor, "setting.change", "setting", None, label="会话时限", changes=changes)
+
+
+_BROWSERS = (("MicroMessenger", "微信内置浏览器"), ("Edg", "微软 Edge 浏览器"), ("Firefox", "火狐浏览器"),
+             ("Chrome", "谷歌浏览器"), ("Chromium", "谷歌浏览器"), ("Safari", "苹果浏览器"))
+_SYSTEMS = (("Android", "安卓手机"), ("iPhone", "苹果手机"), ("iPad", "苹果平板"), ("Windows", "视窗电脑"),
+            ("Mac OS", "苹果电脑"), ("Linux", "电脑"))
+
+
+def browser_label(user_agent: str) -> str:
+    """A user agent in words an administrator reads at a glance: "谷歌浏览器（视窗电脑）"."""
+    ua = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in ua), "其他浏览器")
+    system = next((name for token, name in _SYSTEMS if token in ua), "")
+    return f"{browser}（{system}）" if system else browser

@@ -232,18 +232,39 @@ def browser_type_launch_args():
     return {"executable_path": path, "args": CHROMIUM_ARGS, "headless": True}
 
 
-@pytest.fixture(scope="session")
-def live_server(_tmp_dir, browser_type_launch_args):
-    """The portal on a demo database (SQLite), started the way the README starts it."""
+def _live_portal(backend: str, tmp_dir: Path, log_name: str):
+    """The portal on a demo database of the backend, started the way the README starts it."""
     from services import demo
-    url, cleanup = new_database("sqlite", _tmp_dir)
+    url, cleanup = new_database(backend, tmp_dir)
     upgrade(url)
     with session_scope(get_engine(url)) as s:
         demo.load_demo(s)
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
-    server = LiveServer(url, artifacts / "live-server.log")
+    server = LiveServer(url, artifacts / log_name)
     server.database_url = url
+    return server, cleanup
+
+
+@pytest.fixture(scope="session")
+def live_server(_tmp_dir, browser_type_launch_args):
+    """The portal on a demo database (SQLite), started the way the README starts it."""
+    server, cleanup = _live_portal("sqlite", _tmp_dir, "live-server.log")
     yield server
     server.stop()
     cleanup()
+
+
+@pytest.fixture(scope="session")
+def live_server_pg(_tmp_dir, browser_type_launch_args):
+    """The same on PostgreSQL, the production database."""
+    server, cleanup = _live_portal("postgresql", _tmp_dir, "live-server-pg.log")
+    yield server
+    server.stop()
+    cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def portal(request):
+    """The live portal on each database: for the browser flows that must hold on both."""
+    return request.getfixturevalue("live_server" if request.param == "sqlite" else "live_server_pg")

@@ -1,4 +1,5 @@
-"""Real browser: every form that writes saves exactly what the screen showed (issue 11).
+"""Real browser, on SQLite and on PostgreSQL: every form that writes saves exactly what the screen
+showed (issue 11).
 
 Forms covered here, each filled, saved, switched to another record (or a new one) and saved again,
 with the database checked against what each screen showed:
@@ -58,12 +59,12 @@ def choose(page, label, option, nth=0, many=False):
     settle(page)
 
 
-def _db(live_server):
-    return session_scope(get_engine(live_server.database_url))
+def _db(portal):
+    return session_scope(get_engine(portal.database_url))
 
 
-def _actor(live_server, username):
-    with _db(live_server) as s:
+def _actor(portal, username):
+    with _db(portal) as s:
         return auth.actor_for(s.scalar(select(User).where(User.username == username)))
 
 
@@ -88,8 +89,8 @@ def _fill_intake(page, name, mobile, description, township="剑光街道"):
     settle(page)
 
 
-def _case_of(live_server, description):
-    with _db(live_server) as s:
+def _case_of(portal, description):
+    with _db(portal) as s:
         rows = s.execute(select(Case.id, Case.number, Party.name, Party.mobile)
                          .join(Party, Party.case_id == Case.id).where(Case.description == description)).all()
     return rows
@@ -111,9 +112,9 @@ def _open_case(page, number):
 
 
 # ------------------------------------------------------------------ 案件登记
-def test_intake_is_empty_after_a_save_and_the_second_case_has_its_own_party(page, live_server):
+def test_intake_is_empty_after_a_save_and_the_second_case_has_its_own_party(page, portal):
     tag = uuid.uuid4().hex[:6]
-    login(page, live_server.url, "staff")
+    login(page, portal.url, "staff")
     go(page, "案件登记")
     _fill_intake(page, "欧阳明月", "13912345678", f"楼上漏水引发争吵 {tag}-1")
     page.get_by_role("button", name="登记案件").click()
@@ -128,21 +129,21 @@ def test_intake_is_empty_after_a_save_and_the_second_case_has_its_own_party(page
     _fill_intake(page, "司马青云", "13800138000", f"宅基地边界争执 {tag}-2", township="剑光街道")
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_text("案件已登记，编号")).to_be_visible(timeout=WAIT)
-    first, second = _case_of(live_server, f"楼上漏水引发争吵 {tag}-1"), _case_of(live_server, f"宅基地边界争执 {tag}-2")
+    first, second = _case_of(portal, f"楼上漏水引发争吵 {tag}-1"), _case_of(portal, f"宅基地边界争执 {tag}-2")
     assert [(r.name, r.mobile) for r in first] == [("欧阳明月", "13912345678")]
     assert [(r.name, r.mobile) for r in second] == [("司马青云", "13800138000")]
 
 
-def test_intake_double_click_makes_one_case_and_an_error_replaces_the_old_success(page, live_server):
+def test_intake_double_click_makes_one_case_and_an_error_replaces_the_old_success(page, portal):
     tag = uuid.uuid4().hex[:6]
-    login(page, live_server.url, "staff")
+    login(page, portal.url, "staff")
     go(page, "案件登记")
     _fill_intake(page, "上官飞燕", "13700137000", f"双击测试 {tag}")
     page.get_by_role("button", name="登记案件").dblclick()
     expect(page.get_by_text("案件已登记，编号")).to_be_visible(timeout=WAIT)
     settle(page)
     page.wait_for_timeout(1500)  # a second registration, if any, would have been committed by now
-    assert len(_case_of(live_server, f"双击测试 {tag}")) == 1
+    assert len(_case_of(portal, f"双击测试 {tag}")) == 1
 
     # a refused submit: the old success goes, the refusal shows where the button is
     _fill_intake(page, "上官飞燕", "1370013700", f"错误测试 {tag}")  # ten digits
@@ -151,14 +152,14 @@ def test_intake_double_click_makes_one_case_and_an_error_replaces_the_old_succes
     expect(error).to_be_visible(timeout=WAIT)
     expect(error).to_be_in_viewport()
     expect(page.get_by_text("案件已登记，编号")).to_have_count(0)
-    assert _case_of(live_server, f"错误测试 {tag}") == []
+    assert _case_of(portal, f"错误测试 {tag}") == []
 
 
 # ------------------------------------------------------------------ 风险提示与督办
-def _drafts(live_server, addressee, subjects):
-    tf = _actor(live_server, "taskforce")
+def _drafts(portal, addressee, subjects):
+    tf = _actor(portal, "taskforce")
     ids = []
-    with _db(live_server) as s:
+    with _db(portal) as s:
         for subject in subjects:
             ids.append(instruments.create_draft(s, tf, "risk_notice", instruments.InstrumentInput(
                 subject=subject, addressee=addressee, facts=f"{subject}的基本情况", measures="立即排查化解",
@@ -181,10 +182,10 @@ def _notices_for(page, addressee, count=2):
     expect(shown).to_be_visible(timeout=WAIT)
 
 
-def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, live_server):
+def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, portal):
     unit = f"测试街道{uuid.uuid4().hex[:4]}综治中心"
-    a, b = _drafts(live_server, unit, ["甲村山林权属纠纷", "乙村土地流转纠纷"])
-    login(page, live_server.url, "taskforce")
+    a, b = _drafts(portal, unit, ["甲村山林权属纠纷", "乙村土地流转纠纷"])
+    login(page, portal.url, "taskforce")
     _notices_for(page, unit)
     choose(page, "查看文书", "甲村山林权属纠纷")
     expect(page.get_by_label("事项（用于标题）")).to_have_value("甲村山林权属纠纷", timeout=WAIT)
@@ -194,7 +195,7 @@ def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, li
     page.get_by_label("风险或问题").fill("乙村群众可能集体上访")
     page.get_by_role("button", name="保存草稿").click()
     expect(page.get_by_text("草稿已保存。")).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         ia, ib = s.get(Instrument, a), s.get(Instrument, b)
         assert (ia.subject, ia.risk) == ("甲村山林权属纠纷", "")
         assert (ib.subject, ib.risk) == ("乙村土地流转纠纷", "乙村群众可能集体上访")
@@ -202,35 +203,35 @@ def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, li
     page.get_by_role("button", name="发出（编号）").click()
     expect(page.get_by_text("已发出：")).to_be_visible(timeout=WAIT)
     settle(page)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         doc_number = s.get(Instrument, b).doc_number
     expect(page.get_by_role("heading", name=re.compile(re.escape(doc_number)))).to_be_visible()  # still the one shown
     page.get_by_label("回复内容摘要").fill("已组织乙村两委入户稳控")
     page.get_by_role("button", name="登记回复").click()
     expect(page.get_by_text(f"已登记回复：{doc_number}")).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         ib = s.get(Instrument, b)
         assert (ib.state, ib.reply_summary) == ("replied", "已组织乙村两委入户稳控")
         assert s.get(Instrument, a).state == "draft"
 
 
-def test_of_two_drafts_with_one_label_delete_removes_the_one_shown(page, live_server):
+def test_of_two_drafts_with_one_label_delete_removes_the_one_shown(page, portal):
     unit = f"测试镇{uuid.uuid4().hex[:4]}派出所"
-    first, second = _drafts(live_server, unit, ["同名事项", "同名事项"])
-    login(page, live_server.url, "taskforce")
+    first, second = _drafts(portal, unit, ["同名事项", "同名事项"])
+    login(page, portal.url, "taskforce")
     _notices_for(page, unit)
     choose(page, "查看文书", f"同名事项（#{second}）")
     page.get_by_role("button", name="删除草稿").click()
     expect(page.get_by_text("草稿已删除：同名事项")).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         assert s.get(Instrument, second) is None and s.get(Instrument, first) is not None
 
 
-def test_the_draft_picker_is_empty_after_drafting(page, live_server):
-    with _db(live_server) as s:
+def test_the_draft_picker_is_empty_after_drafting(page, portal):
+    with _db(portal) as s:
         number = s.scalar(select(Case.number).order_by(Case.id.desc()).limit(1))
         before = s.scalar(select(func.count()).select_from(Instrument))
-    login(page, live_server.url, "taskforce")
+    login(page, portal.url, "taskforce")
     go(page, "风险提示与督办")
     page.get_by_text("从案件起草").click()
     page.get_by_label("按案件编号检索").fill(number[-6:])
@@ -251,15 +252,15 @@ def test_the_draft_picker_is_empty_after_drafting(page, live_server):
     expect(page.locator('.react-aria-ComboBox [data-tag]')).to_have_count(0)  # nothing picked any more
     page.get_by_role("button", name="起草", exact=True).click()  # so it is refused
     expect(page.get_by_text("未保存：", exact=False).first).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         assert s.scalar(select(func.count()).select_from(Instrument)) == before + 1
 
 
 # ------------------------------------------------------------------ 奖惩登记
-def test_a_refused_award_keeps_unit_and_reason_and_says_it_once(page, live_server):
-    with _db(live_server) as s:
+def test_a_refused_award_keeps_unit_and_reason_and_says_it_once(page, portal):
+    with _db(portal) as s:
         before = s.scalar(select(func.count()).select_from(AwardEntry))
-    login(page, live_server.url, "taskforce")
+    login(page, portal.url, "taskforce")
     go(page, "奖惩登记")
     choose(page, "^类别", "约谈", nth=1)  # the new entry's 类别, not the register's filter
     choose(page, "单位（按排名）", "名")
@@ -271,16 +272,16 @@ def test_a_refused_award_keeps_unit_and_reason_and_says_it_once(page, live_serve
     assert "。；" not in error.inner_text()
     expect(page.get_by_role("combobox", name=re.compile("单位（按排名）"))).to_have_value(unit)
     expect(page.get_by_label("事由")).to_have_value("回访不及时，多次督办仍超时")
-    with _db(live_server) as s:
+    with _db(portal) as s:
         assert s.scalar(select(func.count()).select_from(AwardEntry)) == before
 
 
 # ------------------------------------------------------------------ 调度派员 and 解纷码
-def _two_new_cases(live_server, tag, places=("剑光街道", "剑光街道")):
+def _two_new_cases(portal, tag, places=("剑光街道", "剑光街道")):
     """Two new walk-in cases, one in each of the named townships (station mode)."""
-    staff = _actor(live_server, "staff")
+    staff = _actor(portal, "staff")
     numbers = []
-    with _db(live_server) as s:
+    with _db(portal) as s:
         from db.models import DisputeCategory, Township, Village
         cat = s.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
         for i, place in enumerate(places):
@@ -294,9 +295,9 @@ def _two_new_cases(live_server, tag, places=("剑光街道", "剑光街道")):
     return numbers
 
 
-def _station_townships(live_server) -> list[str]:
+def _station_townships(portal) -> list[str]:
     from db.models import Township
-    with _db(live_server) as s:
+    with _db(portal) as s:
         return list(s.scalars(select(Township.name).where(Township.mode == "station").order_by(Township.code)))
 
 
@@ -304,11 +305,11 @@ def _chips(page):
     return page.get_by_test_id("stMultiSelect").filter(has_text="建议人员").locator(".react-aria-ComboBox [data-tag]")
 
 
-def test_the_second_case_in_a_session_gets_all_its_suggested_people(page, live_server):
-    towns = _station_townships(live_server)
+def test_the_second_case_in_a_session_gets_all_its_suggested_people(page, portal):
+    towns = _station_townships(portal)
     # two places, hence other suggested people: the first case's selection must not carry over
-    one, two = _two_new_cases(live_server, uuid.uuid4().hex[:6], places=(towns[0], towns[1]))
-    login(page, live_server.url, "staff")
+    one, two = _two_new_cases(portal, uuid.uuid4().hex[:6], places=(towns[0], towns[1]))
+    login(page, portal.url, "staff")
     _open_case(page, one)
     expect(_chips(page).first).to_be_visible(timeout=WAIT)
     first = _chips(page).all_inner_texts()
@@ -318,20 +319,20 @@ def test_the_second_case_in_a_session_gets_all_its_suggested_people(page, live_s
     assert not set(_chips(page).all_inner_texts()) & set(first)  # the second case's own people
 
 
-def test_reissuing_the_dispute_code_shows_the_new_link(page, live_server):
-    number, _ = _two_new_cases(live_server, uuid.uuid4().hex[:6])
-    login(page, live_server.url, "staff")
+def test_reissuing_the_dispute_code_shows_the_new_link(page, portal):
+    number, _ = _two_new_cases(portal, uuid.uuid4().hex[:6])
+    login(page, portal.url, "staff")
     _open_case(page, number)
     link = page.get_by_test_id("stCode").filter(has_text="/c/")
     old = link.inner_text().strip()
     page.get_by_text("作废并重新生成解纷码").click()
     settle(page)
     page.get_by_role("button", name="确认作废并重新生成").click()
-    with _db(live_server) as s:
+    with _db(portal) as s:
         case_id = s.scalar(select(Case.id).where(Case.number == number))
 
     def live_token():
-        with _db(live_server) as s:
+        with _db(portal) as s:
             return s.scalar(select(DisputeCode.token).where(DisputeCode.case_id == case_id,
                                                             DisputeCode.revoked_at.is_(None)))
     for _ in range(60):  # the reissue has been committed
@@ -345,9 +346,9 @@ def test_reissuing_the_dispute_code_shows_the_new_link(page, live_server):
 
 
 # ------------------------------------------------------------------ 协调会
-def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, live_server):
+def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, portal):
     topic = f"宅基地纠纷协调{uuid.uuid4().hex[:4]}"
-    login(page, live_server.url, "taskforce")
+    login(page, portal.url, "taskforce")
     go(page, "协调会")
     page.get_by_text("登记会议纪要").click()
     page.get_by_label("会议议题").fill(topic)
@@ -361,7 +362,7 @@ def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, liv
     page.get_by_text("登记会议纪要").click() if not page.get_by_label("会议议题").is_visible() else None
     expect(page.get_by_label("会议议题")).to_have_value("")
     expect(page.get_by_label("任务 1")).to_have_value("")
-    with _db(live_server) as s:
+    with _db(portal) as s:
         meeting = s.scalar(select(Meeting).where(Meeting.topic == topic))
         assert meeting is not None and meeting.serial
 
@@ -371,21 +372,21 @@ def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, liv
     type_date(page, "完成日期", done_on)
     page.get_by_role("button", name="更新事项").click()
     expect(page.get_by_text("事项已更新：复测边界")).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         item = s.scalar(select(ActionItem).where(ActionItem.meeting_id == meeting.id))
         assert (item.status, item.done_on) == ("done", done_on)
 
 
 # ------------------------------------------------------------------ 回访
-def test_a_follow_up_says_what_the_party_answered(page, live_server):
-    number, _ = _two_new_cases(live_server, uuid.uuid4().hex[:6])
-    staff = _actor(live_server, "staff")
-    with _db(live_server) as s:
+def test_a_follow_up_says_what_the_party_answered(page, portal):
+    number, _ = _two_new_cases(portal, uuid.uuid4().hex[:6])
+    staff = _actor(portal, "staff")
+    with _db(portal) as s:
         case_id = s.scalar(select(Case.id).where(Case.number == number))
         people = [(o["mediator_id"], o["duty"]) for o in cases.suggest_dispatch(s, case_id)][:1]
         c = workflow.transition(s, staff, case_id, "dispatch", None, people=people)
         workflow.transition(s, staff, case_id, "settle", c.version, agreement_summary="赔偿维修费用 500 元")
-    login(page, live_server.url, "taskforce")
+    login(page, portal.url, "taskforce")
     _open_case(page, number)
     pick(page, "电话回访")
     pick(page, "未履行")
@@ -394,23 +395,23 @@ def test_a_follow_up_says_what_the_party_answered(page, live_server):
     page.get_by_role("button", name="保存回访").click()
     expect(page.get_by_text("回访已记录（基本满意，协议未履行：案件重新进入调处）。请重新安排调解。")).to_be_visible(
         timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         assert s.scalar(select(Case.status).where(Case.id == case_id)) == "mediating"
 
 
 # ------------------------------------------------------------------ 值班安排
-def test_a_finished_night_cannot_be_swapped(page, live_server):
+def test_a_finished_night_cannot_be_swapped(page, portal):
     from db.models import DutyShift, Township
     night = clock.local(clock.now()).date() - dt.timedelta(days=2)  # ended at 08:00 yesterday, whatever the hour
     monday = night - dt.timedelta(days=night.weekday())
     other = monday if night != monday else monday + dt.timedelta(days=1)
     fmt = lambda d: f"{d:%m-%d}"  # noqa: E731
-    with _db(live_server) as s:
+    with _db(portal) as s:
         t = s.scalar(select(Township).order_by(Township.id))
         before = dict(s.execute(select(DutyShift.duty_date, DutyShift.mediator_id)
                                 .where(DutyShift.township_id == t.id, DutyShift.duty_date.in_([night, other]))).all())
     assert len(before) == 2  # the demo rosters every night
-    login(page, live_server.url, "staff")
+    login(page, portal.url, "staff")
     go(page, "值班安排")
     choose(page, "乡镇（街道）", t.name)
     type_date(page, "周次（任选该周一天）", night)
@@ -419,7 +420,7 @@ def test_a_finished_night_cannot_be_swapped(page, live_server):
     choose(page, "第二夜", fmt(other))
     page.get_by_role("button", name="互换").click()
     expect(page.get_by_text("夜值班已结束（次日 8:00 交班），不能再调换", exact=False).first).to_be_visible(timeout=WAIT)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         after = dict(s.execute(select(DutyShift.duty_date, DutyShift.mediator_id)
                                .where(DutyShift.township_id == t.id, DutyShift.duty_date.in_([night, other]))).all())
     assert after == before

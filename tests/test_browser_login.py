@@ -40,18 +40,18 @@ def login_form_shown(page):
     expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)
 
 
-def _db(live_server):
-    return session_scope(get_engine(live_server.database_url))
+def _db(portal):
+    return session_scope(get_engine(portal.database_url))
 
 
-def _new_user(live_server, username):
-    with _db(live_server) as s:
+def _new_user(portal, username):
+    with _db(portal) as s:
         if s.scalar(select(User.id).where(User.username == username)) is None:
             auth.create_user(s, SYSTEM, username, "浏览器测试员", "staff", "first1234")
 
 
-def test_staff_logs_in_sees_home_and_logs_out(page, live_server):
-    login(page, live_server.url, "staff")
+def test_staff_logs_in_sees_home_and_logs_out(page, portal):
+    login(page, portal.url, "staff")
     home(page)
     expect(page.get_by_text("丰城市非警务警情联动处置体系")).to_be_visible()
     page.screenshot(path="test-artifacts/staff-home.png", full_page=True)
@@ -62,18 +62,18 @@ def test_staff_logs_in_sees_home_and_logs_out(page, live_server):
     expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)  # the old menu went with the session
 
 
-def test_reload_and_a_new_tab_keep_the_login(page, live_server):
-    login(page, live_server.url, "staff")
+def test_reload_and_a_new_tab_keep_the_login(page, portal):
+    login(page, portal.url, "staff")
     home(page)
     page.reload()
     home(page)
     tab = page.context.new_page()
-    tab.goto(live_server.url + "/case_list")
+    tab.goto(portal.url + "/case_list")
     expect(tab.get_by_role("heading", name="案件列表")).to_be_visible(timeout=WAIT)
 
 
-def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, live_server, browser):
-    login(page, live_server.url, "staff")
+def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, portal, browser):
+    login(page, portal.url, "staff")
     home(page)
     old = next(c for c in page.context.cookies() if c["name"] == sessions.COOKIE)
     assert old["httpOnly"] and old["sameSite"] == "Strict"
@@ -85,30 +85,30 @@ def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, live_se
     other = browser.new_context()  # somebody replays the old cookie
     other.add_cookies([{k: old[k] for k in ("name", "value", "domain", "path")}])
     thief = other.new_page()
-    thief.goto(live_server.url + "/")
+    thief.goto(portal.url + "/")
     login_form_shown(thief)
     other.close()
 
 
-def test_typed_admin_url_shows_no_admin_content(page, live_server):
-    login(page, live_server.url, "staff")
+def test_typed_admin_url_shows_no_admin_content(page, portal):
+    login(page, portal.url, "staff")
     home(page)
-    page.goto(live_server.url + "/admin_users")
+    page.goto(portal.url + "/admin_users")
     home(page)  # still logged in, on a page the role has
     expect(page.get_by_role("heading", name="用户管理")).to_have_count(0)
 
 
-def test_wrong_password_gives_neutral_message(page, live_server):
-    login(page, live_server.url, "staff", "wrong-password1")
+def test_wrong_password_gives_neutral_message(page, portal):
+    login(page, portal.url, "staff", "wrong-password1")
     expect(page.get_by_text("用户名或密码错误。")).to_be_visible(timeout=20000)
     expect(page).to_have_url(re.compile(r"127\.0\.0\.1"))
 
 
-def test_idle_session_ends_at_the_next_interaction(page, live_server):
-    _new_user(live_server, "idle_user")
-    login(page, live_server.url, "idle_user", "first1234")
+def test_idle_session_ends_at_the_next_interaction(page, portal):
+    _new_user(portal, "idle_user")
+    login(page, portal.url, "idle_user", "first1234")
     home(page)
-    with _db(live_server) as s:
+    with _db(portal) as s:
         settings.put(s, sessions.IDLE_KEY, 5)  # a short idle timeout, set the way the admin sets it
         # nobody touched the tab for six minutes
         uid = s.scalar(select(User.id).where(User.username == "idle_user"))
@@ -121,17 +121,17 @@ def test_idle_session_ends_at_the_next_interaction(page, live_server):
         page.reload()
         login_form_shown(page)
     finally:
-        with _db(live_server) as s:
+        with _db(portal) as s:
             settings.put(s, sessions.IDLE_KEY, sessions.IDLE_DEFAULT)
 
 
-def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, live_server, browser):
-    _new_user(live_server, "reset_user")
-    login(page, live_server.url, "reset_user", "first1234")
+def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, portal, browser):
+    _new_user(portal, "reset_user")
+    login(page, portal.url, "reset_user", "first1234")
     home(page)
     admin_context = browser.new_context()
     admin = admin_context.new_page()
-    login(admin, live_server.url, "admin")
+    login(admin, portal.url, "admin")
     admin.get_by_test_id("stSidebarNavItems").get_by_role("link", name="用户管理").click()
     expect(admin.get_by_role("heading", name="用户管理")).to_be_visible(timeout=WAIT)
     admin.get_by_role("tab", name="修改用户").click()
@@ -148,9 +148,9 @@ def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, live_ser
     expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)
 
 
-def test_every_response_forbids_framing(live_server):
+def test_every_response_forbids_framing(portal):
     for path in ("/", "/login", "/_stcore/health", "/healthz"):
-        with urllib.request.urlopen(live_server.url + path) as r:
+        with urllib.request.urlopen(portal.url + path) as r:
             assert r.headers["X-Frame-Options"] == "DENY", path
             assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
             assert r.headers["X-Content-Type-Options"] == "nosniff", path

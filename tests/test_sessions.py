@@ -192,3 +192,12 @@ def test_admin_sees_active_sessions_and_forces_one_out(engine):
         assert event.object_label == "测试用户（alice）" and event.actor_name == "管理员"
     with session_scope(engine) as s, pytest.raises(PermissionDenied):
         sessions.active_sessions(s, auth.actor_for(s.get(auth.User, uid)), uid)
+
+
+def test_the_session_list_names_the_browser_in_words():
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
+    wechat = ("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 "
+              "MicroMessenger/8.0.50")
+    assert sessions.browser_label(chrome) == "谷歌浏览器（电脑）"
+    assert sessions.browser_label(wechat) == "微信内置浏览器（安卓手机）"
+    assert sessions.browser_label("") == "其他浏览器"
