@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components import forms
-from components.context import db, field_error, run_action
+from components.context import db, field_error, plain, run_action
 from components.dates import ANY_DATE
 from components.tables import dataframe
 from services import case_queries, clock, ladder, workflow
@@ -60,7 +60,7 @@ def case_card(row: dict, key: str) -> None:
         st.markdown(f"**{row['number']}**")
         st.badge(label, color=colour)
         overdue_badges(row["overdue_names"])
-        st.caption(f"{row['category']} · {row['township']} · {row['complexity_name']}")
+        st.caption(plain(f"{row['category']} · {row['township']} · {row['complexity_name']}"))
         st.caption(f"{row['stage']}；时限 {clock.fmt(row['level_due_at']) or '—'}")
         if st.button("打开", key=key, icon=":material/open_in_new:"):
             open_case(row["id"])
@@ -141,13 +141,8 @@ def act(fn, *args, success, form: forms.Bound | None = None, **kwargs) -> None:
         except DomainError as exc:
             st.session_state["case_error"] = exc.message
             raise
-    done_key = f"_submitted_{form.prefix}" if form is not None else None
-    if done_key and done_key in st.session_state:  # a double click: the first click already saved
-        result = st.session_state[done_key]
-    else:
-        result = run_action(call, *args, **kwargs)
-        if result is not None and done_key:
-            st.session_state[done_key] = result
+    run = lambda: run_action(call, *args, **kwargs)  # noqa: E731
+    result = form.once(run) if form is not None else run()  # a double click saves once
     if result is not None:
         st.session_state["case_flash"] = success(result) if callable(success) else success
         for key in ("cd_seen", "fu_seen"):  # the next run shows (and remembers) the new version

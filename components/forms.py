@@ -66,18 +66,25 @@ class Bound:
         if rerun:
             st.rerun()
 
-    def submit(self, fn: Callable, *args, rerun_on_error: bool = True, **kwargs) -> Any:
-        """Call a service through run_action once per generation: a second click on the same form
-        (a double click, or a click that interrupted the first run after it saved) saves nothing
-        more and gets the first click's result."""
+    def once(self, call: Callable[[], Any]) -> Any:
+        """Run `call` once per generation: a second click on the same form (a double click, or a
+        click that interrupted the first run after it saved) saves nothing more and gets the first
+        click's result. A refusal (None) may be tried again."""
         done_key = f"_submitted_{self.prefix}"
         if done_key in st.session_state:
             return st.session_state[done_key]
-        st.session_state.pop(f"_flash_{self.scope}", None)
-        st.session_state.pop(f"_error_{self.scope}", None)
-        result = run_action(fn, *args, _quiet=True, **kwargs)
+        result = call()
         if result is not None:
             st.session_state[done_key] = result  # before any st call: a rerun may interrupt at the next one
+        return result
+
+    def submit(self, fn: Callable, *args, rerun_on_error: bool = True, **kwargs) -> Any:
+        """Call a service through run_action, once per generation (see `once`)."""
+        if f"_submitted_{self.prefix}" not in st.session_state:
+            st.session_state.pop(f"_flash_{self.scope}", None)
+            st.session_state.pop(f"_error_{self.scope}", None)
+        result = self.once(lambda: run_action(fn, *args, _quiet=True, **kwargs))
+        if result is not None:
             return result
         # refused: the field errors beside their fields, the refusal next to the button
         st.session_state[f"_error_{self.scope}"] = st.session_state.get("_last_action_error", "")

@@ -55,8 +55,8 @@ chosen = forms.pick_record("查看专报", labels, "bl")
 with db() as s:
     view = bulletins.get(s, me, chosen)
 st.subheader(plain(f"{view['issue']}：{view['title']}"))
-st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {view['created_by_name']}"
-           + (f"；印发 {view['issue_date']}（{view['issued_by_name']}）" if view["issue_date"] else ""))
+st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {plain(view['created_by_name'])}"
+           + (f"；印发 {view['issue_date']}（{plain(view['issued_by_name'])}）" if view["issue_date"] else ""))
 tw.bulletin_figures(view)
 tw.downloads(bulletins.render, view["id"], me, f"bl_{view['id']}", bulletins.file_stem(view["id"], view["issue_no"]))
 if writer and view["state"] == "draft":

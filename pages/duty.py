@@ -4,7 +4,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from components.context import can, db, field_error, guard, run_action
+from components.context import can, db, field_error, guard, plain, run_action
 from components.tables import dataframe
 from db.models.roster import ROTATION_MODES
 from services import clock, duty, org
@@ -84,7 +84,8 @@ with db() as s:
 if on.gap:
     st.error(on.warning, icon=":material/error:")
 else:
-    st.success(f"{on.place} · {on.mode_name}：" + "；".join(f"{p['name']}（{p['why']}，{p['phone']}）" for p in on.people))
+    st.success(plain(f"{on.place} · {on.mode_name}：" + "；".join(f"{p['name']}（{p['why']}，{p['phone']}）"
+                                                               for p in on.people)))  # roster names: never Markdown
 
 st.subheader("部门轮驻 / 随驻")
 with db() as s:

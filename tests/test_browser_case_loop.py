@@ -33,11 +33,13 @@ def go(page, title):
     expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=WAIT)
 
 
-def choose(page, label, option):
-    """A Streamlit selectbox: open it by its label (again if a rerun closed it), click the option."""
-    box = page.get_by_role("combobox", name=re.compile(label))
+def choose(page, label, option, nth=0, many=False):
+    """Pick `option` in the nth selectbox (or multiselect) whose label matches: open it (again if a
+    rerun closed it), click the option, wait for the rerun that takes the choice."""
+    box = page.get_by_role("combobox", name=re.compile(label)).nth(nth)
     wanted = page.get_by_role("option", name=re.compile(option)).first
-    for _ in range(3):
+    for _ in range(4):
+        idle(page)
         box.click()
         try:
             wanted.wait_for(timeout=5000)
@@ -45,7 +47,11 @@ def choose(page, label, option):
         except Exception:  # noqa: BLE001 - the page reran under the click; open the box again
             page.keyboard.press("Escape")
     wanted.click()
-    expect(box).to_have_value(re.compile(option), timeout=WAIT)  # the rerun has taken the choice
+    if many:
+        page.keyboard.press("Escape")
+    else:
+        expect(box).to_have_value(re.compile(option), timeout=WAIT)  # the rerun has taken the choice
+    idle(page)
 
 
 def pick(page, option):

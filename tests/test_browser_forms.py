@@ -27,36 +27,9 @@ from sqlalchemy import func, select
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, AwardEntry, Case, DisputeCode, Instrument, Meeting, Party, User
 from services import auth, cases, clock, instruments, workflow
-from tests.test_browser_case_loop import WAIT, go, idle, login, pick
+from tests.test_browser_case_loop import WAIT, choose, go, idle, login, pick
 
 pytestmark = pytest.mark.browser
-
-
-def settle(page):
-    """The rerun is over and Streamlit has removed the elements of the previous run (for a moment
-    after the status widget goes, the old form is still there, marked stale)."""
-    idle(page)
-    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=WAIT)
-
-
-def choose(page, label, option, nth=0, many=False):
-    """Pick `option` in the nth selectbox (or multiselect) whose label matches; wait for the rerun."""
-    box = page.get_by_role("combobox", name=re.compile(label)).nth(nth)
-    wanted = page.get_by_role("option", name=re.compile(option)).first
-    for _ in range(4):
-        idle(page)
-        box.click()
-        try:
-            wanted.wait_for(timeout=5000)
-            break
-        except Exception:  # noqa: BLE001 - the page reran under the click; open the box again
-            page.keyboard.press("Escape")
-    wanted.click()
-    if many:
-        page.keyboard.press("Escape")
-    else:
-        expect(box).to_have_value(re.compile(option), timeout=WAIT)
-    settle(page)
 
 
 def _db(portal):
@@ -78,7 +51,7 @@ def type_date(page, label, day: dt.date):
 
 def _fill_intake(page, name, mobile, description, township="剑光街道"):
     pick(page, "来访")
-    settle(page)
+    idle(page)
     choose(page, "乡镇（街道）", township)
     choose(page, "村（社区）", "社区")
     choose(page, "纠纷类别", "邻里纠纷")
@@ -86,7 +59,7 @@ def _fill_intake(page, name, mobile, description, township="剑光街道"):
     page.get_by_label("当事人1 姓名").fill(name)
     page.get_by_label("手机号码").fill(mobile)
     page.get_by_label("手机号码").press("Tab")
-    settle(page)
+    idle(page)
 
 
 def _case_of(portal, description):
@@ -98,7 +71,7 @@ def _case_of(portal, description):
 
 def _open_case(page, number):
     go(page, "案件详情")
-    settle(page)
+    idle(page)
     box = page.get_by_label("案件编号")
     for _ in range(3):  # the lookup expander is collapsed once a case is open: its field is inert then
         if box.evaluate("e => !e.closest('[inert]')"):
@@ -108,7 +81,7 @@ def _open_case(page, number):
     page.get_by_label("案件编号").fill(number)
     page.get_by_role("button", name="打开", exact=True).click()
     expect(page.get_by_role("heading", name=number)).to_be_visible(timeout=WAIT)
-    settle(page)
+    idle(page)
 
 
 # ------------------------------------------------------------------ 案件登记
@@ -119,7 +92,7 @@ def test_intake_is_empty_after_a_save_and_the_second_case_has_its_own_party(page
     _fill_intake(page, "欧阳明月", "13912345678", f"楼上漏水引发争吵 {tag}-1")
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_text("案件已登记，编号")).to_be_visible(timeout=WAIT)
-    settle(page)
+    idle(page)
     # the form is empty: nothing of the first caller is left to be saved again
     expect(page.get_by_label("简要案情")).to_have_value("")
     expect(page.get_by_label("当事人1 姓名")).to_have_value("")
@@ -141,7 +114,7 @@ def test_intake_double_click_makes_one_case_and_an_error_replaces_the_old_succes
     _fill_intake(page, "上官飞燕", "13700137000", f"双击测试 {tag}")
     page.get_by_role("button", name="登记案件").dblclick()
     expect(page.get_by_text("案件已登记，编号")).to_be_visible(timeout=WAIT)
-    settle(page)
+    idle(page)
     page.wait_for_timeout(1500)  # a second registration, if any, would have been committed by now
     assert len(_case_of(portal, f"双击测试 {tag}")) == 1
 
@@ -170,13 +143,13 @@ def _drafts(portal, addressee, subjects):
 def _notices_for(page, addressee, count=2):
     """The register filtered down to the test's own drafts (the caption says how many)."""
     go(page, "风险提示与督办")
-    settle(page)
+    idle(page)
     shown = page.get_by_text(f"共 {count} 份，每页 20 份。")
     for _ in range(3):  # typing into a box the rerun is redrawing can be lost: type again
         box = page.get_by_label("主送单位").first
         box.fill(addressee)
         box.press("Enter")
-        settle(page)
+        idle(page)
         if shown.count():
             break
     expect(shown).to_be_visible(timeout=WAIT)
@@ -202,7 +175,7 @@ def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, po
 
     page.get_by_role("button", name="发出（编号）").click()
     expect(page.get_by_text("已发出：")).to_be_visible(timeout=WAIT)
-    settle(page)
+    idle(page)
     with _db(portal) as s:
         doc_number = s.get(Instrument, b).doc_number
     expect(page.get_by_role("heading", name=re.compile(re.escape(doc_number)))).to_be_visible()  # still the one shown
@@ -236,13 +209,13 @@ def test_the_draft_picker_is_empty_after_drafting(page, portal):
     page.get_by_text("从案件起草").click()
     page.get_by_label("按案件编号检索").fill(number[-6:])
     page.get_by_label("按案件编号检索").press("Enter")
-    settle(page)
+    idle(page)
     choose(page, "关联案件", number, many=True)
     expect(page.locator('.react-aria-ComboBox [data-tag]')).to_have_count(1, timeout=WAIT)
     page.get_by_role("button", name="起草", exact=True).click()
     expect(page.get_by_text("草稿已生成，请核对后发出。")).to_be_visible(timeout=WAIT)
-    settle(page)
-    settle(page)
+    idle(page)
+    idle(page)
     search = page.get_by_label("按案件编号检索")
     for _ in range(3):  # the expander may have closed with the rerun: open it again
         if search.evaluate("e => !e.closest('[inert]')"):
@@ -326,7 +299,7 @@ def test_reissuing_the_dispute_code_shows_the_new_link(page, portal):
     link = page.get_by_test_id("stCode").filter(has_text="/c/")
     old = link.inner_text().strip()
     page.get_by_text("作废并重新生成解纷码").click()
-    settle(page)
+    idle(page)
     page.get_by_role("button", name="确认作废并重新生成").click()
     with _db(portal) as s:
         case_id = s.scalar(select(Case.id).where(Case.number == number))
@@ -341,7 +314,7 @@ def test_reissuing_the_dispute_code_shows_the_new_link(page, portal):
             break
         page.wait_for_timeout(500)
     assert not old.endswith(token), "the reissue was not saved"
-    settle(page)
+    idle(page)
     expect(link).to_have_text(re.compile(re.escape(f"/c/{token}") + r"\s*$"), timeout=WAIT)
 
 
@@ -358,7 +331,7 @@ def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, por
     type_date(page, "时限 1", clock.local(clock.now()).date() + dt.timedelta(days=10))
     page.get_by_role("button", name="保存纪要").click()
     expect(page.get_by_text("会议纪要已保存：")).to_be_visible(timeout=WAIT)
-    settle(page)
+    idle(page)
     page.get_by_text("登记会议纪要").click() if not page.get_by_label("会议议题").is_visible() else None
     expect(page.get_by_label("会议议题")).to_have_value("")
     expect(page.get_by_label("任务 1")).to_have_value("")
@@ -415,7 +388,7 @@ def test_a_finished_night_cannot_be_swapped(page, portal):
     go(page, "值班安排")
     choose(page, "乡镇（街道）", t.name)
     type_date(page, "周次（任选该周一天）", night)
-    settle(page)
+    idle(page)
     choose(page, "第一夜", fmt(night))
     choose(page, "第二夜", fmt(other))
     page.get_by_role("button", name="互换").click()

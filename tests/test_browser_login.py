@@ -12,6 +12,7 @@ from db.engine import get_engine, session_scope
 from db.models import User, UserSession
 from services import auth, sessions, settings
 from services.roles import SYSTEM
+from tests.test_browser_case_loop import idle
 
 pytestmark = pytest.mark.browser
 WAIT = 30000
@@ -22,12 +23,6 @@ def login(page, base, username, password="demo1234", path="/"):
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-
-
-def _settled(page):
-    page.wait_for_timeout(200)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=WAIT)
-    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=WAIT)
 
 
 def home(page):
@@ -137,7 +132,7 @@ def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, portal, 
     admin.get_by_role("tab", name="修改用户").click()
     admin.get_by_label("选择用户").click()
     admin.get_by_role("option", name=re.compile("reset_user")).click()
-    _settled(admin)  # the form is drawn anew for the chosen user: type into the new one
+    idle(admin)  # the form is drawn anew for the chosen user: type into the new one
     admin.get_by_label("新密码").fill("second1234")
     admin.get_by_role("button", name="重置密码").click()
     expect(admin.get_by_text("密码已重置，账号已解锁：reset_user")).to_be_visible(timeout=WAIT)

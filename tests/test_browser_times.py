@@ -1,6 +1,5 @@
 """Real browser: the time a clerk types in 案件登记 is Beijing time whatever the browser's time zone,
 and a date outside the allowed range is refused beside the field, never replaced by today."""
-import datetime as dt
 import re
 import uuid
 
