@@ -108,7 +108,8 @@ def test_closed_loop_in_the_browser(page, live_server):
     page.get_by_role("heading", name=number).scroll_into_view_if_needed()
     page.screenshot(path=f"{SHOTS}-2-settled.png", full_page=True)
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT)
+    # the revoked session's page (name="登录" alone also matched the 退出登录 button still on screen)
+    expect(page.get_by_text("您已退出登录。")).to_be_visible(timeout=WAIT)
 
     login(page, live_server.url, "taskforce")
     go(page, "案件详情")
