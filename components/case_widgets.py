@@ -160,7 +160,10 @@ def action_error() -> None:
         st.error(msg)
 
 
-ACTION_LABELS = {**ladder.ACTION_NAMES, "add_dispatch": "增派人员", "arrive": "记录到场", "police": "民警到场/移交"}
+def label(action: str, name: str) -> str:
+    """A field's label, from the action's row of the MOVES table (services.ladder)."""
+    rule = ladder.RULES[action]
+    return rule.required[name][0] if name in rule.required else rule.optional[name]
 
 
 def action_forms(view: dict, seen_version: int) -> None:
@@ -172,7 +175,7 @@ def action_forms(view: dict, seen_version: int) -> None:
     case_id, v = view["id"], seen_version
     form = forms.bound("cd", case_id)  # keys carry the case: another case's form never shows these values
     k = form.key
-    action = st.radio("选择操作", actions, format_func=ACTION_LABELS.get, horizontal=True, key=k("action"))
+    action = st.radio("选择操作", actions, format_func=ladder.ACTION_NAMES.get, horizontal=True, key=k("action"))
     action_error()
     with st.form(k(f"form_{action}"), enter_to_submit=False):
         if action == "dispatch" or action == "add_dispatch":
@@ -180,61 +183,61 @@ def action_forms(view: dict, seen_version: int) -> None:
         elif action == "transfer":
             nxt = ladder.next_level(view["mode"], view["level"])
             st.caption(f"移送至：{ladder.level_name(view['mode'], nxt)}")
-            note = st.text_area("调解不成功的原因", key=k("transfer_note"))
+            note = st.text_area(label("transfer", "note"), key=k("transfer_note"))
             field_error("note")
-            if st.form_submit_button("移送上一级", key=k("transfer_submit"), type="primary"):
+            if st.form_submit_button(ladder.ACTION_NAMES["transfer"], key=k("transfer_submit"), type="primary"):
                 act(workflow.transition, case_id, "transfer", v, note=note, form=form, success="已移送上一级。")
         elif action == "settle":
-            summary = st.text_area("调解协议要点", key=k("settle_summary"))
+            summary = st.text_area(label("settle", "agreement_summary"), key=k("settle_summary"))
             field_error("agreement_summary")
-            amount = st.text_input("协议金额（元，可不填）", key=k("settle_amount"))
+            amount = st.text_input(label("settle", "agreement_amount"), key=k("settle_amount"))
             field_error("agreement_amount")
             if st.form_submit_button("记录调解成功", key=k("settle_submit"), type="primary"):
                 act(workflow.transition, case_id, "settle", v, agreement_summary=summary,
                     agreement_amount=amount.strip() or None, form=form, success="已记录调解成功，进入回访队列。")
         elif action == "terminate":
-            code = st.selectbox("终止原因", list(ladder.TERMINATION_REASONS), index=None,
+            code = st.selectbox(label("terminate", "reason_code"), list(ladder.TERMINATION_REASONS), index=None,
                                 format_func=ladder.TERMINATION_REASONS.get, key=k("terminate_code"), placeholder="请选择")
             field_error("reason_code")
-            note = st.text_area("终止说明", key=k("terminate_note"))
+            note = st.text_area(label("terminate", "note"), key=k("terminate_note"))
             field_error("note")
             if st.form_submit_button("终止调处", key=k("terminate_submit")):
                 act(workflow.transition, case_id, "terminate", v, note=note, reason_code=code, form=form, success="案件已终止。")
         elif action == "litigate":
-            court = st.text_input("引导起诉的法院", key=k("litigate_court"), placeholder="如：丰城市人民法院")
+            court = st.text_input(label("litigate", "court_name"), key=k("litigate_court"), placeholder="如：丰城市人民法院")
             field_error("court_name")
-            note = st.text_area("说明（可不填）", key=k("litigate_note"))
+            note = st.text_area(label("litigate", "note"), key=k("litigate_note"))
             if st.form_submit_button("记录引导诉讼", key=k("litigate_submit"), type="primary"):
                 act(workflow.transition, case_id, "litigate", v, note=note, court_name=court, form=form, success="已记录引导诉讼。")
         elif action == "follow_up":
             follow_up_fields(case_id, v, "fu", form)
         elif action == "close":
             st.write("确认该案件已办结、回访完毕，闭环归档。")
-            if st.form_submit_button("闭环归档", key=k("close_submit"), type="primary"):
+            if st.form_submit_button(ladder.ACTION_NAMES["close"], key=k("close_submit"), type="primary"):
                 act(workflow.transition, case_id, "close", v, form=form, success="案件已闭环。")
         elif action == "arrive":
             waiting = [d for d in view["dispatches"] if d["arrived_at"] is None]
             names = {d["id"]: f"{d['name']}（{d['duty']}，通知 {clock.fmt(d['notified_at'])}）" for d in waiting}
-            did = st.selectbox("到场人员", list(names), format_func=names.get, key=k("arrive_who"), placeholder="请选择")
-            at = local_datetime("到场时间", k("arrive_at"))
+            did = st.selectbox(label("arrive", "dispatch_id"), list(names), format_func=names.get, key=k("arrive_who"), placeholder="请选择")
+            at = local_datetime(label("arrive", "arrived_at"), k("arrive_at"))
             field_error("arrived_at")
-            if st.form_submit_button("记录到场", key=k("arrive_submit"), type="primary"):
+            if st.form_submit_button(ladder.ACTION_NAMES["arrive"], key=k("arrive_submit"), type="primary"):
                 act(workflow.record_arrival, did, at, expected_version=v, form=form, success="已记录到场时间。")
         elif action == "police":
-            arrived = local_datetime("民警到场时间", k("police_arrived"))
+            arrived = local_datetime(label("police", "police_arrived_at"), k("police_arrived"))
             field_error("police_arrived_at")
-            handover = local_datetime("移交调解时间", k("police_handover"))
+            handover = local_datetime(label("police", "police_handover_at"), k("police_handover"))
             field_error("police_handover_at")
             if st.form_submit_button("记录民警处警时间", key=k("police_submit")):
                 act(workflow.record_police, case_id, v, arrived, handover, form=form, success="已记录民警处警时间。")
         elif action == "reroute":
             with db() as s:
                 rooms = dict(case_queries.rooms(s))
-            room = st.selectbox("改派至调解室", list(rooms), index=None, format_func=rooms.get, key=k("reroute_room"), placeholder="请选择")
+            room = st.selectbox(label("reroute", "room_id"), list(rooms), index=None, format_func=rooms.get, key=k("reroute_room"), placeholder="请选择")
             field_error("room_id")
-            reason = st.text_input("改派理由", key=k("reroute_reason"))
+            reason = st.text_input(label("reroute", "reason"), key=k("reroute_reason"))
             field_error("reason")
-            if st.form_submit_button("改派", key=k("reroute_submit")):
+            if st.form_submit_button(ladder.ACTION_NAMES["reroute"], key=k("reroute_submit")):
                 act(workflow.reroute, case_id, v, room, reason, form=form, success="已改派调解室。")
 
 
@@ -251,11 +254,11 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],
                             format_func=labels.get, key=k(f"{action}_others"), placeholder="请选择（可多选）", select_all=False)
     field_error("people")
-    notified = local_datetime("通知时间", k(f"{action}_at"))
+    notified = local_datetime(label("dispatch", "notified_at"), k(f"{action}_at"))
     field_error("notified_at")
     people = [(m, duty[m]) for m in list(picked) + list(others)]
     if action == "dispatch":
-        if st.form_submit_button("调度派员", key=k("dispatch_submit"), type="primary"):
+        if st.form_submit_button(ladder.ACTION_NAMES["dispatch"], key=k("dispatch_submit"), type="primary"):
             act(workflow.transition, case_id, "dispatch", v, people=people, notified_at=notified,
                 form=form, success="已调度，15 分钟到场计时开始。")
     elif st.form_submit_button("增派", key=k("add_dispatch_submit")):
@@ -266,21 +269,21 @@ def follow_up_fields(case_id: int, v: int, key: str, form: forms.Bound) -> None:
     """The follow-up (回访) fields and submit button; call inside an st.form bound to the case."""
     key = form.key(key)
     c1, c2, c3 = st.columns(3)
-    method = c1.radio("回访方式", list(workflow.FOLLOW_UP_METHODS), index=None,
+    method = c1.radio(label("follow_up", "method"), list(workflow.FOLLOW_UP_METHODS), index=None,
                       format_func=workflow.FOLLOW_UP_METHODS.get, key=f"{key}_method")
     with c1:
         field_error("method")
-    holds = c2.radio("协议是否履行", [True, False], index=None, format_func=lambda b: "已履行" if b else "未履行",
+    holds = c2.radio(label("follow_up", "agreement_holds"), [True, False], index=None, format_func=lambda b: "已履行" if b else "未履行",
                      key=f"{key}_holds")
     with c2:
         field_error("agreement_holds")
-    sat = c3.radio("满意度", list(workflow.SATISFACTION), index=None, format_func=workflow.SATISFACTION.get,
+    sat = c3.radio(label("follow_up", "satisfaction"), list(workflow.SATISFACTION), index=None, format_func=workflow.SATISFACTION.get,
                    key=f"{key}_satisfaction")
     with c3:
         field_error("satisfaction")
-    done_at = local_datetime("回访时间", f"{key}_at")
+    done_at = local_datetime(label("follow_up", "done_at"), f"{key}_at")
     field_error("done_at")
-    note = st.text_area("回访情况（不满意或未履行时必填）", key=f"{key}_note")
+    note = st.text_area(label("follow_up", "note"), key=f"{key}_note")
     field_error("note")
     if st.form_submit_button("保存回访", key=f"{key}_submit", type="primary"):
         act(workflow.transition, case_id, "follow_up", v, note=note, method=method, agreement_holds=holds,

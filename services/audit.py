@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent
-from services import clock
+from services import clock, ladder
 from services.roles import ROLES, Actor, require
 
 ACTION_LABELS: dict[str, str] = {
@@ -28,12 +28,8 @@ ACTION_LABELS: dict[str, str] = {
     "security.denied": "越权操作被拒绝",
     # reading personal data
     "personal.view": "查看当事人信息", "personal.export": "导出个人信息",
-    # cases
-    "case.register": "登记受理", "case.dispatch": "调度派员", "case.transfer": "移送上一级",
-    "case.settle": "调解成功", "case.terminate": "终止调解", "case.litigate": "引导诉讼",
-    "case.follow_up": "回访", "case.reopen": "回访不满意重新调处", "case.close": "闭环归档",
-    "case.reroute": "改派调解室", "case.arrive": "到场登记", "case.add_dispatch": "增派人员",
-    "case.police": "民警到场/移交",
+    # cases: the audit words of the MOVES table
+    **ladder.AUDIT_LABELS,
     # dispute codes and online services
     "code.reissue": "重新生成解纷码", "online.request": "线上服务申请", "online.handle": "办理线上服务",
     "video.log": "视频连线登记",

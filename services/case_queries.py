@@ -191,19 +191,9 @@ def find_case_id(session: Session, actor: Actor, number: str) -> int:
 
 # ------------------------------------------------------------------ the case view
 def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
-    """What this actor may do to the case now: ladder moves filtered by role, plus dispatch side actions."""
-    moves = ladder.allowed_moves(c.mode, c.level, c.status, workflow.followed_up_ok(c))
-    out = [a for a in moves if a in workflow.PERMISSION and may(actor.role, workflow.PERMISSION[a])]
-    if c.status in OPEN_STATUSES and may(actor.role, "case.dispatch"):
-        if c.status == "mediating":
-            out.append("add_dispatch")
-        if session.scalar(select(Dispatch.id).where(Dispatch.case_id == c.id, Dispatch.arrived_at.is_(None)).limit(1)):
-            out.append("arrive")
-        if c.source == "110":
-            out.append("police")
-    if c.level == "onsite" and c.status in OPEN_STATUSES and may(actor.role, "case.route_override"):
-        out.append("reroute")
-    return out
+    """What this actor may do to the case now: the MOVES rows the case's state allows, filtered by
+    the actor's permissions (transition() checks both again)."""
+    return [a for a in ladder.allowed(workflow.state_of(session, c)) if may(actor.role, ladder.RULES[a].permission)]
 
 
 def _name(session: Session, model, id_: int | None) -> str:
@@ -358,7 +348,7 @@ def ladder_strip(mode: str, level: str, status: str) -> list[dict]:
 
 def _event_name(e: CaseEvent) -> str:
     """The timeline's words for an event; a follow-up says what the party answered."""
-    name = ladder.ACTION_NAMES.get(e.action, e.action)
+    name = ladder.RULES[e.action].audit_label if e.action in ladder.RULES else e.action
     if e.action in ("follow_up", "reopen") and e.detail:
         said = workflow.follow_up_outcome(e.detail.get("satisfaction"), e.detail.get("agreement_holds"),
                                           e.action == "reopen")
@@ -431,7 +421,7 @@ def follow_up_queue(session: Session, actor: Actor, limit: int = 50) -> dict:
     """Settled cases waiting for their follow-up (overdue first, then by due date), and those
     followed up and ready to close."""
     now = clock.now()
-    conds = [Case.status == "settled", Case.followed_up_at.is_(None)]
+    conds = [ladder.sql_allows("follow_up"), Case.followed_up_at.is_(None)]
     scope = scope_condition(session, actor)
     if scope is not None:
         conds.append(scope)
@@ -440,8 +430,7 @@ def follow_up_queue(session: Session, actor: Actor, limit: int = 50) -> dict:
         *conds, Case.follow_up_due_at < now)) or 0
     items = [_row_dict(r, now) for r in session.execute(
         _row_query(*conds).order_by(Case.follow_up_due_at.asc().nulls_last(), Case.id).limit(limit))]
-    ready = [Case.status == "settled", Case.followed_up_at.isnot(None),
-             Case.satisfaction.in_(("satisfied", "basic"))]
+    ready = [ladder.sql_allows("close"), Case.status == "settled"]
     if scope is not None:
         ready.append(scope)
     to_close = [_row_dict(r, now) for r in session.execute(
@@ -470,8 +459,8 @@ def _q(text: str) -> str:
 
 
 def flowchart_dot(time_limits: dict | None = None) -> str:
-    """非警务警情联动处置流程图 as Graphviz DOT, built only from services.ladder (levels, ladders,
-    allowed moves), so the chart cannot disagree with the rules transition() applies."""
+    """非警务警情联动处置流程图 as Graphviz DOT, drawn only from services.ladder (levels, ladders and
+    the MOVES table), so the chart cannot disagree with the rules transition() applies."""
     limits = time_limits or {}
     colours = {"transfer": "#d9822b", "settle": "#2e7d32", "terminate": "#757575", "litigate": "#1565c0",
                "follow_up": "#2e7d32", "close": "#37474f", "reopen": "#c62828", "dispatch": "#455a64"}
@@ -490,6 +479,11 @@ def flowchart_dot(time_limits: dict | None = None) -> str:
         days = int(limits[level])
         return "\\n时限：当日" if days == 0 else f"\\n时限：{days} 天"
 
+    def moves_from(mode: str, level: str, status: str) -> list[ladder.Rule]:
+        """The table's rows that change the state from here (side actions are not drawn)."""
+        return [r for r in ladder.MOVES if r.moves and status in r.from_status and level in r.from_levels
+                and (r.to_level != "next" or ladder.next_level(mode, level))]
+
     outcome_nodes: set[str] = set()
     for mode, steps in ladder.LADDERS.items():
         lines.append(f"  subgraph cluster_{mode} {{")
@@ -500,41 +494,38 @@ def flowchart_dot(time_limits: dict | None = None) -> str:
             label = _q(ladder.level_name(mode, level)).rstrip('"') + limit_text(level) + '"'
             lines.append(f"    {mode}_{level} [label={label}];")
         lines.append("  }")
-        first = steps[0]
-        start = ladder.allowed_moves(mode, first, "registered")
-        if "dispatch" in start:
-            label = _q(ladder.MODE_NAMES[mode] + " · " + ladder.ACTION_NAMES["dispatch"])
-            lines.append(f"  triage -> {mode}_{first} [label={label}, color=\"{colours['dispatch']}\"];")
+        for r in moves_from(mode, steps[0], "registered"):
+            if r.to_status == "mediating":
+                label = _q(ladder.MODE_NAMES[mode] + " · " + r.staff_label)
+                lines.append(f"  triage -> {mode}_{steps[0]} [label={label}, color=\"{colours[r.action]}\"];")
         for level in steps:
-            for action, move in ladder.allowed_moves(mode, level, "mediating").items():
-                if action == "transfer":
-                    lines.append(f"  {mode}_{level} -> {mode}_{move.to_level} [label={_q('调解不成功 · 移送')}, "
-                                 f"color=\"{colours['transfer']}\", fontcolor=\"{colours['transfer']}\"];")
+            for r in moves_from(mode, level, "mediating"):
+                if r.to_status == "mediating":
+                    to = ladder.target_level(r, mode, level)
+                    lines.append(f"  {mode}_{level} -> {mode}_{to} [label={_q('调解不成功 · ' + r.staff_label)}, "
+                                 f"color=\"{colours[r.action]}\", fontcolor=\"{colours[r.action]}\"];")
                 else:
-                    outcome_nodes.add(move.to_status)
-                    lines.append(f"  {mode}_{level} -> st_{move.to_status} [color=\"{colours[action]}\"];")
+                    outcome_nodes.add(r.to_status)
+                    lines.append(f"  {mode}_{level} -> st_{r.to_status} [color=\"{colours[r.action]}\"];")
     for status in sorted(outcome_nodes) + ["closed"]:
         lines.append(f"  st_{status} [label={_q(ladder.status_name(status))}, fillcolor=\"#e8f5e9\"];")
     lines.append(f'  followup [label={_q("专班回访（满意度、协议履行）")}, fillcolor="#fff3e0"];')
-    # after the outcome: derived from the moves of each resolved status (any level of any mode)
-    mode0 = next(iter(ladder.LADDERS))
-    level0 = ladder.LADDERS[mode0][1]
+    # after the outcome: the rows that start from each resolved status
     for status in sorted(outcome_nodes):
-        for action, move in ladder.allowed_moves(mode0, level0 if status != "litigation" else "court",
-                                                 status, followed_up_ok=True).items():
-            if action == "follow_up":
-                lines.append(f"  st_{status} -> followup [label={_q(ladder.ACTION_NAMES['follow_up'])}, "
-                             f"color=\"{colours['follow_up']}\"];")
-            elif action == "close" and status != "settled":
-                lines.append(f"  st_{status} -> st_closed [label={_q(ladder.ACTION_NAMES['close'])}, "
-                             f"color=\"{colours['close']}\"];")
-            elif action == "close":
-                lines.append(f"  followup -> st_closed [label={_q('满意 · ' + ladder.ACTION_NAMES['close'])}, "
-                             f"color=\"{colours['close']}\"];")
-            elif action == "reopen":
+        for r in ladder.MOVES:
+            if status not in r.from_status or not r.moves:
+                continue
+            if r.action == "follow_up":
+                lines.append(f"  st_{status} -> followup [label={_q(r.staff_label)}, color=\"{colours[r.action]}\"];")
+            elif r.action == "close" and status != "settled":
+                lines.append(f"  st_{status} -> st_closed [label={_q(r.staff_label)}, color=\"{colours[r.action]}\"];")
+            elif r.action == "close":
+                lines.append(f"  followup -> st_closed [label={_q('满意 · ' + r.staff_label)}, "
+                             f"color=\"{colours[r.action]}\"];")
+            elif r.action == "reopen":
                 for mode, steps in ladder.LADDERS.items():
                     lines.append(f"  followup -> {mode}_{steps[1]} [label={_q('不满意/协议未履行 · 原层级重新调处')}, "
-                                 f"style=dashed, color=\"{colours['reopen']}\", fontcolor=\"{colours['reopen']}\", "
+                                 f"style=dashed, color=\"{colours[r.action]}\", fontcolor=\"{colours[r.action]}\", "
                                  f"lhead=cluster_{mode}, constraint=false];")
     lines.append("}")
     return "\n".join(line for line in lines if line)

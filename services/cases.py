@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import audit, clock, dispute_codes, duty, inputs, ladder, numbering, org, settings
+from services import audit, case_state, clock, dispute_codes, duty, inputs, ladder, numbering, org
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile
@@ -174,11 +174,7 @@ def route_for(session: Session, township_id: int, village_id: int | None, at: dt
 
 
 def level_due(session: Session, level: str, entered: dt.datetime) -> dt.datetime:
-    days = int(settings.get(session, "level_time_limits").get(level, 7))
-    local = clock.local(entered)
-    if days == 0:
-        return local.replace(hour=23, minute=59, second=59, microsecond=0).astimezone(clock.UTC)
-    return entered + dt.timedelta(days=days)
+    return case_state.level_due(case_state.Limits.of(session), level, entered)
 
 
 def find_duplicate(session: Session, data: CaseInput) -> DuplicateCase | None:
@@ -196,7 +192,7 @@ def find_duplicate(session: Session, data: CaseInput) -> DuplicateCase | None:
 def register_case(session: Session, actor: Actor, data: CaseInput, override_room_id: int | None = None,
                   override_reason: str = "") -> Case:
     """Validate, route, number and save a case with its parties; append the 'register' event."""
-    require(actor, "case.register")
+    require(actor, ladder.RULES["register"].permission)
     data = validate(session, data)
     duplicate = find_duplicate(session, data)
     if duplicate:
@@ -212,6 +208,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
         route = Route(room.kind, room.id, duty.is_after_hours(session, data.received_at) if room.kind == "station" else False,
                       f"人工改派：{override_reason.strip()}")
     now = clock.now()
+    start = case_state.registered(now, case_state.Limits.of(session))
     year = clock.local(data.received_at).year
     seq = numbering.next_value(session, "case", year)
     case = Case(
@@ -223,8 +220,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
         address=data.address, category_id=data.category_id, complexity=data.complexity,
         description=data.description, mode=route.mode, room_id=route.room_id, after_hours=route.after_hours,
         route_overridden=override_room_id is not None and route.note.startswith("人工改派"), route_note=route.note,
-        level="onsite", status="registered", level_entered_at=now, level_due_at=level_due(session, "onsite", now),
-        created_by_id=actor.user_id, created_at=now, updated_at=now,
+        **start, created_by_id=actor.user_id, created_at=now, updated_at=now,
     )
     case.parties = [Party(name=p.name, role=p.role, mobile=p.mobile, id_card=p.id_card or None, address=p.address)
                     for p in data.parties]
@@ -239,7 +235,7 @@ def register_case(session: Session, actor: Actor, data: CaseInput, override_room
             raise duplicate from None
         raise
     session.add(CaseEvent(case_id=case.id, at=now, user_id=actor.user_id, username=actor.username, role=actor.role,
-                          action="register", to_level="onsite", to_status="registered",
+                          action="register", to_level=start["level"], to_status=start["status"],
                           note=route.note, detail={"source": data.source, "mode": route.mode, "room_id": route.room_id}))
     dispute_codes.issue_for_case(session, case.id)  # every case gets its 解纷码 when registered
     audit.record(session, actor, "case.register", "case", case.id, route.note, label=case.number)

@@ -195,32 +195,10 @@ def code_card_pdf(session: Session, case_id: int, size: str = "A6") -> bytes:
 
 # ---------------------------------------------------------------------------- the public view
 
-# (action, to_level) -> plain words for a timeline step; None = any level. Other actions
-# (arrivals, police times, extra dispatches, reroutes) are internal and never shown.
-_TRANSFER_WORDS = {
-    "station_room": "已移送驻所调解室",
-    "village_room": "已移送住村母舅工作室",
-    "township": "已移送乡镇综治中心",
-    "city": "已移送市综治中心",
-    "court": "已引导司法程序",
-}
-_STEP_WORDS = {
-    "register": "已受理",
-    "settle": "调解成功",
-    "follow_up": "已回访",
-    "reopen": "回访后重新调解",
-    "terminate": "已终止调解",
-    "litigate": "已引导诉讼",
-    "close": "已办结",
-}
-
-
 def _step_label(action: str, to_level: str | None) -> str | None:
-    if action == "dispatch":
-        return "现场调解中" if to_level in (None, "onsite") else f"{ladder.LEVELS.get(to_level, '')}调解中"
-    if action == "transfer":
-        return _TRANSFER_WORDS.get(to_level or "")
-    return _STEP_WORDS.get(action)
+    """The citizen's words for a timeline step: the MOVES table's public label (None: not shown)."""
+    rule = ladder.RULES.get(action)
+    return rule.public_words(to_level or "onsite") if rule is not None else None
 
 
 _city_cache: dict[object, tuple[float, dict]] = {}  # keyed by the engine

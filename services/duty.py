@@ -35,11 +35,15 @@ def station_hours(session: Session) -> tuple[int, int]:
     return int(h["open"]), int(h["close"])
 
 
+def closed_at(at: dt.datetime, hours: tuple[int, int]) -> bool:
+    """True when a station room with these (open, close) hours is closed at `at` (local time)."""
+    open_h, close_h = hours
+    return not (open_h <= clock.local(at).hour < close_h)
+
+
 def is_after_hours(session: Session, at: dt.datetime) -> bool:
     """True when a station room is closed at `at` (local time), e.g. 22:00-08:00."""
-    open_h, close_h = station_hours(session)
-    t = clock.local(at)
-    return not (open_h <= t.hour < close_h)
+    return closed_at(at, station_hours(session))
 
 
 def night_over(session: Session, night: dt.date) -> bool:
@@ -51,7 +55,10 @@ def night_over(session: Session, night: dt.date) -> bool:
 
 def night_of(session: Session, at: dt.datetime) -> dt.date:
     """The local date on which the night containing `at` began (01:30 belongs to yesterday's night)."""
-    open_h, _ = station_hours(session)
+    return night_began(at, station_hours(session)[0])
+
+
+def night_began(at: dt.datetime, open_h: int) -> dt.date:
     t = clock.local(at)
     return t.date() - dt.timedelta(days=1) if t.hour < open_h else t.date()
 

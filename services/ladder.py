@@ -1,14 +1,24 @@
-"""The escalation ladders and the case state machine, as data (DOMAIN.md "The escalation ladders").
+"""The rules of a case, as one table: MOVES.
 
 Urban 驻所:  现场调解 → 驻所母舅调解室 → 市综治中心 → 引导司法程序
 Rural 住村:  现场调解 → 住村母舅工作室 → 乡镇综治中心 → 市综治中心（线上）→ 引导司法程序
 
-Everything that decides whether a move is allowed lives here; services.workflow applies it.
+Each row of MOVES is one thing that can happen to a case: the statuses and levels it may start
+from, extra conditions (guards), where it leads, the permission it needs, the fields it must
+carry, and its words for the staff (action picker), the citizen (the public page's timeline) and
+the audit log. Everything else reads this table: services.case_state applies a row (the one
+state change, used by services.workflow and by the demo), services.case_queries lists the
+allowed actions and builds their SQL twin (`sql_allows`), the forms take their labels from it,
+the flowchart is drawn from it and the public page words its timeline with it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
+from sqlalchemy import and_, exists, false, or_, select, true
+
+# ------------------------------------------------------------------ levels, ladders, statuses
 # level code -> name in the UI
 LEVELS: dict[str, str] = {
     "onsite": "现场调解",
@@ -18,6 +28,7 @@ LEVELS: dict[str, str] = {
     "city": "市综治中心",
     "court": "引导司法程序",
 }
+ALL_LEVELS = tuple(LEVELS)
 
 LADDERS: dict[str, tuple[str, ...]] = {
     "station": ("onsite", "station_room", "city", "court"),
@@ -31,6 +42,12 @@ def level_name(mode: str, level: str) -> str:
     if mode == "village" and level == "city":
         return "市综治中心（线上）"
     return LEVELS[level]
+
+
+def next_level(mode: str, level: str) -> str | None:
+    ladder = LADDERS[mode]
+    i = ladder.index(level)
+    return ladder[i + 1] if i + 1 < len(ladder) else None
 
 
 # status code -> (name, category). Code asks for the category, not a list of names.
@@ -53,85 +70,197 @@ def statuses_in(category: str) -> tuple[str, ...]:
     return tuple(code for code, (_, cat) in STATUSES.items() if cat == category)
 
 
+OPEN_STATUSES = statuses_in(OPEN)
+
 TERMINATION_REASONS = {
     "withdrawn": "当事人撤回",
     "not_dispute": "不属于矛盾纠纷",
     "other_authority": "移交其他部门处理",
     "other": "其他",
 }
-
-# action -> (name, statuses it may start from)
-ACTION_NAMES = {
-    "register": "登记受理",
-    "dispatch": "调度派员",
-    "transfer": "移送上一级",
-    "settle": "调解成功",
-    "terminate": "终止",
-    "litigate": "引导诉讼",
-    "follow_up": "回访",
-    "reopen": "回访后重新调处",
-    "close": "闭环归档",
-    "reroute": "改派调解室",
-    "arrive": "到场",
-    "add_dispatch": "增派人员",
-    "police": "民警到场/移交",
-}
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+SATISFIED = ("satisfied", "basic")  # answers that let a settled case close
+FOLLOW_UP_METHODS = {"phone": "电话回访", "visit": "上门回访"}
 
 
+# ------------------------------------------------------------------ guards
 @dataclass(frozen=True)
-class Move:
+class Guard:
+    """A condition beyond status and level, in Python (on a case's state) and in SQL (on Case)."""
+    name: str
+    holds: Callable[[Mapping], bool]
+    sql: Callable[[], object]
+    refusal: str
+
+
+def _case():
+    from db.models import Case
+    return Case
+
+
+def _waiting_sql():
+    from db.models import Dispatch
+    Case = _case()
+    return exists(select(Dispatch.id).where(Dispatch.case_id == Case.id, Dispatch.arrived_at.is_(None)))
+
+
+FOLLOWED_UP_BEFORE_CLOSING = Guard(
+    "followed_up_before_closing",
+    lambda s: s["status"] != "settled" or (s.get("followed_up_at") is not None and s.get("satisfaction") in SATISFIED),
+    lambda: or_(_case().status != "settled",
+                and_(_case().followed_up_at.isnot(None), _case().satisfaction.in_(SATISFIED))),
+    "调解成功的案件须先完成回访且当事人满意、协议履行，才能闭环。")
+FROM_110 = Guard(
+    "from_110", lambda s: s.get("source") == "110", lambda: _case().source == "110",
+    "只有 110 转来的案件才能记录民警到场和移交时间。")
+SOMEONE_ON_THE_WAY = Guard(
+    "someone_on_the_way", lambda s: bool(s.get("waiting_dispatches")), _waiting_sql,
+    "没有尚未到场的调度人员，无需记录到场。")
+
+
+# ------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Rule:
+    """One row of MOVES. `to_status` None: the status stays (a side action on the case)."""
     action: str
-    to_level: str
-    to_status: str
+    from_status: tuple[str, ...]
+    from_levels: tuple[str, ...]
+    to_level: str  # "same" or "next"
+    to_status: str | None
+    permission: str
+    # payload field -> (form label, message when missing); text fields need at least 2 characters
+    required: Mapping[str, tuple[str, str]]
+    staff_label: str
+    audit_label: str
+    # the citizen's words for this step on the public page: one text, or per target level;
+    # None: never shown to the citizen (internal steps such as arrivals)
+    public_label: str | Mapping[str, str] | None
+    guards: tuple[Guard, ...] = ()
+    restarts_clock: bool = False  # the level's time limit starts again (entering or re-entering it)
+    via: str | None = None  # reached only as the outcome of another action, never asked for directly
+    level_refusal: str = ""  # why not, when only the level is wrong
+    optional: Mapping[str, str] = field(default_factory=dict)  # payload field -> form label
+
+    @property
+    def moves(self) -> bool:
+        return self.to_status is not None
+
+    def public_words(self, to_level: str | None) -> str | None:
+        if isinstance(self.public_label, Mapping):
+            return self.public_label.get(to_level or "")
+        return self.public_label
 
 
-def next_level(mode: str, level: str) -> str | None:
-    ladder = LADDERS[mode]
-    i = ladder.index(level)
-    return ladder[i + 1] if i + 1 < len(ladder) else None
+_NOT_COURT = tuple(x for x in ALL_LEVELS if x != "court")
+
+MOVES: tuple[Rule, ...] = (
+    Rule("register", (), ("onsite",), "same", "registered", "case.register", {},
+         "登记受理", "登记受理", "已受理"),
+    Rule("dispatch", ("registered",), ALL_LEVELS, "same", "mediating", "case.dispatch",
+         {"people": ("调度人员", "请至少选择一名调度人员。")},
+         "调度派员", "调度派员", {lvl: "现场调解中" if lvl == "onsite" else f"{LEVELS[lvl]}调解中" for lvl in LEVELS},
+         restarts_clock=True, optional={"notified_at": "通知时间"}),
+    Rule("transfer", ("mediating",), _NOT_COURT, "next", "mediating", "case.mediate",
+         {"note": ("调解不成功的原因", "移送须填写调解不成功的原因。")},
+         "移送上一级", "移送上一级",
+         {"station_room": "已移送驻所调解室", "village_room": "已移送住村母舅工作室", "township": "已移送乡镇综治中心",
+          "city": "已移送市综治中心", "court": "已引导司法程序"},
+         restarts_clock=True, level_refusal="案件已在最后一级，不能再移送。"),
+    Rule("settle", ("mediating",), _NOT_COURT, "same", "settled", "case.mediate",
+         {"agreement_summary": ("调解协议要点", "请填写调解协议要点。")},
+         "调解成功", "调解成功", "调解成功",
+         level_refusal="已进入引导司法程序，只能记录引导诉讼或终止。",
+         optional={"agreement_amount": "协议金额（元，可不填）"}),
+    Rule("litigate", ("mediating",), ("court",), "same", "litigation", "case.mediate",
+         {"court_name": ("引导起诉的法院", "请填写引导诉讼的法院名称。")},
+         "引导诉讼", "引导诉讼", "已引导诉讼",
+         level_refusal="只有进入引导司法程序的案件才能记录引导诉讼。", optional={"note": "说明（可不填）"}),
+    Rule("terminate", ("registered", "mediating"), ALL_LEVELS, "same", "terminated", "case.mediate",
+         {"reason_code": ("终止原因", "请选择终止原因。"), "note": ("终止说明", "请填写终止说明。")},
+         "终止", "终止调解", "已终止调解"),
+    Rule("follow_up", ("settled",), ALL_LEVELS, "same", "settled", "case.follow_up",
+         {"method": ("回访方式", "请选择回访方式。"), "agreement_holds": ("协议是否履行", "请选择协议是否履行。"),
+          "satisfaction": ("满意度", "请选择满意度。")},
+         "回访", "回访", "已回访", optional={"done_at": "回访时间", "note": "回访情况（不满意或未履行时必填）"}),
+    Rule("reopen", ("settled",), ALL_LEVELS, "same", "mediating", "case.follow_up", {},
+         "回访后重新调处", "回访不满意重新调处", "回访后重新调解", restarts_clock=True, via="follow_up"),
+    Rule("close", ("settled", "terminated", "litigation"), ALL_LEVELS, "same", "closed", "case.close", {},
+         "闭环归档", "闭环归档", "已办结", guards=(FOLLOWED_UP_BEFORE_CLOSING,)),
+    # side actions: the case stays where it is
+    Rule("add_dispatch", ("mediating",), ALL_LEVELS, "same", None, "case.dispatch",
+         {"people": ("增派人员", "请至少选择一名人员。")}, "增派人员", "增派人员", None),
+    Rule("arrive", ("mediating",), ALL_LEVELS, "same", None, "case.dispatch",
+         {"dispatch_id": ("到场人员", "请选择到场人员。"), "arrived_at": ("到场时间", "请填写到场时间。")},
+         "记录到场", "到场登记", None, guards=(SOMEONE_ON_THE_WAY,)),
+    Rule("police", ("registered", "mediating"), ALL_LEVELS, "same", None, "case.dispatch",
+         {"police_arrived_at": ("民警到场时间", "请填写民警到场时间。"),
+          "police_handover_at": ("移交调解时间", "请填写移交时间。")},
+         "民警到场/移交", "民警到场/移交", None, guards=(FROM_110,)),
+    Rule("reroute", ("registered", "mediating"), ("onsite",), "same", None, "case.route_override",
+         {"room_id": ("改派至调解室", "请选择改派的调解室。"), "reason": ("改派理由", "改派须填写理由。")},
+         "改派调解室", "改派调解室", None, level_refusal="只有处于现场调解阶段的案件可以改派调解室。"),
+)
+RULES: dict[str, Rule] = {r.action: r for r in MOVES}
+ACTION_NAMES = {r.action: r.staff_label for r in MOVES}
+AUDIT_LABELS = {f"case.{r.action}": r.audit_label for r in MOVES}
 
 
-def allowed_moves(mode: str, level: str, status: str, followed_up_ok: bool = False) -> dict[str, Move]:
-    """The ladder moves possible from a state (follow-ups and closing included)."""
-    moves: dict[str, Move] = {}
-    if level not in LADDERS[mode]:
-        return moves
-    if status == "registered":
-        moves["dispatch"] = Move("dispatch", level, "mediating")
-        moves["terminate"] = Move("terminate", level, "terminated")
-    elif status == "mediating":
-        if level == "court":
-            moves["litigate"] = Move("litigate", level, "litigation")
-        else:
-            moves["settle"] = Move("settle", level, "settled")
-            nxt = next_level(mode, level)
-            if nxt is not None:
-                moves["transfer"] = Move("transfer", nxt, "mediating")
-        moves["terminate"] = Move("terminate", level, "terminated")
-    elif status == "settled":
-        moves["follow_up"] = Move("follow_up", level, "settled")
-        moves["reopen"] = Move("reopen", level, "mediating")
-        if followed_up_ok:
-            moves["close"] = Move("close", level, "closed")
-    elif status in ("terminated", "litigation"):
-        moves["close"] = Move("close", level, "closed")
-    return moves
+def rule(action: str) -> Rule:
+    from services.errors import ValidationError
+    if action not in RULES:
+        raise ValidationError(f"未知操作：{action}")
+    return RULES[action]
 
 
-def check_move(mode: str, level: str, status: str, action: str, followed_up_ok: bool = False) -> Move:
-    """The move, or a Chinese reason why it is not allowed (raised as IllegalTransition)."""
+def target_level(r: Rule, mode: str, level: str) -> str:
+    return next_level(mode, level) if r.to_level == "next" else level
+
+
+def refusal(state: Mapping, action: str) -> str | None:
+    """Why `action` may not be taken on a case in `state` (plain Chinese), or None.
+
+    `state` holds the case's fields (mode, level, status, source, followed_up_at, satisfaction)
+    and `waiting_dispatches` (how many people dispatched have not arrived)."""
+    r = rule(action)
+    mode, level, status = state["mode"], state["level"], state["status"]
+    if r.via:
+        return f"“{r.staff_label}”由“{RULES[r.via].staff_label}”的结果决定，不能单独执行。"
+    where = f"{level_name(mode, level)}·{status_name(status)}" if level in LEVELS and status in STATUSES else ""
+    if level not in LADDERS.get(mode, ()) or status not in r.from_status:
+        return f"当前状态（{where}）不能执行“{r.staff_label}”。"
+    if level not in r.from_levels or (r.to_level == "next" and next_level(mode, level) is None):
+        return r.level_refusal or f"当前状态（{where}）不能执行“{r.staff_label}”。"
+    for g in r.guards:
+        if not g.holds(state):
+            return g.refusal
+    return None
+
+
+def check(state: Mapping, action: str) -> Rule:
+    """The rule for `action`, or IllegalTransition with the reason why not."""
     from services.errors import IllegalTransition
-    moves = allowed_moves(mode, level, status, followed_up_ok)
-    if action in moves:
-        return moves[action]
-    where = f"{level_name(mode, level)}·{status_name(status)}"
-    if action == "close" and status == "settled":
-        raise IllegalTransition("调解成功的案件须先完成回访且当事人满意、协议履行，才能闭环。")
-    if action == "transfer" and status == "mediating" and next_level(mode, level) is None:
-        raise IllegalTransition("案件已在最后一级，不能再移送。")
-    if action == "settle" and level == "court":
-        raise IllegalTransition("已进入引导司法程序，只能记录引导诉讼或终止。")
-    raise IllegalTransition(f"当前状态（{where}）不能执行“{ACTION_NAMES.get(action, action)}”。")
+    why = refusal(state, action)
+    if why:
+        raise IllegalTransition(why)
+    return RULES[action]
+
+
+def allowed(state: Mapping) -> list[str]:
+    """Every action the rules allow now (before permissions), in the table's order."""
+    return [r.action for r in MOVES if r.from_status and not r.via and refusal(state, r.action) is None]
+
+
+def sql_allows(action: str):
+    """The SQL twin of `refusal(state, action) is None`, as a condition on Case."""
+    Case = _case()
+    r = RULES[action]
+    if r.via or not r.from_status:
+        return false()
+    ladder_levels = or_(*(and_(Case.mode == mode, Case.level.in_(levels)) for mode, levels in LADDERS.items()))
+    levels = [x for x in r.from_levels if r.to_level != "next" or x != "court"]
+    conds = [Case.status.in_(r.from_status), Case.level.in_(levels), ladder_levels]
+    conds += [g.sql() for g in r.guards]
+    return and_(true(), *conds)
 
 
 def stage_label(mode: str, level: str, status: str) -> str:

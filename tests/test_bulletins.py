@@ -153,7 +153,7 @@ def test_demo_step_works_without_cases_and_matches_the_article(engine):
     import random
 
     from db.models import Counter, Instrument, Meeting
-    from services import demo_taskforce
+    from services.demo import taskforce as demo_taskforce
     with session_scope(engine) as s:
         demo_taskforce.load(s, random.Random(7))
     with session_scope(engine) as s:

@@ -382,7 +382,7 @@ def test_statistics_export_neutralises_formula_cells():
 def test_demo_tokens_cannot_be_computed_from_the_seed():
     import random
 
-    from services import demo_codes
+    from services.demo import codes as demo_codes
     first, second = demo_codes._token(random.Random(2023)), demo_codes._token(random.Random(2023))
     assert first != second and dispute_codes.TOKEN_RE.match(first) and dispute_codes.TOKEN_RE.match(second)
     rng_a, rng_b = random.Random(7), random.Random(7)

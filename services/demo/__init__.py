@@ -37,13 +37,13 @@ DemoStep = Callable[[Session, random.Random], None]
 def _steps() -> list[DemoStep]:
     """In order: the cases first (every later step reads them); the assessment's rollups after
     every step that writes cases."""
-    from services import demo_assessment, demo_cases, demo_codes, demo_roster, demo_taskforce
+    from services.demo import assessment, cases, codes, roster, taskforce
     return [
-        demo_cases.load,        # ~5,000 cases Jul-Dec 2023 shaped like the article, plus live open ones
-        demo_roster.load,       # duty calendar, departments and rotations
-        demo_codes.load,        # a 解纷码 for every case, online requests, video links
-        demo_assessment.load,   # 110 totals, monthly rankings, awards, dashboard rollups
-        demo_taskforce.load,    # risk notices, supervision orders, meetings, bulletins
+        cases.load,        # ~5,000 cases Jul-Dec 2023 shaped like the article, plus live open ones
+        roster.load,       # duty calendar, departments and rotations
+        codes.load,        # a 解纷码 for every case, online requests, video links
+        assessment.load,   # 110 totals, monthly rankings, awards, dashboard rollups
+        taskforce.load,    # risk notices, supervision orders, meetings, bulletins
     ]
 
 

@@ -27,6 +27,11 @@ _DEPT_PEOPLE = [("司法所", "township"), ("司法所", "township"), ("人社�
                 ("自然资源局", "city"), ("自然资源局", "city"), ("信访局", "city"), ("信访局", "township")]
 
 
+def on_duty(team: list, night: dt.date, township_index: int):
+    """The demo's rotation: a township's cadres (by code) take the nights in turn."""
+    return team[(night.toordinal() + township_index) % len(team)]
+
+
 def _nights(today: dt.date) -> list[dt.date]:
     days = set()
     d = DEMO_PERIOD[0]
@@ -84,7 +89,7 @@ def load(session: Session, rng: random.Random) -> None:
         for d in _nights(today):
             if tid == gap_tid and d == gap_date:
                 continue
-            rows.append({"township_id": tid, "duty_date": d, "mediator_id": team[(d.toordinal() + n) % len(team)],
+            rows.append({"township_id": tid, "duty_date": d, "mediator_id": on_duty(team, d, n),
                          "note": ""})
     session.execute(insert(DutyShift), rows)
 

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Counter, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, FollowUp,
                        Party, Township, User, Village)
-from services import clock, duty, ladder, numbering, org, settings
+from services import case_state, clock, duty, ladder, numbering, org
+from services.demo import roster as demo_roster
 from services.validation import id_check_digit
 
 WINDOW_START = clock.local_dt(2023, 7, 1)
@@ -133,9 +134,7 @@ class _Ctx:
 
     def __init__(self, session: Session, rng: random.Random):
         self.rng = rng
-        self.limits = dict(settings.get(session, "level_time_limits"))
-        self.arrival_minutes = int(settings.get(session, "arrival_minutes"))
-        self.follow_up_days = int(settings.get(session, "follow_up_days"))
+        self.limits = case_state.Limits.of(session)
         self.open_h, self.close_h = duty.station_hours(session)
         city = org.city(session)
         self.city_short, self.city_name = city.get("short", "丰"), city.get("name", "丰城市")
@@ -191,26 +190,16 @@ class _Ctx:
             return self.staff
         return self.account_of.get(m.id, (None, m.name, "mediator"))
 
-    def level_due(self, level: str, entered: dt.datetime) -> dt.datetime:
-        """services.cases.level_due with the limits read once."""
-        days = int(self.limits.get(level, 7))
-        if days == 0:
-            local = clock.local(entered)
-            return local.replace(hour=23, minute=59, second=59, microsecond=0).astimezone(clock.UTC)
-        return entered + dt.timedelta(days=days)
-
     def after_hours(self, at: dt.datetime) -> bool:
-        return not (self.open_h <= clock.local(at).hour < self.close_h)
+        return duty.closed_at(at, (self.open_h, self.close_h))
 
     def cadre_for(self, township_id: int, at: dt.datetime) -> Mediator | None:
         """The township's duty cadre for the night containing `at`. Same rotation as the duty
-        calendar of services.demo_roster: cadres by code, (night ordinal + township index) mod n."""
+        calendar of services.demo.roster: cadres by code, (night ordinal + township index) mod n."""
         cadres = self.cadres.get(township_id) or []
         if not cadres:
             return None
-        local = clock.local(at)
-        night = local.date() - dt.timedelta(days=1) if local.hour < self.open_h else local.date()
-        return cadres[(night.toordinal() + self.town_index[township_id]) % len(cadres)]
+        return demo_roster.on_duty(cadres, duty.night_began(at, self.open_h), self.town_index[township_id])
 
     # ---- fake people
     def mobile(self) -> str:
@@ -241,11 +230,9 @@ class _Ctx:
         return f"GD{day}{self.order_seq[day]:05d}"
 
 
-_OPEN = ladder.statuses_in(ladder.OPEN)
-
-
 class _Sim:
-    """One case built move by move, the way services.workflow.transition() writes it."""
+    """One case built move by move through services.case_state.apply, the state change that
+    services.workflow.transition() writes: only the storing differs (rows for a bulk insert)."""
 
     def __init__(self, ctx: _Ctx, row: dict):
         self.ctx = ctx
@@ -268,71 +255,25 @@ class _Sim:
     def register(self, at, who, note=""):
         r = self.row
         at = _trim(at)
-        r.update(level="onsite", status="registered", level_entered_at=at, level_due_at=self.ctx.level_due("onsite", at),
-                 created_at=at, updated_at=at, created_by_id=who[0], version=1, reopen_count=0)
+        r.update(case_state.registered(at, self.ctx.limits), created_at=at, updated_at=at, created_by_id=who[0],
+                 version=1)
         self._event(at, who, "register", (None, None), note, source=r["source"], mode=r["mode"], room_id=r["room_id"])
 
-    def touch(self, at, who, action, note="", **detail):
-        """arrive / police / add_dispatch: no ladder move; the case row is updated (version + 1)."""
-        self.row["updated_at"] = _trim(at)
-        self.row["version"] += 1
-        self._event(at, who, action, self.state, note, **detail)
-
-    def _followed_ok(self) -> bool:
-        return self.row.get("followed_up_at") is not None and self.row.get("satisfaction") in ("satisfied", "basic")
-
     def move(self, at, who, action, note="", **payload):
-        r, ctx = self.row, self.ctx
+        """Apply one row of the MOVES table at `at` (the demo's "now" for that step)."""
+        r = self.row
         at = _trim(at)
-        move = ladder.check_move(r["mode"], r["level"], r["status"], action, self._followed_ok())
-        before = self.state
-        detail: dict = {}
-        if action == "dispatch":
-            people = payload["people"]
-            due = at + dt.timedelta(minutes=ctx.arrival_minutes)
-            for mid, duty_code in people:
-                self.dispatches.append({"mediator_id": mid, "duty": duty_code, "notified_at": at, "due_at": due,
-                                        "arrived_at": None, "note": ""})
-            if r.get("first_notified_at") is None or at < r["first_notified_at"]:
-                r["first_notified_at"], r["arrival_due_at"] = at, due
-            r["current_mediator_id"] = next((m for m, d in people if d != "grid_worker"), people[0][0])
-            detail["people"] = [{"mediator_id": m, "duty": d} for m, d in people]
-        elif action == "transfer":
-            r["current_mediator_id"] = payload.get("mediator_id")
-        elif action == "settle":
-            r["agreement_summary"] = payload["agreement_summary"]
-            r["agreement_amount"] = payload.get("agreement_amount")
-            r["settled_at"], r["settled_level"] = at, r["level"]
-            r["follow_up_due_at"] = at + dt.timedelta(days=ctx.follow_up_days)
-            r["followed_up_at"], r["satisfaction"] = None, None
-        elif action == "terminate":
-            r["end_reason_code"], r["end_reason"], r["ended_at"] = payload["reason_code"], note, at
-        elif action == "litigate":
-            r["court_name"], r["end_reason"], r["ended_at"] = payload["court_name"], note, at
-        elif action == "follow_up":
-            satisfaction, holds = payload["satisfaction"], payload["agreement_holds"]
-            self.follow_ups.append({"done_at": at, "method": payload["method"], "by_user_id": who[0],
-                                    "by_name": payload["by_name"], "agreement_holds": holds,
-                                    "satisfaction": satisfaction, "note": note})
-            r["followed_up_at"], r["satisfaction"] = at, satisfaction
-            if satisfaction == "dissatisfied" or not holds:
-                r["reopen_count"] += 1
-                r["settled_at"] = r["settled_level"] = r["follow_up_due_at"] = None
-                move = ladder.Move("reopen", r["level"], "mediating")
-            detail["satisfaction"] = satisfaction
-        elif action == "close":
-            r["closed_at"] = at
-        r["status"] = move.to_status
-        if move.to_level != r["level"] or action == "dispatch" or (move.to_status == "mediating"
-                                                                   and before[1] != "mediating"):
-            r["level"] = move.to_level
-            r["level_entered_at"] = at
-            r["level_due_at"] = ctx.level_due(move.to_level, at)
-        if r["status"] not in _OPEN:
-            r["level_due_at"] = None
-        r["updated_at"] = at
+        state = {**r, "waiting_dispatches": sum(1 for d in self.dispatches if d["arrived_at"] is None)}
+        out = case_state.apply(state, action, {**payload, "note": note, "at": at}, at, self.ctx.limits)
+        r.update(out.changes)
         r["version"] += 1
-        self._event(at, who, move.action, before, note, **detail)
+        for d in out.dispatches:
+            self.dispatches.append({**d, "arrived_at": None, "note": ""})
+        if out.follow_up is not None:
+            self.follow_ups.append({**out.follow_up, "by_user_id": who[0]})
+        if out.arrival is not None:
+            self.dispatches[out.arrival["dispatch_id"]]["arrived_at"] = out.arrival["arrived_at"]
+        self._event(at, who, out.rule.action, out.before, out.note, **out.detail)
 
 
 # ---------------------------------------------------------------- building blocks
@@ -434,28 +375,20 @@ def _open_on_site(ctx: _Ctx, sim: _Sim, arrival: str = "ontime", room_mediator: 
         for i, d in enumerate(sim.dispatches):
             lo, hi = (2, 14.5) if arrival == "ontime" else (16, 45)
             at = _trim(d["notified_at"] + _minutes(rng, lo, hi))
-            if now is not None and at > now:
-                continue
-            d["arrived_at"] = at
-            timeline.append((at, "arrive", i))
-        arrivals = [d["arrived_at"] for d in sim.dispatches if d["arrived_at"]]
-        if arrivals:
-            r["first_arrival_at"] = min(arrivals)
+            if now is None or at <= now:
+                timeline.append((at, "arrive", i))
     if police_at is not None:
-        handover = police_at + _minutes(rng, 15, 25)
+        handover = _trim(police_at + _minutes(rng, 15, 25))
         if now is None or handover < now:
-            r["police_arrived_at"], r["police_handover_at"] = _trim(police_at), _trim(handover)
-            timeline.append((r["police_handover_at"], "police", None))
+            timeline.append((handover, "police", _trim(police_at)))
     timeline.sort(key=lambda x: (x[0], x[1]))
-    for at, kind, i in timeline:
+    for at, kind, extra in timeline:
         if kind == "arrive":
-            d = sim.dispatches[i]
-            late = d["arrived_at"] > d["due_at"]
-            sim.touch(at, ctx.staff, "arrive", f"{'超时' if late else '按时'}到场（{clock.fmt(at)}）",
-                      _dispatch_index=i, late=late)
+            d = sim.dispatches[extra]
+            sim.move(at, ctx.staff, "arrive", dispatch_id=extra, arrived_at=at,
+                     dispatch={"id": extra, "notified_at": d["notified_at"], "due_at": d["due_at"]})
         else:
-            minutes = int((r["police_handover_at"] - R).total_seconds() // 60)
-            sim.touch(at, ctx.staff, "police", f"民警处警用时 {minutes} 分钟")
+            sim.move(at, ctx.staff, "police", police_arrived_at=extra, police_handover_at=at)
     last = max([notified] + [t[0] for t in timeline])
     return last
 
@@ -615,6 +548,8 @@ LIVE_PLAN = [
     ("station", "court", 2, 0), ("village", "court", 1, 0),
     ("station", "reopened", 1, 0), ("village", "reopened", 1, 0),
     ("station", "settled", 9, 3), ("village", "settled", 6, 2),
+    # followed up (satisfied) or ended, waiting to be closed: the follow-up page's 待闭环 list
+    ("station", "to_close", 2, 0), ("village", "to_close", 1, 0), ("station", "terminated", 1, 0),
 ]
 
 
@@ -632,13 +567,13 @@ def _live_case(ctx: _Ctx, now: dt.datetime, mode: str, target: str, overdue: boo
     level = target if target in ladder_levels else ("onsite" if target in ("registered", "arrival_overdue")
                                                      else rng.choice(ladder_levels[:2]))
     depth = ladder_levels.index(level)
-    limit_days = int(ctx.limits.get(level, 7))
+    limit_days = int(ctx.limits.level_days.get(level, case_state.DEFAULT_LEVEL_DAYS))
     # when the case entered its current level
     if target == "registered":
         entered = now - (dt.timedelta(days=1, hours=rng.uniform(1, 5)) if overdue else _minutes(rng, 8, 90))
     elif target == "arrival_overdue":
         entered = now - _minutes(rng, 22, 55)
-    elif target == "settled":
+    elif target in ("settled", "to_close"):
         entered = now - dt.timedelta(days=rng.uniform(8.5, 11) if overdue else rng.uniform(1, 5.5))
     elif target == "reopened":
         entered = now - dt.timedelta(days=rng.uniform(9, 12))
@@ -648,7 +583,8 @@ def _live_case(ctx: _Ctx, now: dt.datetime, mode: str, target: str, overdue: boo
         entered = now - dt.timedelta(days=limit_days + rng.uniform(0.5, 2.5))
     else:
         entered = now - dt.timedelta(days=rng.uniform(0.1, max(0.3, limit_days * 0.6)))
-    back = sum(_stay(rng, lv).total_seconds() for lv in ladder_levels[:depth]) if target != "settled" else 0
+    back = sum(_stay(rng, lv).total_seconds() for lv in ladder_levels[:depth]) \
+        if target not in ("settled", "to_close") else 0
     received = entered - dt.timedelta(seconds=back) - _minutes(rng, 15, 40)
     received = max(received, now - dt.timedelta(days=20, hours=rng.uniform(-24, 24)))
     complexity = rng.choices(("simple", "general", "major"), weights=(60, 30, 10) if depth < 2 else (25, 50, 25))[0]
@@ -675,12 +611,16 @@ def _live_case(ctx: _Ctx, now: dt.datetime, mode: str, target: str, overdue: boo
         sim.move(min(t, now), _level_actor(ctx, sim, path[i]), "transfer", _transfer_note(mode, path[i + 1]),
                  mediator_id=(demo_med.id if demo_med and path[i + 1].endswith("_room")
                               else _level_person(ctx, sim, path[i + 1])))
-    if target in ("settled", "reopened"):
+    if target == "terminated":
+        sim.move(min(t + _minutes(rng, 20, 60), now), _level_actor(ctx, sim, level), "terminate",
+                 TERMINATE_NOTES["withdrawn"], reason_code="withdrawn")
+    if target in ("settled", "reopened", "to_close"):
         settle_at = max(entered, t + _minutes(rng, 20, 60))
         _settle(ctx, sim, settle_at, level)
-        if target == "reopened":
-            f = min(_follow_up_time(rng, settle_at, False), now - dt.timedelta(hours=2))
-            _follow_up(ctx, sim, f, "dissatisfied")
+        if target in ("reopened", "to_close"):
+            f = max(min(_follow_up_time(rng, settle_at, False), now - dt.timedelta(hours=2)),
+                    settle_at + dt.timedelta(minutes=30))
+            _follow_up(ctx, sim, f, "dissatisfied" if target == "reopened" else "satisfied")
     return sim
 
 
@@ -759,8 +699,8 @@ def _write(session: Session, sims: list[_Sim]) -> None:
             dispatch_id += 1
         for e in s.events:
             detail = e["detail"]
-            if "_dispatch_index" in detail:
-                detail = {"dispatch_id": first_dispatch + detail.pop("_dispatch_index"), **detail}
+            if e["action"] == "arrive":  # the dispatch's place in this case's list -> its id
+                detail = {**detail, "dispatch_id": first_dispatch + detail["dispatch_id"]}
             events.append({**e, "detail": detail, "case_id": case_id})
         follow_ups += [{**f, "case_id": case_id} for f in s.follow_ups]
         case_id += 1
