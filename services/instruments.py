@@ -8,7 +8,7 @@ replied instrument can be closed (an unanswered one stays open and, past its dea
 overdue). Overdue is computed, never stored: issued, no reply, deadline (a Beijing date)
 before today. A reply dated after the deadline counts as a late reply.
 
-Printing: the wording comes from templates/official/<kind>.json (services.official_docs);
+Printing: the wording comes from templates/official/<kind>.json (services.documents);
 the register's number and issue date replace the template's. The templates have no slot for
 the instrument's own required measures, so for a risk notice they are inserted as the first
 paragraph under “三、工作要求” unless an admin adds a {measures} placeholder to the template;
@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
-from services import audit, clock, ladder, numbering, official_docs, org, settings
+from services import audit, clock, documents, ladder, numbering, org, settings
 from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import masker_for, party_replacements, redact_text
@@ -481,7 +481,7 @@ def _values(session: Session, inst: Instrument, mask=lambda text: text) -> dict:
     facts = case_facts(session, [c.id for c in inst.cases])
     numbers = "、".join(f["number"] for f in facts) or "未关联案件"
     first = facts[0] if facts else None
-    deadline = official_docs.format_date_cn(inst.deadline) if inst.deadline else ""
+    deadline = documents.format_date_cn(inst.deadline) if inst.deadline else ""
     issue_date = inst.issue_date or today()
     values = {
         "serial": inst.serial if inst.serial else DRAFT_SERIAL, "subject": mask(inst.subject), "addressee": inst.addressee,
@@ -503,20 +503,20 @@ def _source(code: str) -> str:
             "self": "群众自行申报"}.get(code, "转办")
 
 
-def document(session: Session, actor: Actor, instrument_id: int) -> official_docs.OfficialDocument:
+def document(session: Session, actor: Actor, instrument_id: int) -> documents.OfficialDocument:
     """The instrument as an official document (drafts print “（待编）” in place of the serial)."""
     can_read(actor)
     inst = session.get(Instrument, instrument_id)
     if inst is None:
         raise NotFound("该文书不存在。")
     values = _values(session, inst, masker_for(session, actor, [c.id for c in inst.cases]))
-    doc = official_docs.fill_template(inst.kind, values)
+    doc = documents.fill_template(inst.kind, values)
     year = inst.year or values["date"].year
     doc.doc_number = inst.doc_number or doc_number(org.city(session).get("short", "丰"), inst.kind, year, 0) \
         .replace("0号", f"{DRAFT_SERIAL}号")
-    if inst.kind == "risk_notice" and inst.measures and "measures" not in official_docs.template_fields(inst.kind):
+    if inst.kind == "risk_notice" and inst.measures and "measures" not in documents.template_fields(inst.kind):
         at = next((i for i, b in enumerate(doc.body) if b.kind == "h1" and "工作要求" in b.text), None)
-        block = official_docs.Block("p", values["measures"])
+        block = documents.Block("p", values["measures"])
         doc.body.insert(at + 1 if at is not None else len(doc.body), block)
     return doc
 
@@ -531,7 +531,7 @@ def render(session: Session, actor: Actor, instrument_id: int, fmt: str) -> tupl
     doc = document(session, actor, instrument_id)
     inst = session.get(Instrument, instrument_id)
     name = f"{file_stem(inst.id, inst.kind, inst.doc_number)}.{fmt}"
-    data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    data = documents.render_docx(doc) if fmt == "docx" else documents.render_pdf(doc)
     return name, data
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, numbering, official_docs
+from services import audit, clock, documents, numbering
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, person_name, require
@@ -342,16 +342,16 @@ def _rate(value: float | None) -> str:
     return "暂无数据" if value is None else bulletins.pct(value)
 
 
-def _renumber_headings(blocks: list[official_docs.Block]) -> None:
+def _renumber_headings(blocks: list[documents.Block]) -> None:
     """一、二、… of the first-level headings in the order printed (a left-out section shifts the rest)."""
     n = 0
     for b in blocks:
         if b.kind == "h1" and _HEADING_NO.match(b.text):
             n += 1
-            b.text = _HEADING_NO.sub(f"{official_docs._cn_number(n)}、", b.text, count=1)
+            b.text = _HEADING_NO.sub(f"{documents.cn_number(n)}、", b.text, count=1)
 
 
-def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.OfficialDocument:
+def document(session: Session, actor: Actor, meeting_id: int) -> documents.OfficialDocument:
     """The minutes as a 会议纪要. Case numbers only: no party names or other personal data."""
     can_read(actor)
     m = session.get(Meeting, meeting_id)
@@ -368,20 +368,20 @@ def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.O
         "attending_units": "、".join(units) or "未登记", "attendees": "、".join(people) or "未登记",
         "case_numbers": "、".join(numbers) or None, "case_count": len(numbers),
         "decisions": mask(m.decisions) or "无。",
-        "item_count": len(m.items) or None, "status_date": official_docs.format_date_cn(on),
+        "item_count": len(m.items) or None, "status_date": documents.format_date_cn(on),
         "item_rows": [[str(n), mask(i.task), i.responsible_unit, i.deadline.isoformat(),
                        _item_status(i, on)] for n, i in enumerate(m.items, 1)] or None,
     }
     f = m.figures or {}
     if m.kind == "monthly_review" and f and m.period_start and m.period_end:
-        cn = official_docs.format_date_cn
+        cn = documents.format_date_cn
         values.update(
             figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
             received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
             success_rate=_rate(f.get("success_rate")), satisfaction_rate=_rate(f.get("satisfaction_rate")))
     if units:
         values["copy_to"] = units
-    doc = official_docs.fill_template("meeting_minutes", values)
+    doc = documents.fill_template("meeting_minutes", values)
     _renumber_headings(doc.body)
     return doc
 
@@ -392,5 +392,5 @@ def render(session: Session, actor: Actor, meeting_id: int, fmt: str) -> tuple[s
     _check_format(fmt)
     doc = document(session, actor, meeting_id)
     m = session.get(Meeting, meeting_id)
-    data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    data = documents.render_docx(doc) if fmt == "docx" else documents.render_pdf(doc)
     return minutes_filename(m.held_on, m.kind, fmt), data

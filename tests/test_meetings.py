@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import ActionItem, AuditEvent, Meeting
-from services import cases, clock, meetings, official_docs
+from services import cases, clock, documents, meetings
 from services.errors import PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -194,7 +194,7 @@ def test_minutes_pdf_text_has_the_topic_and_the_action_items(engine, frozen, tmp
     with session_scope(engine) as s:
         try:
             name, data = meetings.render(s, actor("trainer"), mid, "pdf")
-        except official_docs.FontMissing as e:
+        except documents.FontMissing as e:
             pytest.skip(e.message)
     assert name == "会议纪要_2026-12-01_协调会.pdf" and data.startswith(b"%PDF")
     (tmp_path / name).write_bytes(data)
