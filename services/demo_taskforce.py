@@ -128,7 +128,7 @@ def _instrument_row(ctx: _Ctx, kind: str, issue_day: dt.date | None, state: str,
     if state != "draft":
         year = issue_day.year
         serial = ctx.serial(kind, year)
-        row.update(year=year, serial=serial, doc_number=instruments.doc_number(ctx.short, kind, year, serial),
+        row.update(year=year, serial=serial, doc_number=instruments.doc_number(kind, year, serial),
                    issue_date=issue_day, issued_at=_local(issue_day), issued_by_id=ctx.user_id,
                    issued_by_name=ctx.user_name)
     if state in ("replied", "closed"):

@@ -3,13 +3,15 @@
 States: draft → issued → replied → closed. A draft gets its document number only when it is
 issued (丰综治风提〔2026〕7号 / 丰综治督〔2026〕3号), from the yearly sequence of its kind
 (services.numbering, counter kinds "risk_notice" / "supervision_order", year of the issue
-date), so numbers have no gaps and stay unique when several people issue at once. Only a
+date), so numbers have no gaps and stay unique when several people issue at once. The number's
+format is the "doc_number" of templates/official/<kind>.json (see doc_number()); an issued
+instrument keeps the number it was issued with. Only a
 replied instrument can be closed (an unanswered one stays open and, past its deadline,
 overdue). Overdue is computed, never stored: issued, no reply, deadline (a Beijing date)
 before today. A reply dated after the deadline counts as a late reply.
 
 Printing: the wording comes from templates/official/<kind>.json (services.documents);
-the register's number and issue date replace the template's. The templates have no slot for
+the register's number (when issued) and issue date fill the template's. The templates have no slot for
 the instrument's own required measures, so for a risk notice they are inserted as the first
 paragraph under “三、工作要求” unless an admin adds a {measures} placeholder to the template;
 for a supervision order they fill the optional {requirements} paragraph.
@@ -26,13 +28,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
-from services import audit, clock, documents, ladder, numbering, org, settings
+from services import audit, clock, documents, ladder, numbering, settings
 from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import masker_for, party_replacements, redact_text
 
 KINDS = {"risk_notice": "风险提示函", "supervision_order": "督办单"}
-NUMBER_WORDS = {"risk_notice": "综治风提", "supervision_order": "综治督"}
 STATES = {"draft": "草稿", "issued": "已发出", "replied": "已回复", "closed": "已办结"}
 READERS = frozenset({ADMIN, STAFF, LEADER, TASKFORCE, TRAINER})
 WRITE = "taskforce.issue"
@@ -62,8 +63,10 @@ def is_overdue(inst: Instrument, on: dt.date | None = None) -> bool:
     return inst.state == "issued" and inst.deadline is not None and inst.deadline < on
 
 
-def doc_number(city_short: str, kind: str, year: int, serial: int) -> str:
-    return f"{city_short}{NUMBER_WORDS[kind]}〔{year}〕{serial}号"
+def doc_number(kind: str, year: int, serial: int | str) -> str:
+    """丰综治风提〔2026〕7号: the number as the "doc_number" of templates/official/<kind>.json
+    writes it (the only place the format is kept; an admin may change it there)."""
+    return documents.format_doc_number(kind, {"year": year, "serial": serial})
 
 
 def contact(session: Session) -> dict:
@@ -281,7 +284,7 @@ def issue(session: Session, actor: Actor, instrument_id: int, expected_version: 
         raise ValidationError(errors)
     serial = numbering.next_value(session, inst.kind, on.year)
     inst.year, inst.serial = on.year, serial
-    inst.doc_number = doc_number(org.city(session).get("short", "丰"), inst.kind, on.year, serial)
+    inst.doc_number = doc_number(inst.kind, on.year, serial)
     inst.state = "issued"
     inst.issued_at = clock.now()
     inst.issue_date = on
@@ -510,10 +513,9 @@ def document(session: Session, actor: Actor, instrument_id: int) -> documents.Of
     if inst is None:
         raise NotFound("该文书不存在。")
     values = _values(session, inst, masker_for(session, actor, [c.id for c in inst.cases]))
-    doc = documents.fill_template(inst.kind, values)
-    year = inst.year or values["date"].year
-    doc.doc_number = inst.doc_number or doc_number(org.city(session).get("short", "丰"), inst.kind, year, 0) \
-        .replace("0号", f"{DRAFT_SERIAL}号")
+    doc = documents.fill_template(inst.kind, values)  # a draft's number has “（待编）” for the serial
+    if inst.doc_number:  # the number it was issued with, even if the template's format changed since
+        doc.doc_number = inst.doc_number
     if inst.kind == "risk_notice" and inst.measures and "measures" not in documents.template_fields(inst.kind):
         at = next((i for i, b in enumerate(doc.body) if b.kind == "h1" and "工作要求" in b.text), None)
         block = documents.Block("p", values["measures"])
@@ -522,7 +524,7 @@ def document(session: Session, actor: Actor, instrument_id: int) -> documents.Of
 
 
 def file_stem(instrument_id: int, kind: str, doc_number: str | None) -> str:
-    """风险提示函_丰综专提〔2026〕3号 (a draft: 风险提示函_草稿7): the downloaded file's name without extension."""
+    """风险提示函_丰综治风提〔2026〕3号 (a draft: 风险提示函_草稿7): the downloaded file's name without extension."""
     return f"{KINDS[kind]}_{doc_number or '草稿' + str(instrument_id)}"
 
 

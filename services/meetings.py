@@ -313,6 +313,11 @@ def minutes_serial(session: Session, meeting: Meeting) -> int:
     return int(meeting.serial)
 
 
+def minutes_number(meeting: Meeting) -> str:
+    """2026年第3期: the 期号 as the "doc_number" of meeting_minutes.json writes it (the year of the meeting)."""
+    return documents.format_doc_number("meeting_minutes", {"year": meeting.held_on.year, "serial": meeting.serial})
+
+
 def assign_serials(session: Session) -> None:
     """Number the meetings that have no 期号 yet, in date order, after their year's last number."""
     rows = session.execute(select(Meeting.id, Meeting.held_on).where(Meeting.serial.is_(None))

@@ -16,7 +16,8 @@ from services.documents.docx_writer import render_docx
 from services.documents.fonts import FontMissing, cjk_faces
 from services.documents.model import KINDS, Block, OfficialDocError, OfficialDocument, format_date_cn
 from services.documents.pdf_writer import render_pdf
-from services.documents.templates import cn_number, fill_template, load_template, template_fields, templates_dir
+from services.documents.templates import (cn_number, fill_template, format_doc_number, load_template, template_fields,
+                                         templates_dir)
 
 __all__ = [
     "KINDS",
@@ -28,6 +29,7 @@ __all__ = [
     "cn_number",
     "fill_template",
     "format_date_cn",
+    "format_doc_number",
     "load_template",
     "render_docx",
     "render_pdf",

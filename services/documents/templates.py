@@ -16,6 +16,11 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMATTER = string.Formatter()
 _CN_DIGITS = "零一二三四五六七八九"
 _AUTO_FIELDS = {"date", "year", "n", "cn_n", "item"}
+# The placeholder of each kind's "doc_number" that carries the running number the services draw
+# from their counters; the rest of the format (the issuing organ's abbreviation, the year, 第…期)
+# is the template's own.
+SEQUENCE_FIELDS = {"risk_notice": "serial", "supervision_order": "serial", "bulletin": "issue_no",
+                   "meeting_minutes": "serial"}
 
 
 def templates_dir() -> Path:
@@ -72,6 +77,10 @@ def load_template(kind: str, *, directory: Path | None = None) -> dict:
         _template_placeholders(data)
     except OfficialDocError as e:
         raise OfficialDocError(f"公文模板 {path.name} 有误：{e.message}") from None
+    sequence = SEQUENCE_FIELDS[kind]
+    if sequence not in _fields_of(data.get("doc_number", "")):
+        raise OfficialDocError(
+            f"公文模板 {path.name} 有误：doc_number 须含序号占位符 {{{sequence}}}，否则每份的文号都相同。")
     return data
 
 
@@ -175,14 +184,6 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
         missing.update(dict.fromkeys(f"{each}（每一项的 {n}）" if each else n for n in gone))
         return not gone
 
-    def fmt(text, scope) -> str:
-        if not isinstance(text, str):
-            return str(text)
-        try:
-            return text.format_map(scope)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-            raise OfficialDocError(f"模板文字“{text[:30]}”无法填写：{e}") from None
-
     def optional_ok(text, scope) -> bool:
         return all(not _blank(scope.get(n)) for n in _fields_of(text))
 
@@ -221,12 +222,12 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
                 if not all([need(t, sub, in_each) for t in texts]) or rows_missing:  # noqa: C419
                     continue
                 if e["kind"] == "table":
-                    rows = [[fmt(c, sub) for c in e["header"]]] if e.get("header") else []
-                    rows += [[fmt(c, sub) for c in r] for r in e.get("rows") or []]
+                    rows = [[_fmt(c, sub) for c in e["header"]]] if e.get("header") else []
+                    rows += [[_fmt(c, sub) for c in r] for r in e.get("rows") or []]
                     rows += [[str(c) for c in r] for r in sub.get(rows_key) or []] if rows_key else []
                     blocks.append(Block("table", rows=rows))
                 else:
-                    blocks.append(Block(e["kind"], fmt(e.get("text", ""), sub)))
+                    blocks.append(Block(e["kind"], _fmt(e.get("text", ""), sub)))
 
     def field_text(key, required=True):
         text = tpl.get(key, "")
@@ -234,7 +235,7 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
             return ""
         if not required and not optional_ok(text, ctx):
             return ""
-        return fmt(text, ctx) if need(text, ctx) else ""
+        return _fmt(text, ctx) if need(text, ctx) else ""
 
     issuing_body = field_text("issuing_body")
     doc_number = field_text("doc_number")
@@ -246,7 +247,7 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
     if isinstance(values.get("copy_to"), (list, tuple)):
         copy_to = [str(u) for u in values["copy_to"] if str(u).strip()]
     else:
-        copy_to = [fmt(u, ctx) for u in tpl.get("copy_to", []) if need(u, ctx)]
+        copy_to = [_fmt(u, ctx) for u in tpl.get("copy_to", []) if need(u, ctx)]
     if missing:
         named = "、".join(f"{n}（{labels[n]}）" if n in labels else n for n in missing)
         raise OfficialDocError(f"无法生成{tpl.get('name', kind)}：缺少以下内容：{named}。")
@@ -256,6 +257,27 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
         header_style=tpl.get("header_style", "doc_number"),
         copy_to_label=tpl.get("copy_to_label", "抄送"),
     )
+
+
+def _fmt(text, scope) -> str:
+    if not isinstance(text, str):
+        return str(text)
+    try:
+        return text.format_map(scope)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        raise OfficialDocError(f"模板文字“{text[:30]}”无法填写：{e}") from None
+
+
+def format_doc_number(kind: str, values: dict, *, directory: Path | None = None) -> str:
+    """The document number as the template's "doc_number" writes it, e.g. 丰综治风提〔2026〕7号
+    from {"year": 2026, "serial": 7}. The services number what they issue with this, so the
+    template is the one place each kind's number format lives."""
+    tpl = load_template(kind, directory=directory)
+    text = tpl.get("doc_number", "")
+    missing = [n for n in _fields_of(text) if _blank(values.get(n))]
+    if missing:
+        raise OfficialDocError(f"无法编排{tpl.get('name', kind)}的文号：缺少 {'、'.join(missing)}。")
+    return _fmt(text, values)
 
 
 def _coerce_date(value) -> dt.date:
