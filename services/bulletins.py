@@ -20,12 +20,11 @@ import datetime as dt
 
 from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Case, DisputeCategory, Instrument,
                        Township)
-from services import audit, clock, documents, ladder, numbering
-from services.errors import ConcurrentEdit, DomainError, NotFound, ValidationError
+from services import audit, clock, documents, ladder, numbering, records
+from services.errors import DomainError, ValidationError
 from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
 from services.roles import Actor, person_name, require
 
@@ -171,20 +170,15 @@ def default_title(start: dt.date, end: dt.date) -> str:
 
 
 # ------------------------------------------------------------------ writes
+_RECORD = records.wording("期专报")  # 该期专报不存在。/ 该期专报已被他人修改，…
+
+
 def _load(session: Session, bulletin_id: int, expected_version: int | None) -> Bulletin:
-    b = session.get(Bulletin, bulletin_id)
-    if b is None:
-        raise NotFound("该期专报不存在。")
-    if expected_version is not None and b.version != expected_version:
-        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。")
-    return b
+    return records.load_versioned(session, Bulletin, bulletin_id, expected_version, _RECORD)
 
 
 def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。") from exc
+    records.flush_versioned(session, _RECORD)
 
 
 def _check_period(start: dt.date | None, end: dt.date | None) -> None:

@@ -24,12 +24,11 @@ from pathlib import PurePath
 
 from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
-from services import audit, clock, documents, ladder, numbering, settings
-from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
+from services import audit, clock, documents, ladder, numbering, records, settings
+from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import masker_for, party_replacements, redact_text
 
@@ -42,6 +41,7 @@ FILE_TYPES = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".txt", ".jpg", ".jpeg", 
 CONTACT_KEY = "taskforce_contact"
 CONTACT_DEFAULT = {"person": "专班值班人员", "phone": "0795-6443110"}
 DRAFT_SERIAL = "（待编）"
+RECORD = records.wording("文书")  # 该文书不存在。/ 该文书已被他人修改，…
 
 
 def today() -> dt.date:
@@ -92,19 +92,7 @@ class InstrumentInput:
 
 # ------------------------------------------------------------------ loading helpers
 def _load(session: Session, instrument_id: int, expected_version: int | None) -> Instrument:
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
-    if expected_version is not None and inst.version != expected_version:
-        raise ConcurrentEdit("该文书已被他人修改，请刷新页面后重新操作。")
-    return inst
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该文书已被他人修改，请刷新页面后重新操作。") from exc
+    return records.load_versioned(session, Instrument, instrument_id, expected_version, RECORD)
 
 
 def _check_kind(kind: str) -> None:
@@ -148,7 +136,7 @@ def create_draft(session: Session, actor: Actor, kind: str, data: InstrumentInpu
                       created_at=now, updated_at=now)
     session.add(inst)
     _set_cases(session, inst, data.case_ids)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.draft", "instrument", inst.id, kind=kind,
                  cases=[x.number for x in inst.cases])
     return inst
@@ -245,7 +233,7 @@ def update_draft(session: Session, actor: Actor, instrument_id: int, expected_ve
         setattr(inst, name, getattr(data, name))
     _set_cases(session, inst, data.case_ids)
     inst.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.edit", "instrument", inst.id, cases=[x.number for x in inst.cases])
     return inst
 
@@ -257,7 +245,7 @@ def discard_draft(session: Session, actor: Actor, instrument_id: int, expected_v
         raise DomainError("只有草稿可以删除。")
     audit.record(session, actor, "instrument.discard", "instrument", inst.id, subject=inst.subject)
     session.delete(inst)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
 
 
 # ------------------------------------------------------------------ state changes
@@ -291,7 +279,7 @@ def issue(session: Session, actor: Actor, instrument_id: int, expected_version: 
     inst.issued_by_id = actor.user_id
     inst.issued_by_name = person_name(actor)
     inst.updated_at = inst.issued_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.issue", "instrument", inst.id, doc_number=inst.doc_number,
                  addressee=inst.addressee, cases=[x.number for x in inst.cases])
     return inst
@@ -331,7 +319,7 @@ def record_reply(session: Session, actor: Actor, instrument_id: int, expected_ve
     inst.replied_at = clock.now()
     inst.replied_by_name = person_name(actor)
     inst.updated_at = inst.replied_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.reply", "instrument", inst.id, doc_number=inst.doc_number,
                  reply_date=reply_date.isoformat(), late=bool(inst.deadline and reply_date > inst.deadline),
                  file=inst.reply_filename, size=inst.reply_size)
@@ -348,7 +336,7 @@ def close(session: Session, actor: Actor, instrument_id: int, expected_version: 
     inst.closed_at = clock.now()
     inst.close_note = (note or "").strip()
     inst.updated_at = inst.closed_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.close", "instrument", inst.id, doc_number=inst.doc_number)
     return inst
 
@@ -396,9 +384,7 @@ def list_instruments(session: Session, actor: Actor, filters: Filters | None = N
 
 def get(session: Session, actor: Actor, instrument_id: int) -> dict:
     can_read(actor)
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
+    inst = _load(session, instrument_id, None)
     row = _row(inst, today())
     row.update({name: getattr(inst, name) for name in (
         "facts", "risk", "measures", "township_id", "room_id", "station_id", "contact_person", "contact_phone",
@@ -509,9 +495,7 @@ def _source(code: str) -> str:
 def document(session: Session, actor: Actor, instrument_id: int) -> documents.OfficialDocument:
     """The instrument as an official document (drafts print “（待编）” in place of the serial)."""
     can_read(actor)
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
+    inst = _load(session, instrument_id, None)
     values = _values(session, inst, masker_for(session, actor, [c.id for c in inst.cases]))
     doc = documents.fill_template(inst.kind, values)  # a draft's number has “（待编）” for the serial
     if inst.doc_number:  # the number it was issued with, even if the template's format changed since

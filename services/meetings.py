@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, documents, numbering
-from services.errors import ConcurrentEdit, NotFound, ValidationError
+from services import audit, clock, documents, numbering, records
+from services.errors import ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, person_name, require
 from services.validation import masker_for
@@ -37,11 +36,9 @@ def item_overdue_condition(on: dt.date):
     return and_(ActionItem.status == "open", ActionItem.deadline < on)
 
 
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该记录已被他人修改，请刷新页面后重新操作。") from exc
+MEETING = records.Wording("该会议不存在。", "该会议纪要已被他人修改，请刷新页面后重新操作。")
+ITEM = records.Wording("该事项不存在。", "该事项已被他人更新，请刷新页面后重新操作。")
+RECORD = records.wording("记录")  # a clash found on saving: 该记录已被他人修改，…
 
 
 @dataclass
@@ -141,7 +138,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
     for item in items or []:
         m.items.append(ActionItem(task=item.task.strip(), responsible_unit=item.responsible_unit.strip(),
                                   deadline=item.deadline, status="open", updated_at=now))
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "meeting.create", "meeting", m.id, kind=m.kind, topic=m.topic, items=len(m.items),
                  cases=[c.number for c in m.cases])
     return m
@@ -150,11 +147,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
 def update_meeting(session: Session, actor: Actor, meeting_id: int, expected_version: int | None,
                    data: MeetingInput) -> Meeting:
     require(actor, WRITE)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
-    if expected_version is not None and m.version != expected_version:
-        raise ConcurrentEdit("该会议纪要已被他人修改，请刷新页面后重新操作。")
+    m = records.load_versioned(session, Meeting, meeting_id, expected_version, MEETING)
     data.kind = m.kind
     errors = _check_meeting(data)
     if errors:
@@ -164,23 +157,21 @@ def update_meeting(session: Session, actor: Actor, meeting_id: int, expected_ver
     m.decisions = (data.decisions or "").strip()
     m.cases = _cases(session, data.case_ids)
     m.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "meeting.edit", "meeting", m.id, topic=m.topic)
     return m
 
 
 def add_item(session: Session, actor: Actor, meeting_id: int, item: ActionInput) -> ActionItem:
     require(actor, WRITE)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     errors = _check_item(item, m.held_on)
     if errors:
         raise ValidationError(errors)
     row = ActionItem(meeting_id=m.id, task=item.task.strip(), responsible_unit=item.responsible_unit.strip(),
                      deadline=item.deadline, status="open", updated_at=clock.now())
     session.add(row)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "action_item.add", "action_item", row.id, meeting_id=m.id, task=row.task)
     return row
 
@@ -189,11 +180,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
                 evidence: str = "", done_on: dt.date | None = None) -> ActionItem:
     """Mark an item done (evidence note required) or open again."""
     require(actor, WRITE)
-    row = session.get(ActionItem, item_id)
-    if row is None:
-        raise NotFound("该事项不存在。")
-    if expected_version is not None and row.version != expected_version:
-        raise ConcurrentEdit("该事项已被他人更新，请刷新页面后重新操作。")
+    row = records.load_versioned(session, ActionItem, item_id, expected_version, ITEM)
     evidence = (evidence or "").strip()
     if status not in ITEM_STATUSES:
         raise ValidationError({"status": "状态应为未完成或已完成。"})
@@ -213,7 +200,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
         if evidence:
             row.evidence = evidence
     row.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "action_item.update", "action_item", row.id, status=status, evidence=evidence)
     return row
 
@@ -248,9 +235,7 @@ def list_meetings(session: Session, actor: Actor, kind: str | None = None, page:
 
 def get(session: Session, actor: Actor, meeting_id: int) -> dict:
     can_read(actor)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     on = today()
     mask = masker_for(session, actor, [c.id for c in m.cases])
     items = [_item_row(i, m, on) for i in m.items]
@@ -359,9 +344,7 @@ def _renumber_headings(blocks: list[documents.Block]) -> None:
 def document(session: Session, actor: Actor, meeting_id: int) -> documents.OfficialDocument:
     """The minutes as a 会议纪要. Case numbers only: no party names or other personal data."""
     can_read(actor)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     on = today()
     units = [u for u in (m.attending_units or []) if str(u).strip()]
     people = [p for p in (m.attendees or []) if str(p).strip()]
