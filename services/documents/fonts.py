@@ -32,7 +32,8 @@ class FontMissing(DomainError, RuntimeError):
 
 def install_hint(what: str) -> str:
     """The operator's instruction when `what` (e.g. "PDF 公文") cannot be made for want of a font."""
-    return (f"未找到可用的中文字体（Noto CJK），无法生成{what}。"
+    space = " " if what[:1].isascii() else ""  # 无法生成 PDF 公文, 无法生成解纷码卡片
+    return (f"未找到可用的中文字体（Noto CJK），无法生成{space}{what}。"
             "请运维人员在服务器上安装中文字体：apt-get install -y fonts-noto-cjk，然后重试。")
 
 
