@@ -16,6 +16,7 @@ from components.context import db, field_error, plain, run_action
 from components.tables import dataframe
 from db.engine import session_scope
 from services import bulletins, instruments, meetings
+from services.errors import DomainError
 from services.roles import Actor
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -200,7 +201,11 @@ def meeting_form() -> None:
             saved = form.submit(meetings.create_meeting, data, items)
             if saved:
                 forms.choose("mt", saved.id)
-                done(f"会议纪要已保存：{saved.held_on.year}年第{saved.serial}期", form)
+                try:
+                    message = f"会议纪要已保存：{meetings.minutes_number(saved)}"
+                except DomainError as exc:  # a broken meeting_minutes.json does not undo the save
+                    message = f"会议纪要已保存。{exc.message}"
+                done(message, form)
 
 
 def items_table(items: list[dict], key: str) -> None:

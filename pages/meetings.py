@@ -8,7 +8,7 @@ from components import taskforce_widgets as tw
 from components.context import can, db, guard, plain
 from components.tables import dataframe
 from db.engine import session_scope
-from services import bulletins, meetings, official_docs
+from services import bulletins, documents, meetings
 from services.errors import DomainError
 
 me = guard(__file__)
@@ -95,7 +95,7 @@ else:
                        file_name=meetings.minutes_filename(view["held_on"], view["kind"], "docx"),
                        key=f"mt_{view['id']}_docx", icon=":material/description:")
     try:
-        official_docs.cjk_faces()  # cached; without a Chinese font, the operator's instructions instead
+        documents.cjk_faces()  # cached; without a Chinese font, the operator's instructions instead
     except DomainError as exc:
         c2.error(exc.message)
     else:

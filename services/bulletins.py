@@ -20,12 +20,11 @@ import datetime as dt
 
 from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Case, DisputeCategory, Instrument,
                        Township)
-from services import audit, clock, ladder, numbering, official_docs
-from services.errors import ConcurrentEdit, DomainError, NotFound, ValidationError
+from services import audit, clock, documents, ladder, numbering, records
+from services.errors import DomainError, ValidationError
 from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
 from services.roles import Actor, person_name, require
 
@@ -161,7 +160,7 @@ def snapshot(session: Session, start: dt.date, end: dt.date) -> dict:
                            .where(ActionItem.status == "open", ActionItem.deadline < on)) or 0
     return {"figures": figures, "rankings": rankings(session, start, end), "notable": notable_cases(session, start, end),
             "instruments": instruments_in(session, start, end), "meetings": meetings.in_period(session, start, end),
-            "commentary": f"截至{official_docs.format_date_cn(on)}，仍有{overdue}份风险提示函、督办单超期未回复，"
+            "commentary": f"截至{documents.format_date_cn(on)}，仍有{overdue}份风险提示函、督办单超期未回复，"
                           f"{items}项协调会议定事项超期未完成。",
             "next_steps": "继续压实母舅驻所、住村调解责任，对超期未回复单位按考核办法约谈、通报。"}
 
@@ -171,20 +170,15 @@ def default_title(start: dt.date, end: dt.date) -> str:
 
 
 # ------------------------------------------------------------------ writes
+_RECORD = records.wording("期专报")  # 该期专报不存在。/ 该期专报已被他人修改，…
+
+
 def _load(session: Session, bulletin_id: int, expected_version: int | None) -> Bulletin:
-    b = session.get(Bulletin, bulletin_id)
-    if b is None:
-        raise NotFound("该期专报不存在。")
-    if expected_version is not None and b.version != expected_version:
-        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。")
-    return b
+    return records.load_versioned(session, Bulletin, bulletin_id, expected_version, _RECORD)
 
 
 def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该期专报已被他人修改，请刷新页面后重新操作。") from exc
+    records.flush_versioned(session, _RECORD)
 
 
 def _check_period(start: dt.date | None, end: dt.date | None) -> None:
@@ -304,7 +298,7 @@ def get(session: Session, actor: Actor, bulletin_id: int) -> dict:
 
 
 def _cn(d: dt.date | str) -> str:
-    return official_docs.format_date_cn(d if isinstance(d, dt.date) else dt.date.fromisoformat(d))
+    return documents.format_date_cn(d if isinstance(d, dt.date) else dt.date.fromisoformat(d))
 
 
 def practices(b: Bulletin) -> list[dict]:
@@ -340,7 +334,7 @@ def practices(b: Bulletin) -> list[dict]:
     return out
 
 
-def document(session: Session, actor: Actor, bulletin_id: int) -> official_docs.OfficialDocument:
+def document(session: Session, actor: Actor, bulletin_id: int) -> documents.OfficialDocument:
     can_read(actor)
     b = _load(session, bulletin_id, None)
     f = b.figures or {}
@@ -356,7 +350,7 @@ def document(session: Session, actor: Actor, bulletin_id: int) -> official_docs.
               "township_rows": f.get("townships") or None, "practices": practices(b),
               "problems": b.commentary or "无。", "next_steps": b.next_steps or "无。",
               "date": b.issue_date or today()}
-    return official_docs.fill_template("bulletin", values)
+    return documents.fill_template("bulletin", values)
 
 
 def file_stem(bulletin_id: int, issue_no: int | None) -> str:
@@ -368,7 +362,7 @@ def render(session: Session, actor: Actor, bulletin_id: int, fmt: str) -> tuple[
     doc = document(session, actor, bulletin_id)
     b = session.get(Bulletin, bulletin_id)
     name = f"{file_stem(b.id, b.issue_no)}.{fmt}"
-    return name, official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    return name, documents.render_docx(doc) if fmt == "docx" else documents.render_pdf(doc)
 
 
 def bulk_insert(session: Session, rows: list[dict]) -> None:

@@ -12,7 +12,6 @@ import io
 import os
 import re
 import secrets
-import subprocess
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.models import (Case, CaseEvent, DisputeCategory, DisputeCode, GovernanceCentre, MediationRoom,
                        OnlineRequest)
 from services import audit, clock, ladder, org, settings
+from services.documents.fonts import Face, cjk_faces
 from services.errors import DomainError, NotFound
 from services.redact import redact
 from services.roles import Actor, require
@@ -112,42 +112,10 @@ def qr_png(token: str, session: Session | None = None, box_size: int = 10) -> by
 
 # ---------------------------------------------------------------------------- code card (PDF)
 
-class FontMissing(DomainError):
-    pass
-
-
-_FONT_HINT = "服务器缺少中文字体，无法生成解纷码卡片。请运维人员安装：apt-get install -y fonts-noto-cjk，然后重试。"
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> tuple[str, int]:
-    """(path, collection index) of a Simplified Chinese Noto face, found once via fc-list."""
-    try:
-        out = subprocess.run(["fc-list", "-f", "%{file}|%{index}|%{family}|%{style}\n", ":lang=zh"],
-                             capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    best: list[tuple[int, str, int]] = []
-    for line in out.splitlines():
-        parts = line.split("|")
-        if len(parts) < 4:
-            continue
-        path, index, family, style = parts[0], parts[1], parts[2], parts[3]
-        if not path.lower().endswith((".ttc", ".ttf", ".otf")):
-            continue
-        score = (0 if "Sans CJK SC" in family else 1 if "CJK SC" in family else 2 if "SC" in family else 3)
-        score = score * 2 + (0 if "Regular" in style else 1)
-        try:
-            best.append((score, path, int(index or 0)))
-        except ValueError:
-            continue
-    if not best:
-        fallback = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-        if os.path.exists(fallback):
-            return fallback, 2
-        raise FontMissing(_FONT_HINT)
-    best.sort()
-    return best[0][1], best[0][2]
+def cjk_font() -> Face:
+    """The card's face (a regular Simplified Chinese sans), from the fonts every PDF uses; raises
+    FontMissing (a DomainError with the operator's instructions) without a Chinese font."""
+    return cjk_faces("解纷码卡片")["sans"]
 
 
 def code_card_pdf(session: Session, case_id: int, size: str = "A6") -> bytes:
@@ -161,13 +129,13 @@ def code_card_pdf(session: Session, case_id: int, size: str = "A6") -> bytes:
         raise NotFound("案件不存在。")
     code = issue_for_case(session, case_id)
     city = org.city(session)
-    path, index = cjk_font()
+    face = cjk_font()
     w, h = CARD_SIZES[size]
     k = w / CARD_SIZES["A6"][0]  # scale: A4 is the A6 layout at double size
     pdf = FPDF(unit="mm", format=(w, h))
     pdf.set_auto_page_break(False)
     pdf.set_margins(8 * k, 8 * k, 8 * k)
-    pdf.add_font("cjk", "", path, collection_font_number=index)
+    pdf.add_font("cjk", "", face.path, collection_font_number=face.index)
     pdf.add_page()
     pdf.set_font("cjk", size=16 * k)
     pdf.set_xy(8 * k, 10 * k)

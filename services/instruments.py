@@ -3,13 +3,15 @@
 States: draft → issued → replied → closed. A draft gets its document number only when it is
 issued (丰综治风提〔2026〕7号 / 丰综治督〔2026〕3号), from the yearly sequence of its kind
 (services.numbering, counter kinds "risk_notice" / "supervision_order", year of the issue
-date), so numbers have no gaps and stay unique when several people issue at once. Only a
+date), so numbers have no gaps and stay unique when several people issue at once. The number's
+format is the "doc_number" of templates/official/<kind>.json (see doc_number()); an issued
+instrument keeps the number it was issued with. Only a
 replied instrument can be closed (an unanswered one stays open and, past its deadline,
 overdue). Overdue is computed, never stored: issued, no reply, deadline (a Beijing date)
 before today. A reply dated after the deadline counts as a late reply.
 
-Printing: the wording comes from templates/official/<kind>.json (services.official_docs);
-the register's number and issue date replace the template's. The templates have no slot for
+Printing: the wording comes from templates/official/<kind>.json (services.documents);
+the register's number (when issued) and issue date fill the template's. The templates have no slot for
 the instrument's own required measures, so for a risk notice they are inserted as the first
 paragraph under “三、工作要求” unless an admin adds a {measures} placeholder to the template;
 for a supervision order they fill the optional {requirements} paragraph.
@@ -22,17 +24,15 @@ from pathlib import PurePath
 
 from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
-from services import audit, clock, ladder, numbering, official_docs, org, settings
-from services.errors import ConcurrentEdit, DomainError, NotFound, PermissionDenied, ValidationError
+from services import audit, clock, documents, ladder, numbering, records, settings
+from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import masker_for, party_replacements, redact_text
 
 KINDS = {"risk_notice": "风险提示函", "supervision_order": "督办单"}
-NUMBER_WORDS = {"risk_notice": "综治风提", "supervision_order": "综治督"}
 STATES = {"draft": "草稿", "issued": "已发出", "replied": "已回复", "closed": "已办结"}
 READERS = frozenset({ADMIN, STAFF, LEADER, TASKFORCE, TRAINER})
 WRITE = "taskforce.issue"
@@ -41,6 +41,7 @@ FILE_TYPES = (".pdf", ".doc", ".docx", ".wps", ".ofd", ".txt", ".jpg", ".jpeg", 
 CONTACT_KEY = "taskforce_contact"
 CONTACT_DEFAULT = {"person": "专班值班人员", "phone": "0795-6443110"}
 DRAFT_SERIAL = "（待编）"
+RECORD = records.wording("文书")  # 该文书不存在。/ 该文书已被他人修改，…
 
 
 def today() -> dt.date:
@@ -62,8 +63,10 @@ def is_overdue(inst: Instrument, on: dt.date | None = None) -> bool:
     return inst.state == "issued" and inst.deadline is not None and inst.deadline < on
 
 
-def doc_number(city_short: str, kind: str, year: int, serial: int) -> str:
-    return f"{city_short}{NUMBER_WORDS[kind]}〔{year}〕{serial}号"
+def doc_number(kind: str, year: int, serial: int | str) -> str:
+    """丰综治风提〔2026〕7号: the number as the "doc_number" of templates/official/<kind>.json
+    writes it (the only place the format is kept; an admin may change it there)."""
+    return documents.format_doc_number(kind, {"year": year, "serial": serial})
 
 
 def contact(session: Session) -> dict:
@@ -89,19 +92,7 @@ class InstrumentInput:
 
 # ------------------------------------------------------------------ loading helpers
 def _load(session: Session, instrument_id: int, expected_version: int | None) -> Instrument:
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
-    if expected_version is not None and inst.version != expected_version:
-        raise ConcurrentEdit("该文书已被他人修改，请刷新页面后重新操作。")
-    return inst
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该文书已被他人修改，请刷新页面后重新操作。") from exc
+    return records.load_versioned(session, Instrument, instrument_id, expected_version, RECORD)
 
 
 def _check_kind(kind: str) -> None:
@@ -145,7 +136,7 @@ def create_draft(session: Session, actor: Actor, kind: str, data: InstrumentInpu
                       created_at=now, updated_at=now)
     session.add(inst)
     _set_cases(session, inst, data.case_ids)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.draft", "instrument", inst.id, kind=kind,
                  cases=[x.number for x in inst.cases])
     return inst
@@ -242,7 +233,7 @@ def update_draft(session: Session, actor: Actor, instrument_id: int, expected_ve
         setattr(inst, name, getattr(data, name))
     _set_cases(session, inst, data.case_ids)
     inst.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.edit", "instrument", inst.id, cases=[x.number for x in inst.cases])
     return inst
 
@@ -254,7 +245,7 @@ def discard_draft(session: Session, actor: Actor, instrument_id: int, expected_v
         raise DomainError("只有草稿可以删除。")
     audit.record(session, actor, "instrument.discard", "instrument", inst.id, subject=inst.subject)
     session.delete(inst)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
 
 
 # ------------------------------------------------------------------ state changes
@@ -281,14 +272,14 @@ def issue(session: Session, actor: Actor, instrument_id: int, expected_version: 
         raise ValidationError(errors)
     serial = numbering.next_value(session, inst.kind, on.year)
     inst.year, inst.serial = on.year, serial
-    inst.doc_number = doc_number(org.city(session).get("short", "丰"), inst.kind, on.year, serial)
+    inst.doc_number = doc_number(inst.kind, on.year, serial)
     inst.state = "issued"
     inst.issued_at = clock.now()
     inst.issue_date = on
     inst.issued_by_id = actor.user_id
     inst.issued_by_name = person_name(actor)
     inst.updated_at = inst.issued_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.issue", "instrument", inst.id, doc_number=inst.doc_number,
                  addressee=inst.addressee, cases=[x.number for x in inst.cases])
     return inst
@@ -328,7 +319,7 @@ def record_reply(session: Session, actor: Actor, instrument_id: int, expected_ve
     inst.replied_at = clock.now()
     inst.replied_by_name = person_name(actor)
     inst.updated_at = inst.replied_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.reply", "instrument", inst.id, doc_number=inst.doc_number,
                  reply_date=reply_date.isoformat(), late=bool(inst.deadline and reply_date > inst.deadline),
                  file=inst.reply_filename, size=inst.reply_size)
@@ -345,7 +336,7 @@ def close(session: Session, actor: Actor, instrument_id: int, expected_version: 
     inst.closed_at = clock.now()
     inst.close_note = (note or "").strip()
     inst.updated_at = inst.closed_at
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "instrument.close", "instrument", inst.id, doc_number=inst.doc_number)
     return inst
 
@@ -393,9 +384,7 @@ def list_instruments(session: Session, actor: Actor, filters: Filters | None = N
 
 def get(session: Session, actor: Actor, instrument_id: int) -> dict:
     can_read(actor)
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
+    inst = _load(session, instrument_id, None)
     row = _row(inst, today())
     row.update({name: getattr(inst, name) for name in (
         "facts", "risk", "measures", "township_id", "room_id", "station_id", "contact_person", "contact_phone",
@@ -481,7 +470,7 @@ def _values(session: Session, inst: Instrument, mask=lambda text: text) -> dict:
     facts = case_facts(session, [c.id for c in inst.cases])
     numbers = "、".join(f["number"] for f in facts) or "未关联案件"
     first = facts[0] if facts else None
-    deadline = official_docs.format_date_cn(inst.deadline) if inst.deadline else ""
+    deadline = documents.format_date_cn(inst.deadline) if inst.deadline else ""
     issue_date = inst.issue_date or today()
     values = {
         "serial": inst.serial if inst.serial else DRAFT_SERIAL, "subject": mask(inst.subject), "addressee": inst.addressee,
@@ -503,26 +492,23 @@ def _source(code: str) -> str:
             "self": "群众自行申报"}.get(code, "转办")
 
 
-def document(session: Session, actor: Actor, instrument_id: int) -> official_docs.OfficialDocument:
+def document(session: Session, actor: Actor, instrument_id: int) -> documents.OfficialDocument:
     """The instrument as an official document (drafts print “（待编）” in place of the serial)."""
     can_read(actor)
-    inst = session.get(Instrument, instrument_id)
-    if inst is None:
-        raise NotFound("该文书不存在。")
+    inst = _load(session, instrument_id, None)
     values = _values(session, inst, masker_for(session, actor, [c.id for c in inst.cases]))
-    doc = official_docs.fill_template(inst.kind, values)
-    year = inst.year or values["date"].year
-    doc.doc_number = inst.doc_number or doc_number(org.city(session).get("short", "丰"), inst.kind, year, 0) \
-        .replace("0号", f"{DRAFT_SERIAL}号")
-    if inst.kind == "risk_notice" and inst.measures and "measures" not in official_docs.template_fields(inst.kind):
+    doc = documents.fill_template(inst.kind, values)  # a draft's number has “（待编）” for the serial
+    if inst.doc_number:  # the number it was issued with, even if the template's format changed since
+        doc.doc_number = inst.doc_number
+    if inst.kind == "risk_notice" and inst.measures and "measures" not in documents.template_fields(inst.kind):
         at = next((i for i, b in enumerate(doc.body) if b.kind == "h1" and "工作要求" in b.text), None)
-        block = official_docs.Block("p", values["measures"])
+        block = documents.Block("p", values["measures"])
         doc.body.insert(at + 1 if at is not None else len(doc.body), block)
     return doc
 
 
 def file_stem(instrument_id: int, kind: str, doc_number: str | None) -> str:
-    """风险提示函_丰综专提〔2026〕3号 (a draft: 风险提示函_草稿7): the downloaded file's name without extension."""
+    """风险提示函_丰综治风提〔2026〕3号 (a draft: 风险提示函_草稿7): the downloaded file's name without extension."""
     return f"{KINDS[kind]}_{doc_number or '草稿' + str(instrument_id)}"
 
 
@@ -531,7 +517,7 @@ def render(session: Session, actor: Actor, instrument_id: int, fmt: str) -> tupl
     doc = document(session, actor, instrument_id)
     inst = session.get(Instrument, instrument_id)
     name = f"{file_stem(inst.id, inst.kind, inst.doc_number)}.{fmt}"
-    data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    data = documents.render_docx(doc) if fmt == "docx" else documents.render_pdf(doc)
     return name, data
 
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, numbering, official_docs
-from services.errors import ConcurrentEdit, NotFound, ValidationError
+from services import audit, clock, documents, numbering, records
+from services.errors import ValidationError
 from services.instruments import WRITE, can_read, today
 from services.roles import Actor, person_name, require
 from services.validation import masker_for
@@ -37,11 +36,9 @@ def item_overdue_condition(on: dt.date):
     return and_(ActionItem.status == "open", ActionItem.deadline < on)
 
 
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该记录已被他人修改，请刷新页面后重新操作。") from exc
+MEETING = records.Wording("该会议不存在。", "该会议纪要已被他人修改，请刷新页面后重新操作。")
+ITEM = records.Wording("该事项不存在。", "该事项已被他人更新，请刷新页面后重新操作。")
+RECORD = records.wording("记录")  # a clash found on saving: 该记录已被他人修改，…
 
 
 @dataclass
@@ -141,7 +138,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
     for item in items or []:
         m.items.append(ActionItem(task=item.task.strip(), responsible_unit=item.responsible_unit.strip(),
                                   deadline=item.deadline, status="open", updated_at=now))
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "meeting.create", "meeting", m.id, kind=m.kind, topic=m.topic, items=len(m.items),
                  cases=[c.number for c in m.cases])
     return m
@@ -150,11 +147,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
 def update_meeting(session: Session, actor: Actor, meeting_id: int, expected_version: int | None,
                    data: MeetingInput) -> Meeting:
     require(actor, WRITE)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
-    if expected_version is not None and m.version != expected_version:
-        raise ConcurrentEdit("该会议纪要已被他人修改，请刷新页面后重新操作。")
+    m = records.load_versioned(session, Meeting, meeting_id, expected_version, MEETING)
     data.kind = m.kind
     errors = _check_meeting(data)
     if errors:
@@ -164,23 +157,21 @@ def update_meeting(session: Session, actor: Actor, meeting_id: int, expected_ver
     m.decisions = (data.decisions or "").strip()
     m.cases = _cases(session, data.case_ids)
     m.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "meeting.edit", "meeting", m.id, topic=m.topic)
     return m
 
 
 def add_item(session: Session, actor: Actor, meeting_id: int, item: ActionInput) -> ActionItem:
     require(actor, WRITE)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     errors = _check_item(item, m.held_on)
     if errors:
         raise ValidationError(errors)
     row = ActionItem(meeting_id=m.id, task=item.task.strip(), responsible_unit=item.responsible_unit.strip(),
                      deadline=item.deadline, status="open", updated_at=clock.now())
     session.add(row)
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "action_item.add", "action_item", row.id, meeting_id=m.id, task=row.task)
     return row
 
@@ -189,11 +180,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
                 evidence: str = "", done_on: dt.date | None = None) -> ActionItem:
     """Mark an item done (evidence note required) or open again."""
     require(actor, WRITE)
-    row = session.get(ActionItem, item_id)
-    if row is None:
-        raise NotFound("该事项不存在。")
-    if expected_version is not None and row.version != expected_version:
-        raise ConcurrentEdit("该事项已被他人更新，请刷新页面后重新操作。")
+    row = records.load_versioned(session, ActionItem, item_id, expected_version, ITEM)
     evidence = (evidence or "").strip()
     if status not in ITEM_STATUSES:
         raise ValidationError({"status": "状态应为未完成或已完成。"})
@@ -213,7 +200,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
         if evidence:
             row.evidence = evidence
     row.updated_at = clock.now()
-    _flush(session)
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, "action_item.update", "action_item", row.id, status=status, evidence=evidence)
     return row
 
@@ -248,9 +235,7 @@ def list_meetings(session: Session, actor: Actor, kind: str | None = None, page:
 
 def get(session: Session, actor: Actor, meeting_id: int) -> dict:
     can_read(actor)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     on = today()
     mask = masker_for(session, actor, [c.id for c in m.cases])
     items = [_item_row(i, m, on) for i in m.items]
@@ -313,6 +298,11 @@ def minutes_serial(session: Session, meeting: Meeting) -> int:
     return int(meeting.serial)
 
 
+def minutes_number(meeting: Meeting) -> str:
+    """2026年第3期: the 期号 as the "doc_number" of meeting_minutes.json writes it (the year of the meeting)."""
+    return documents.format_doc_number("meeting_minutes", {"year": meeting.held_on.year, "serial": meeting.serial})
+
+
 def assign_serials(session: Session) -> None:
     """Number the meetings that have no 期号 yet, in date order, after their year's last number."""
     rows = session.execute(select(Meeting.id, Meeting.held_on).where(Meeting.serial.is_(None))
@@ -342,21 +332,19 @@ def _rate(value: float | None) -> str:
     return "暂无数据" if value is None else bulletins.pct(value)
 
 
-def _renumber_headings(blocks: list[official_docs.Block]) -> None:
+def _renumber_headings(blocks: list[documents.Block]) -> None:
     """一、二、… of the first-level headings in the order printed (a left-out section shifts the rest)."""
     n = 0
     for b in blocks:
         if b.kind == "h1" and _HEADING_NO.match(b.text):
             n += 1
-            b.text = _HEADING_NO.sub(f"{official_docs._cn_number(n)}、", b.text, count=1)
+            b.text = _HEADING_NO.sub(f"{documents.cn_number(n)}、", b.text, count=1)
 
 
-def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.OfficialDocument:
+def document(session: Session, actor: Actor, meeting_id: int) -> documents.OfficialDocument:
     """The minutes as a 会议纪要. Case numbers only: no party names or other personal data."""
     can_read(actor)
-    m = session.get(Meeting, meeting_id)
-    if m is None:
-        raise NotFound("该会议不存在。")
+    m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
     on = today()
     units = [u for u in (m.attending_units or []) if str(u).strip()]
     people = [p for p in (m.attendees or []) if str(p).strip()]
@@ -368,20 +356,20 @@ def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.O
         "attending_units": "、".join(units) or "未登记", "attendees": "、".join(people) or "未登记",
         "case_numbers": "、".join(numbers) or None, "case_count": len(numbers),
         "decisions": mask(m.decisions) or "无。",
-        "item_count": len(m.items) or None, "status_date": official_docs.format_date_cn(on),
+        "item_count": len(m.items) or None, "status_date": documents.format_date_cn(on),
         "item_rows": [[str(n), mask(i.task), i.responsible_unit, i.deadline.isoformat(),
                        _item_status(i, on)] for n, i in enumerate(m.items, 1)] or None,
     }
     f = m.figures or {}
     if m.kind == "monthly_review" and f and m.period_start and m.period_end:
-        cn = official_docs.format_date_cn
+        cn = documents.format_date_cn
         values.update(
             figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
             received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
             success_rate=_rate(f.get("success_rate")), satisfaction_rate=_rate(f.get("satisfaction_rate")))
     if units:
         values["copy_to"] = units
-    doc = official_docs.fill_template("meeting_minutes", values)
+    doc = documents.fill_template("meeting_minutes", values)
     _renumber_headings(doc.body)
     return doc
 
@@ -392,5 +380,5 @@ def render(session: Session, actor: Actor, meeting_id: int, fmt: str) -> tuple[s
     _check_format(fmt)
     doc = document(session, actor, meeting_id)
     m = session.get(Meeting, meeting_id)
-    data = official_docs.render_docx(doc) if fmt == "docx" else official_docs.render_pdf(doc)
+    data = documents.render_docx(doc) if fmt == "docx" else documents.render_pdf(doc)
     return minutes_filename(m.held_on, m.kind, fmt), data

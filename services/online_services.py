@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Case, DisputeCode, OnlineRequest
-from services import audit, clock, ladder, numbering, org
-from services.errors import ConcurrentEdit, IllegalTransition, NotFound, ValidationError
+from services import audit, clock, ladder, numbering, org, records
+from services.errors import IllegalTransition, NotFound, ValidationError
 from services.roles import Actor, require
 from services import inputs
 from services.redact import contains_personal_number
@@ -143,13 +142,12 @@ def submit_public(session: Session, token: str, kind: str, mobile: str, note: st
 
 # ---------------------------------------------------------------------------- staff actions
 
+RECORD = records.Wording("该线上服务申请不存在。", "该申请已被他人处理，请刷新后查看。")
+
+
 def _load(session: Session, request_id: int, expected_status: str | None) -> OnlineRequest:
-    req = session.get(OnlineRequest, request_id)
-    if req is None:
-        raise NotFound("该线上服务申请不存在。")
-    if expected_status is not None and req.status != expected_status:
-        raise ConcurrentEdit("该申请已被他人处理，请刷新后查看。")
-    return req
+    """The request, as long as it still has the status the staff member acted on."""
+    return records.load_versioned(session, OnlineRequest, request_id, expected_status, RECORD, field="status")
 
 
 def _check_move(req: OnlineRequest, action: str) -> None:
@@ -182,10 +180,7 @@ def _public_text(value: str, field: str, label: str) -> str:
 def _save(session: Session, actor: Actor, req: OnlineRequest, action: str, **detail) -> OnlineRequest:
     req.handled_by_id = actor.user_id
     req.updated_at = clock.now()
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentEdit("该申请已被他人处理，请刷新后查看。") from exc
+    records.flush_versioned(session, RECORD)
     audit.record(session, actor, f"online.{action}", "online_request", req.id, case_id=req.case_id,
                  status=req.status, **detail)
     return req
@@ -231,22 +226,30 @@ def schedule(session: Session, actor: Actor, request_id: int, when: dt.datetime 
 
 def complete(session: Session, actor: Actor, request_id: int, outcome: str,
              expected_status: str | None = None) -> OnlineRequest:
-    require(actor, "online.handle")
-    req = _load(session, request_id, expected_status)
-    _check_move(req, "done")
-    req.outcome = _public_text(outcome, "outcome", "办理结果")
-    req.status, req.done_at = "done", clock.now()
-    return _save(session, actor, req, "done")
+    return _end(session, actor, request_id, expected_status, "done", outcome)
 
 
 def decline(session: Session, actor: Actor, request_id: int, reason: str,
             expected_status: str | None = None) -> OnlineRequest:
+    return _end(session, actor, request_id, expected_status, "decline", reason)
+
+
+# how a request ends: action -> (status, time column, text column, form field, what the text says)
+_ENDINGS = {"done": ("done", "done_at", "outcome", "outcome", "办理结果"),
+            "decline": ("declined", "declined_at", "decline_reason", "reason", "不予办理的原因")}
+
+
+def _end(session: Session, actor: Actor, request_id: int, expected_status: str | None, action: str,
+         text: str) -> OnlineRequest:
+    """办结 or 不予办理, with the text the citizen will read on the public page."""
     require(actor, "online.handle")
     req = _load(session, request_id, expected_status)
-    _check_move(req, "decline")
-    req.decline_reason = _public_text(reason, "reason", "不予办理的原因")
-    req.status, req.declined_at = "declined", clock.now()
-    return _save(session, actor, req, "decline")
+    _check_move(req, action)
+    status, at, column, field, label = _ENDINGS[action]
+    setattr(req, column, _public_text(text, field, label))
+    req.status = status
+    setattr(req, at, clock.now())
+    return _save(session, actor, req, action)
 
 
 # ---------------------------------------------------------------------------- the queue

@@ -150,3 +150,18 @@ def test_code_card_pdf_has_case_number_and_instructions(s, staff, size, width_pt
     assert "丰城市" in text and "微信扫一扫" in text
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
     assert f"{width_pt:.1f}"[:3] in info.split("Page size:")[1]
+
+
+def test_code_card_without_a_chinese_font_tells_the_operator_what_to_install(s, staff, monkeypatch):
+    """The card finds its face through services/documents/fonts.py, like the official documents."""
+    from services.documents import fonts
+    case = make_case(s, staff, "registered")
+    monkeypatch.setattr(fonts, "_fc_list", lambda: [])
+    monkeypatch.setattr(fonts, "_KNOWN_FONT_FILES", {})
+    fonts.find_faces.cache_clear()
+    try:
+        with pytest.raises(fonts.FontMissing) as err:
+            dispute_codes.code_card_pdf(s, case.id, "A6")
+    finally:
+        fonts.find_faces.cache_clear()
+    assert "无法生成解纷码卡片" in err.value.message and "apt-get install -y fonts-noto-cjk" in err.value.message

@@ -299,7 +299,7 @@ def test_forwarded_for_is_believed_only_from_configured_proxies(db_url, monkeypa
 # ------------------------------------------------------------------------------ documents
 
 def _every_field(kind: str, word: str) -> dict:
-    from services import official_docs as od
+    from services import documents as od
     values = {k: word for k in od.template_fields(kind)}
     values.update(serial=1, date=dt.date(2026, 12, 6), case_count=1, item_count=1, issue_no=1,
                   status_date=word, deadline=word, copy_to=[word, word])
@@ -315,7 +315,7 @@ def _every_field(kind: str, word: str) -> dict:
 @pytest.mark.parametrize("word", ["W" * 10_000, "国" * 10_000, "https://example.invalid/" + "a" * 60],
                          ids=["latin-10k", "cjk-10k", "url-60"])
 def test_every_document_kind_finishes_on_unbroken_words(kind, word):
-    from services import official_docs as od
+    from services import documents as od
     doc = od.fill_template(kind, _every_field(kind, word))
     started = time.monotonic()
     docx, pdf = od.render_docx(doc), od.render_pdf(doc)
@@ -326,7 +326,7 @@ def test_every_document_kind_finishes_on_unbroken_words(kind, word):
 def test_a_cut_table_cell_says_so_in_the_pdf(tmp_path):
     import subprocess
 
-    from services import official_docs as od
+    from services import documents as od
     doc = od.fill_template("meeting_minutes", _every_field("meeting_minutes", "国" * 10_000))
     path = tmp_path / "m.pdf"
     path.write_bytes(od.render_pdf(doc))

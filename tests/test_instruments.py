@@ -1,16 +1,18 @@
 """Risk notices and supervision orders: numbering, states, overdue, documents, permissions."""
 import datetime as dt
 import io
+import json
 import shutil
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from docx import Document
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import AuditEvent, Case, Counter, Instrument
+from db.models import AuditEvent, Counter, Instrument
 from services import cases, clock, instruments
 from services.errors import ConcurrentEdit, DomainError, PermissionDenied, ValidationError
 from services.roles import Actor
@@ -228,6 +230,40 @@ def test_docx_and_pdf_hold_number_addressee_and_case_numbers(engine, frozen, tmp
     assert "风险的提示函" in flat and number in flat and n1 in flat and addressee in flat
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     assert list(tmp_path.glob("p*.png"))
+
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "official"
+
+
+def _number_format(folder, kind: str, doc_number: str) -> None:
+    """A copy of the shipped template of `kind` in `folder`, with another document number format."""
+    tpl = json.loads((SHIPPED_TEMPLATES / f"{kind}.json").read_text(encoding="utf-8"))
+    tpl["doc_number"] = doc_number
+    (folder / f"{kind}.json").write_text(json.dumps(tpl, ensure_ascii=False), encoding="utf-8")
+
+
+def test_the_number_issued_follows_the_template_and_stays_once_issued(engine, frozen, tmp_path, monkeypatch):
+    """An admin edits the number format in templates/official/<kind>.json: the next number issued
+    has it (the format used to be fixed in code, so the edit did nothing)."""
+    monkeypatch.setenv("OFFICIAL_TEMPLATES_DIR", str(tmp_path))
+    _number_format(tmp_path, "risk_notice", "丰综治风险〔{year}〕第{serial}号")
+    _number_format(tmp_path, "supervision_order", "丰督办〔{year}〕{serial}号")
+    notice, order = _plain(engine, risk="有激化风险"), _plain(engine, kind="supervision_order")
+    assert _issue(engine, notice) == "丰综治风险〔2026〕第1号"
+    assert _issue(engine, order) == "丰督办〔2026〕1号"
+    draft = _plain(engine, kind="supervision_order")
+    with session_scope(engine) as s:
+        assert instruments.document(s, actor(s, "taskforce"), draft).doc_number == "丰督办〔2026〕（待编）号"
+    _number_format(tmp_path, "risk_notice", "丰综治风提〔{year}〕{serial}号")
+    with session_scope(engine) as s:  # a notice already issued keeps its number on every printout
+        assert instruments.document(s, actor(s, "taskforce"), notice).doc_number == "丰综治风险〔2026〕第1号"
+    _number_format(tmp_path, "risk_notice", "丰综治风提〔{year}〕号")  # no {serial}: every number the same
+    later = _plain(engine)
+    with pytest.raises(DomainError, match=r"risk_notice.json.*\{serial\}"), session_scope(engine) as s:
+        instruments.issue(s, actor(s, "taskforce"), later, None)
+    with session_scope(engine) as s:
+        assert s.get(Instrument, later).state == "draft"
+        assert s.scalar(select(Counter.value).where(Counter.kind == "risk_notice")) == 1  # rolled back
 
 
 def test_supervision_order_document_prints_measures_and_draft_marker(engine, frozen):

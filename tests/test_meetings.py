@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import ActionItem, AuditEvent, Meeting
-from services import cases, clock, meetings, official_docs
+from services import cases, clock, documents, meetings
 from services.errors import PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -156,6 +156,22 @@ def test_minutes_docx_has_the_lead_decisions_items_table_and_case_numbers(engine
     assert "王小明" not in text and "13800138000" not in text  # the cases' parties stay out of the minutes
 
 
+def test_the_minutes_number_on_screen_and_on_paper_follow_the_template(engine, frozen, tmp_path, monkeypatch):
+    """meeting_minutes.json is the one place the 期号 format lives: the saved message and the
+    printout both change with it."""
+    mid = _meeting(engine)
+    with session_scope(engine) as s:
+        assert meetings.minutes_number(s.get(Meeting, mid)) == "2026年第1期"
+    shipped = documents.templates_dir() / "meeting_minutes.json"
+    (tmp_path / "meeting_minutes.json").write_text(
+        shipped.read_text(encoding="utf-8").replace('"{year}年第{serial}期"', '"专班纪要〔{year}〕{serial}号"'),
+        encoding="utf-8")
+    monkeypatch.setenv("OFFICIAL_TEMPLATES_DIR", str(tmp_path))
+    with session_scope(engine) as s:
+        assert meetings.minutes_number(s.get(Meeting, mid)) == "专班纪要〔2026〕1号"
+        assert meetings.document(s, actor("staff"), mid).doc_number == "专班纪要〔2026〕1号"
+
+
 def test_minutes_number_by_year_show_item_status_and_leave_out_empty_sections(engine, frozen):
     _case(engine, received_at=clock.local_dt(2026, 11, 20, 9))
     late = _meeting(engine)                                                  # 2026-12-01
@@ -194,7 +210,7 @@ def test_minutes_pdf_text_has_the_topic_and_the_action_items(engine, frozen, tmp
     with session_scope(engine) as s:
         try:
             name, data = meetings.render(s, actor("trainer"), mid, "pdf")
-        except official_docs.FontMissing as e:
+        except documents.FontMissing as e:
             pytest.skip(e.message)
     assert name == "会议纪要_2026-12-01_协调会.pdf" and data.startswith(b"%PDF")
     (tmp_path / name).write_bytes(data)

@@ -17,7 +17,9 @@ from docx import Document
 from docx.oxml.ns import qn
 from PIL import Image
 
-from services import official_docs as od
+from services import documents as od
+from services.documents import fonts
+from services.documents.linebreak import split_units, wrap_units
 
 CASE_NUMBER = "FC20261201-0037"
 RISK_VALUES = {
@@ -223,14 +225,14 @@ def test_bulletin_pdf_shows_issue_number_and_table(tmp_path):
 
 
 def test_missing_chinese_font_is_reported_in_chinese(monkeypatch):
-    monkeypatch.setattr(od, "_fc_list", lambda: [])
-    monkeypatch.setattr(od, "_KNOWN_FONT_FILES", {})
-    od.cjk_faces.cache_clear()
+    monkeypatch.setattr(fonts, "_fc_list", lambda: [])
+    monkeypatch.setattr(fonts, "_KNOWN_FONT_FILES", {})
+    fonts.find_faces.cache_clear()
     try:
         with pytest.raises(od.FontMissing, match="fonts-noto-cjk"):
             od.render_pdf(od.fill_template("risk_notice", RISK_VALUES))
     finally:
-        od.cjk_faces.cache_clear()
+        fonts.find_faces.cache_clear()
 
 
 # ---- templates -------------------------------------------------------------------------------
@@ -260,7 +262,6 @@ def test_broken_template_file_is_reported_to_the_admin(tmp_path):
 
 def test_a_case_number_is_never_split_across_lines():
     """丰-2026-000002 moves to the next line whole; it used to break after 丰."""
-    from services.official_docs import _units, _wrap
     text = "经查，案件编号为丰-2026-000002的纠纷仍未办结"
-    lines = ["".join(line) for line in _wrap(_units(text), 20, 20, len)]
+    lines = ["".join(line) for line in wrap_units(split_units(text), 20, 20, len)]
     assert lines == ["经查，案件编号为", "丰-2026-000002的纠纷仍未办结"]

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, Bulletin, Instrument
-from services import cases, instruments, meetings, official_docs
+from services import cases, documents, instruments, meetings
+from services.documents.fonts import install_hint
 from services.roles import Actor
 from tests.factories import case_input
 from tests.ui import app_as, form_el, texts
@@ -159,8 +160,8 @@ def _minutes_for_leader(url) -> str:
 
 def test_leader_downloads_the_minutes_as_word_and_pdf(url):
     try:
-        official_docs.cjk_faces()
-    except official_docs.FontMissing as e:  # the PDF button is replaced by this message (next test)
+        documents.cjk_faces()
+    except documents.FontMissing as e:  # the PDF button is replaced by this message (next test)
         pytest.skip(e.message)
     number = _minutes_for_leader(url)
     at = app_as(url, "leader", "pages/meetings.py")
@@ -178,8 +179,8 @@ def test_minutes_without_a_chinese_font_say_so_and_keep_word(url, monkeypatch):
     _minutes_for_leader(url)
 
     def no_font():
-        raise official_docs.FontMissing(official_docs._FONT_INSTALL_HINT)
-    monkeypatch.setattr(official_docs, "cjk_faces", no_font)
+        raise documents.FontMissing(install_hint("PDF 公文"))
+    monkeypatch.setattr(documents, "cjk_faces", no_font)
     at = app_as(url, "leader", "pages/meetings.py")
     assert not at.exception, at.exception
     assert [b.label for b in at.download_button] == ["下载纪要（Word）"]

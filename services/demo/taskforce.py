@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (ActionItem, Case, Counter, MediationRoom, Meeting, PoliceStation, Township, User,
                        meeting_case)
-from services import bulletins, clock, instruments, meetings, official_docs, org
+from services import bulletins, clock, documents, instruments, meetings, org
 
 START, END = dt.date(2023, 7, 1), dt.date(2023, 12, 8)
 TASKFORCE_NAMES = ["熊建国", "邹丽萍", "万志强", "涂春燕", "喻国华", "付晓东", "聂文静", "罗晨", "曾小梅", "肖卫东"]
@@ -128,7 +128,7 @@ def _instrument_row(ctx: _Ctx, kind: str, issue_day: dt.date | None, state: str,
     if state != "draft":
         year = issue_day.year
         serial = ctx.serial(kind, year)
-        row.update(year=year, serial=serial, doc_number=instruments.doc_number(ctx.short, kind, year, serial),
+        row.update(year=year, serial=serial, doc_number=instruments.doc_number(kind, year, serial),
                    issue_date=issue_day, issued_at=_local(issue_day), issued_by_id=ctx.user_id,
                    issued_by_name=ctx.user_name)
     if state in ("replied", "closed"):
@@ -137,7 +137,7 @@ def _instrument_row(ctx: _Ctx, kind: str, issue_day: dt.date | None, state: str,
         row.update(reply_date=reply, reply_summary=text, replied_at=_local(reply, 16), replied_by_name=ctx.user_name,
                    updated_at=_local(reply, 16))
         if rng.random() < 0.7:
-            body = f"关于{row['doc_number']}的回复\n\n{addressee}：\n{text}\n\n{official_docs.format_date_cn(reply)}\n"
+            body = f"关于{row['doc_number']}的回复\n\n{addressee}：\n{text}\n\n{documents.format_date_cn(reply)}\n"
             data = body.encode("utf-8")
             row.update(reply_file=data, reply_filename=f"回复_{row['doc_number']}.txt", reply_size=len(data))
     if state == "closed":
