@@ -8,7 +8,7 @@ Score (0-100) = Σ weightᵢ × indicatorᵢ ÷ Σ weightᵢ, with the indicator
     cases        cases received ÷ the most any unit of the same kind received in the period
     success      settled ÷ (settled + failed)
     satisfaction (满意 + 基本满意) ÷ follow-ups
-    quick        arrivals within 15 minutes ÷ dispatched cases
+    quick        arrivals within the arrival limit (setting arrival_minutes) ÷ dispatched cases
     follow_up    settled cases already followed up ÷ settled
     on_time      1 − overdue ÷ cases (overdue: see `_overdue_by`)
 A rate with nothing to measure (no follow-ups yet...) counts as 0. Units with no case in the

@@ -261,7 +261,7 @@ def open_caseload(session: Session, mediator_ids: list[int]) -> dict[int, int]:
 
 def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
     """Who to notify: the place's grid worker; the room's mediators (matching specialty first,
-    then the lighter open caseload); after 22:00 at a station room, the township's duty cadre.
+    then the lighter open caseload); after closing time at a station room, the township's duty cadre.
     While a station room is closed (now, at dispatch time) its mediators carry "suggested": False."""
     case = session.get(Case, case_id)
     if case is None:
@@ -275,15 +275,15 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
         gw = session.get(Mediator, grid.grid_worker_id)
         if gw is not None and gw.active:
             out.append({"mediator_id": gw.id, "name": gw.name, "duty": "grid_worker",
-                        "reason": f"{grid.name}网格员，15 分钟内到场"})
+                        "reason": f"{grid.name}网格员，{settings.phrase(session, 'arrival_minutes')}内到场"})
     cadre = None
     now = clock.now()
-    closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # the room closes at 22:00
+    closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # past the room's closing hour
     if case.mode == "station" and (case.after_hours or closed_now):
         cadre = duty.duty_cadre_for(session, case.township_id, now if closed_now else case.received_at)
         if cadre is not None:
             out.append({"mediator_id": cadre.id, "name": cadre.name, "duty": "duty_cadre",
-                        "reason": "22:00 后由乡镇值班干部会同派出所处置"})
+                        "reason": f"{duty.station_hours(session)[1]:02d}:00 后由乡镇值班干部会同派出所处置"})
     if case.room_id:
         people = list(session.scalars(select(Mediator).where(
             Mediator.room_id == case.room_id, Mediator.active.is_(True), Mediator.kind.in_(("station", "village")))))

@@ -1,4 +1,4 @@
-"""Who is on duty (DOMAIN.md "24-hour duty"): station-room hours, the township's night duty
+"""Who is on duty (the 24-hour duty, docs/background.md): station-room hours, the township's night duty
 cadre (值班干部), the duty calendar (week view, assign, copy last week, swap, gaps), and the
 departments' stays in rooms or on cases (轮驻 / 随驻).
 
@@ -47,6 +47,10 @@ def night_over(session: Session, night: dt.date) -> bool:
     open_h, _ = station_hours(session)
     nxt = night + dt.timedelta(days=1)
     return clock.now() >= clock.local_dt(nxt.year, nxt.month, nxt.day, open_h)
+
+
+def _night_ended(session: Session) -> str:
+    return f"夜值班已结束（次日 {station_hours(session)[0]}:00 交班）"
 
 
 def night_of(session: Session, at: dt.datetime) -> dt.date:
@@ -191,7 +195,7 @@ def assign(session: Session, actor: Actor, township_id: int, duty_date: dt.date 
     if not isinstance(duty_date, dt.date):
         raise ValidationError({"duty_date": "请选择值班日期。"})
     if night_over(session, duty_date):
-        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
+        raise ValidationError({"duty_date": f"该{_night_ended(session)}，不能再修改。"})
     person = _check_cadre(session, t.id, mediator_id, duty_date)
     shift = session.scalar(select(DutyShift).where(DutyShift.township_id == t.id, DutyShift.duty_date == duty_date))
     old = shift.mediator_id if shift else None
@@ -219,7 +223,7 @@ def unassign(session: Session, actor: Actor, township_id: int, duty_date: dt.dat
     if shift is None:
         raise NotFound("该夜没有排班。")
     if night_over(session, duty_date):
-        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
+        raise ValidationError({"duty_date": f"该{_night_ended(session)}，不能再修改。"})
     old = shift.mediator_id
     session.delete(shift)
     session.flush()
@@ -292,7 +296,7 @@ def swap(session: Session, actor: Actor, township_id: int, date_a: dt.date | Non
         if d not in shifts:
             errors[key] = f"{d:%m-%d} 没有排班，请直接安排值班干部。"
         elif night_over(session, d):
-            errors[key] = f"{d:%m-%d} 夜值班已结束（次日 8:00 交班），不能再调换。"
+            errors[key] = f"{d:%m-%d} {_night_ended(session)}，不能再调换。"
     if errors:
         raise ValidationError(errors)
     a, b = shifts[date_a], shifts[date_b]

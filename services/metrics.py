@@ -8,7 +8,7 @@ Each count is anchored on its own event (docs/dashboard.md explains every figure
 
     received   cases received in the period (非警务警情 handled)            anchor received_at
     from110    ... of which from a 110 call                                  received_at
-    notified   ... of which someone was dispatched (15-minute clock ran)     received_at
+    notified   ... of which someone was dispatched (arrival clock ran)       received_at
     quick      ... of which the first person arrived by the due time         received_at
     settled    cases settled (调解成功) in the period                         settled_at
     settled_*  ... by the ladder level they were settled at                  settled_at
@@ -630,7 +630,7 @@ def headline(session: Session, period: Period, scope: Scope = Scope()) -> list[T
         Tile("satisfaction_rate", "满意率", rc["satisfaction_rate"], rp["satisfaction_rate"], "rate",
              "（满意 + 基本满意）÷ 回访数，按回访时间计"),
         Tile("quick_rate", "快速响应率", rc["quick_rate"], rp["quick_rate"], "rate",
-             "15 分钟内到场 ÷ 已调度案件，按接报时间计"),
+             f"{settings.phrase(session, 'arrival_minutes')}内到场 ÷ 已调度案件，按接报时间计"),
         Tile("follow_up_rate", "回访完成率", rc["follow_up_rate"], rp["follow_up_rate"], "rate",
              "统计期内调解成功的案件中已回访的比例"),
         Tile("open", "在办案件（当前）", now["open"], help="当前未办结的案件", compared=False),

@@ -122,13 +122,13 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w.fails(sessions.update_limits, admin, 1, 8)
 
     # settings
-    w.ok(admin_config.update_arrival_minutes, admin, 20, expect="setting.change")
-    w.ok(admin_config.update_follow_up_days, admin, 10, expect="setting.change")
+    w.ok(admin_config.update_number, admin, "arrival_minutes", 20, expect="setting.change")
+    w.ok(admin_config.update_number, admin, "follow_up_days", 10, expect="setting.change")
     w.ok(admin_config.update_station_room_hours, admin, 8, 21, expect="setting.change")
     with session_scope(engine) as s:
         limits = dict(admin_config.current(s)["level_time_limits"])
     w.ok(admin_config.update_level_time_limits, admin, {**limits, "township": 9}, expect="setting.change")
-    w.fails(admin_config.update_arrival_minutes, admin, 999)
+    w.fails(admin_config.update_number, admin, "arrival_minutes", 999)
     cat = w.ok(admin_config.add_category, admin, "走访测试纠纷", "walk_cat", expect="category.add")
     w.ok(admin_config.rename_category, admin, cat.id, "走访测试纠纷二", expect="category.rename")
     w.ok(admin_config.move_category, admin, cat.id, -1, expect="category.reorder")
