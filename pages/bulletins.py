@@ -9,7 +9,7 @@ from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, field_error, guard, plain
 from components.tables import dataframe
-from services import bulletins, instruments
+from services import bulletins, clock
 
 me = guard(__file__)
 st.title("工作专报")
@@ -19,7 +19,7 @@ tw.flash()
 if writer:
     with st.expander("起草新一期", icon=":material/edit_note:"):
         drafting = forms.bound("bl_draft")
-        today = instruments.today()
+        today = clock.today()
         c1, c2 = st.columns(2)
         start = c1.date_input("统计期开始", today - dt.timedelta(days=today.weekday() + 7), key=drafting.key("start"),
                               format="YYYY-MM-DD")

@@ -92,7 +92,7 @@ def set_call_total(session: Session, actor: Actor, month: dt.date | None, total,
     errors = {}
     if month is None:
         errors["month"] = "请选择月份。"
-    elif month.replace(day=1) > metrics.today_local().replace(day=1):
+    elif month.replace(day=1) > clock.today().replace(day=1):
         errors["month"] = "不能录入未来月份的110总量。"
     try:
         total = int(total)
@@ -192,7 +192,7 @@ def previous_run(session: Session, period: Period) -> AssessmentRun | None:
 def compute_run(session: Session, actor: Actor, period: Period, note: str = "") -> AssessmentRun:
     """Task force: compute and snapshot the period's ranking with the current weights."""
     require(actor, "assessment.manage")
-    if period.end >= metrics.today_local():
+    if period.end >= clock.today():
         raise ValidationError({"period": "统计期尚未结束，不能生成考核排名。"})
     weights = current_weights(session)
     prev = previous_run(session, period)
@@ -324,7 +324,7 @@ def add_award(session: Session, actor: Actor, data: AwardInput) -> AwardEntry:
     if data.kind == "interview":
         if data.interview_date is None:
             e["interview_date"] = "约谈须填写日期。"
-        elif data.interview_date > metrics.today_local() + dt.timedelta(days=60):
+        elif data.interview_date > clock.today() + dt.timedelta(days=60):
             e["interview_date"] = "约谈日期过远，请核对。"
         if len(who) < 2:
             e["interview_who"] = "约谈须填写约谈人和被约谈人。"

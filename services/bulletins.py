@@ -26,7 +26,7 @@ from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Ca
                        Township)
 from services import audit, clock, ladder, numbering, official_docs
 from services.errors import ConcurrentEdit, DomainError, NotFound, ValidationError
-from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
+from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition
 from services.roles import Actor, person_name, require
 
 try:  # the dashboard's figures, when that feature is installed
@@ -155,7 +155,7 @@ def snapshot(session: Session, start: dt.date, end: dt.date) -> dict:
     from services import meetings
     figures = period_figures(session, start, end)
     figures["townships"] = township_rows(session, start, end)
-    on = today()
+    on = clock.today()
     overdue = session.scalar(select(func.count()).select_from(Instrument).where(overdue_condition(on))) or 0
     items = session.scalar(select(func.count()).select_from(ActionItem)
                            .where(ActionItem.status == "open", ActionItem.deadline < on)) or 0
@@ -195,7 +195,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
         errors["period_end"] = "请选择统计期结束日期。"
     elif start and end < start:
         errors["period_end"] = "结束日期不能早于开始日期。"
-    elif end > today():
+    elif end > clock.today():
         errors["period_end"] = "结束日期不能晚于今天。"
     if errors:
         raise ValidationError(errors)
@@ -267,7 +267,7 @@ def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: in
     b.issue_no = numbering.next_value(session, *SEQUENCE)
     b.state = "issued"
     b.issued_at = clock.now()
-    b.issue_date = today()
+    b.issue_date = clock.today()
     b.issued_by_name = person_name(actor)
     b.updated_at = b.issued_at
     _flush(session)
@@ -355,7 +355,7 @@ def document(session: Session, actor: Actor, bulletin_id: int) -> official_docs.
               "lead": f"现将{period}全市12345与110非警务警情联动处置工作情况报告如下。", "overview": overview,
               "township_rows": f.get("townships") or None, "practices": practices(b),
               "problems": b.commentary or "无。", "next_steps": b.next_steps or "无。",
-              "date": b.issue_date or today()}
+              "date": b.issue_date or clock.today()}
     return official_docs.fill_template("bulletin", values)
 
 

@@ -90,10 +90,6 @@ def _phone(role: str | None, phone: str) -> str:
     return phone if role and may(role, "roster.view_phone") else mask_phone(phone)
 
 
-def _today() -> dt.date:
-    return clock.local(clock.now()).date()
-
-
 # ------------------------------------------------------------------ the calendar
 
 @dataclass
@@ -166,7 +162,7 @@ def duty_cadres(session: Session, township_id: int, include_inactive: bool = Fal
     """The township's duty cadres (值班干部), for the assign picker."""
     q = select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == township_id)
     if not include_inactive:
-        q = q.where(active_on(_today()))
+        q = q.where(active_on(clock.today()))
     return list(session.scalars(q.order_by(Mediator.code)))
 
 
@@ -437,7 +433,7 @@ def departments(session: Session, active_only: bool = True) -> list[Department]:
 
 def department_people(session: Session) -> list[Mediator]:
     """Active department people (部门轮驻/随驻人员), for the stay picker."""
-    return list(session.scalars(select(Mediator).where(Mediator.kind == "department", active_on(_today()))
+    return list(session.scalars(select(Mediator).where(Mediator.kind == "department", active_on(clock.today()))
                                 .order_by(Mediator.department, Mediator.code)))
 
 
@@ -469,7 +465,7 @@ def add_rotation(session: Session, actor: Actor, mediator_id: int | None, mode: 
             raise ValidationError({"rot_case": f"案件编号“{case_number.strip()}”不存在。"})
     person = session.get(Mediator, mediator_id) if mediator_id else None
     dept = None
-    start_date = start_date or _today()
+    start_date = start_date or clock.today()
     if person is None:
         errors["rot_person"] = "请选择部门人员。"
     elif person.kind != "department":
@@ -528,7 +524,7 @@ def end_rotation(session: Session, actor: Actor, rotation_id: int, end_date: dt.
     rot = session.get(Rotation, rotation_id)
     if rot is None:
         raise NotFound("轮驻/随驻记录不存在。")
-    end_date = max(end_date or _today(), rot.start_date)
+    end_date = max(end_date or clock.today(), rot.start_date)
     if rot.end_date is not None and rot.end_date <= end_date:
         raise ValidationError({"rot_end": "该安排已结束。"})
     rot.end_date = end_date
@@ -550,7 +546,7 @@ def rotation_people(session: Session, room_id: int | None, at: dt.datetime) -> l
 
 def case_people(session: Session, case_id: int) -> list[Mediator]:
     """Department people on an on-demand stay (随驻) for this case and not ended."""
-    day = _today()
+    day = clock.today()
     ids = select(Rotation.mediator_id).where(Rotation.mode == "on_demand", Rotation.case_id == case_id,
                                              or_(Rotation.end_date.is_(None), Rotation.end_date >= day))
     return list(session.scalars(select(Mediator).where(Mediator.id.in_(ids), active_on(day)).order_by(Mediator.code)))
@@ -559,7 +555,7 @@ def case_people(session: Session, case_id: int) -> list[Mediator]:
 def list_rotations(session: Session, township_id: int | None = None, current_only: bool = False,
                    limit: int = 100) -> list[dict]:
     """Stays, newest first, with department, person, room or case and a status word."""
-    today = _today()
+    today = clock.today()
     q = (select(Rotation, Department.name, Mediator.name, MediationRoom.name, Case.number)
          .join(Department, Department.id == Rotation.department_id)
          .join(Mediator, Mediator.id == Rotation.mediator_id)

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from typing import Any
 
+from services import clock
 from services.errors import ValidationError
 
 # C0 except \t \n \r; DEL; C1; zero-width space; LRM/RLM; LRE..RLO; LRI..PDI; BOM; lone surrogates.
@@ -104,7 +105,7 @@ def normalise_id_card(raw: Any, today: dt.date | None = None) -> str | None:
         born = ric.get_birth_date(s)
     except StdnumError:
         return None
-    return s if born <= (today or dt.date.today()) else None
+    return s if born <= (today or clock.today()) else None
 
 
 def mobile(value: Any, field: str = "mobile", label: str = "手机号码", required: bool = True) -> str | None:
@@ -128,7 +129,7 @@ def id_card(value: Any, field: str = "id_card", label: str = "身份证号码", 
 def date_in_range(value: Any, label: str, field: str, earliest: dt.date | None = None,
                   latest: dt.date | None = None) -> dt.date:
     earliest = earliest or dt.date(2000, 1, 1)
-    latest = latest or dt.date.today() + dt.timedelta(days=3660)
+    latest = latest or clock.today() + dt.timedelta(days=3660)
     if isinstance(value, dt.datetime):
         day = value.date()
     elif isinstance(value, dt.date):

@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from db.models import ActionItem, Case, Meeting, meeting_case
 from services import audit, clock, numbering, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
-from services.instruments import WRITE, can_read, today
+from services.instruments import WRITE, can_read
 from services.roles import Actor, person_name, require
 from services.validation import masker_for
 
@@ -92,7 +92,7 @@ def _check_meeting(data: MeetingInput) -> dict:
         errors["kind"] = "会议类型应为协调会或月度例会。"
     if data.held_on is None:
         errors["held_on"] = "请填写会议日期。"
-    elif data.held_on > today():
+    elif data.held_on > clock.today():
         errors["held_on"] = "会议日期不能晚于今天（纪要在会后登记）。"
     for name, label in (("topic", "会议议题"), ("place", "会议地点"), ("convened_by", "召集人")):
         if not (getattr(data, name) or "").strip():
@@ -198,11 +198,11 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
     if status not in ITEM_STATUSES:
         raise ValidationError({"status": "状态应为未完成或已完成。"})
     if status == "done":
-        done_on = done_on or today()
+        done_on = done_on or clock.today()
         errors = {}
         if not evidence:
             errors["evidence"] = "标记完成须填写落实情况（佐证说明）。"
-        if done_on > today():
+        if done_on > clock.today():
             errors["done_on"] = "完成日期不能晚于今天。"
         if errors:
             raise ValidationError(errors)
@@ -229,7 +229,7 @@ def _item_row(item: ActionItem, meeting: Meeting | None, on: dt.date) -> dict:
 
 def list_meetings(session: Session, actor: Actor, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict:
     can_read(actor)
-    on = today()
+    on = clock.today()
     conds = [Meeting.kind == kind] if kind else []
     total = session.scalar(select(func.count()).select_from(Meeting).where(*conds)) or 0
     stats = (select(ActionItem.meeting_id, func.count().label("n_items"),
@@ -251,7 +251,7 @@ def get(session: Session, actor: Actor, meeting_id: int) -> dict:
     m = session.get(Meeting, meeting_id)
     if m is None:
         raise NotFound("该会议不存在。")
-    on = today()
+    on = clock.today()
     mask = masker_for(session, actor, [c.id for c in m.cases])
     items = [_item_row(i, m, on) for i in m.items]
     for row in items:
@@ -265,7 +265,7 @@ def get(session: Session, actor: Actor, meeting_id: int) -> dict:
 
 def open_items(session: Session, overdue_only: bool = False, limit: int = 50) -> list[dict]:
     """Open action items (overdue first, then by deadline), for the task force's home page."""
-    on = today()
+    on = clock.today()
     cond = item_overdue_condition(on) if overdue_only else ActionItem.status == "open"
     q = (select(ActionItem, Meeting).join(Meeting, ActionItem.meeting_id == Meeting.id).where(cond)
          .order_by(ActionItem.deadline, ActionItem.id).limit(limit))
@@ -273,7 +273,7 @@ def open_items(session: Session, overdue_only: bool = False, limit: int = 50) ->
 
 
 def item_counts(session: Session) -> dict:
-    on = today()
+    on = clock.today()
     r = session.execute(select(func.sum(case((ActionItem.status == "open", 1), else_=0)),
                                func.sum(case((item_overdue_condition(on), 1), else_=0)))).one()
     return {"open": int(r[0] or 0), "overdue": int(r[1] or 0)}
@@ -281,7 +281,7 @@ def item_counts(session: Session) -> dict:
 
 def items_for_case(session: Session, case_id: int, open_only: bool = True) -> list[dict]:
     """Action items of the meetings that discussed the case."""
-    on = today()
+    on = clock.today()
     q = (select(ActionItem, Meeting).join(Meeting, ActionItem.meeting_id == Meeting.id)
          .join(meeting_case, meeting_case.c.meeting_id == Meeting.id).where(meeting_case.c.case_id == case_id))
     if open_only:
@@ -357,7 +357,7 @@ def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.O
     m = session.get(Meeting, meeting_id)
     if m is None:
         raise NotFound("该会议不存在。")
-    on = today()
+    on = clock.today()
     units = [u for u in (m.attending_units or []) if str(u).strip()]
     people = [p for p in (m.attendees or []) if str(p).strip()]
     numbers = [c.number for c in m.cases]

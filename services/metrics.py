@@ -114,10 +114,6 @@ class Period:
         return cls(*ARTICLE_PERIOD, "文章统计期")
 
 
-def today_local() -> dt.date:
-    return clock.local(clock.now()).date()
-
-
 @dataclass(frozen=True)
 class Scope:
     """city (全市), one township, or the townships a police station covers."""

@@ -39,6 +39,7 @@ from fpdf.enums import TableCellFillMode, WrapMode
 from fpdf.fonts import FontFace
 from lxml import etree
 
+from services import clock
 from services.errors import DomainError
 
 __all__ = [
@@ -1377,7 +1378,7 @@ def fill_template(kind: str, values: dict, *, directory: Path | None = None) -> 
 
 def _coerce_date(value) -> dt.date:
     if value is None or value == "":
-        return dt.date.today()
+        return clock.today()
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

@@ -220,7 +220,7 @@ def add_mediator(session: Session, actor: Actor, data: MediatorInput) -> Mediato
             e["name"] = f"名册中已有同名同号的人员（编码 {same}），请直接编辑。"
     if e:
         raise ValidationError(e)
-    m = Mediator(code=v["code"] or _next_code(session), active=True, active_from=v["active_from"] or _today(),
+    m = Mediator(code=v["code"] or _next_code(session), active=True, active_from=v["active_from"] or clock.today(),
                  **{k: v[k] for k in _FIELDS})
     session.add(m)
     _flush(session)
@@ -272,7 +272,7 @@ def deactivate(session: Session, actor: Actor, mediator_id: int, reason: str = "
     m = _get(session, mediator_id)
     if not m.active:
         raise ValidationError({"deactivate": f"{m.name}已是停用状态。"})
-    on_date = on_date or _today()
+    on_date = on_date or clock.today()
     m.active = False
     m.active_to = on_date
     session.flush()
@@ -306,10 +306,6 @@ def delete_mediator(session: Session, actor: Actor, mediator_id: int) -> None:
     session.delete(m)
     session.flush()
     audit.record(session, actor, "roster.delete", "mediator", mediator_id, code=code, name=name)
-
-
-def _today() -> dt.date:
-    return clock.local(clock.now()).date()
 
 
 # ------------------------------------------------------------------ the list, with live figures
@@ -664,7 +660,7 @@ def import_roster(session: Session, actor: Actor, raw: bytes,
     total = len(preview.rows)
     taken: set[str] = set()
     inserted, updated, changed_ids = 0, 0, []
-    today = _today()
+    today = clock.today()
     for i, row in enumerate(preview.rows, start=1):
         v = row.values
         if row.action == "insert":

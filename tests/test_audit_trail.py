@@ -97,7 +97,7 @@ def keep_org(backend_url, keep_settings):
 
 def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w = Walk(engine)
-    today = clock.local(clock.now()).date()
+    today = clock.today()
     with session_scope(engine) as s:
         staff, tf, admin, leader = (actor(s, r) for r in (STAFF, TASKFORCE, ADMIN, LEADER))
         town = s.scalar(select(Township).where(Township.code == "T01"))
@@ -292,7 +292,7 @@ def test_filters_and_keyset_pages(engine):
         assert [r["对象"] for r in first + second + third] == list(reversed(numbers))
         assert cursor3 is None
         assert [r["对象"] for r in audit.page(s, admin, audit.AuditFilter(obj=numbers[2]))[0]] == [numbers[2]]
-        today = clock.local(clock.now()).date()
+        today = clock.today()
         assert audit.page(s, admin, audit.AuditFilter(end=today - dt.timedelta(days=1)))[0] == []
         assert len(audit.page(s, admin, audit.AuditFilter(start=today, action="case.register"))[0]) == 7
         with pytest.raises(PermissionDenied):
