@@ -15,7 +15,7 @@ from components import forms
 from components.context import db, field_error, plain, run_action
 from components.tables import dataframe
 from db.engine import session_scope
-from services import bulletins, clock, instruments, meetings
+from services import bulletins, clock, instruments, meetings, metrics
 from services.roles import Actor
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -240,8 +240,8 @@ def bulletin_figures(view: dict) -> None:
     c = st.columns(4)
     c[0].metric("受理非警务警情", f"{f.get('received', 0):,}")
     c[1].metric("调解成功", f"{f.get('settled', 0):,}")
-    c[2].metric("调解成功率", bulletins.pct(f.get("success_rate")))
-    c[3].metric("满意率", bulletins.pct(f.get("satisfaction_rate")))
+    c[2].metric("调解成功率", metrics.pct(f.get("success_rate")))
+    c[3].metric("满意率", metrics.pct(f.get("satisfaction_rate")))
     st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
     r = view["rankings"]
     if r.get("top"):

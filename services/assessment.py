@@ -11,8 +11,9 @@ Score (0-100) = Σ weightᵢ × indicatorᵢ ÷ Σ weightᵢ, with the indicator
     quick        arrivals within the arrival limit (setting arrival_minutes) ÷ dispatched cases
     follow_up    settled cases already followed up ÷ settled
     on_time      1 − overdue ÷ cases (overdue: see `_overdue_by`)
-A rate with nothing to measure (no follow-ups yet...) counts as 0. Units with no case in the
-period are listed without a rank and are never among the bottom three.
+Every fraction is a `metrics.rate` (rounded to a tenth of a percentage point, as shown in the
+league table). A rate with nothing to measure (no follow-ups yet...) counts as 0. Units with no
+case in the period are listed without a rank and are never among the bottom three.
 """
 from __future__ import annotations
 
@@ -159,12 +160,12 @@ def unit_figures(session: Session, period: Period, unit_type: str) -> list[dict]
 
 def score(row: dict, weights: dict[str, float], max_cases: int) -> float:
     ind = {
-        "cases": row["cases"] / max_cases if max_cases else 0.0,
+        "cases": metrics.rate(row["cases"], max_cases) or 0.0,
         "success": row["success_rate"] or 0.0,
         "satisfaction": row["satisfaction_rate"] or 0.0,
         "quick": row["quick_rate"] or 0.0,
         "follow_up": row["follow_up_rate"] or 0.0,
-        "on_time": max(0.0, 1 - row["overdue"] / row["cases"]) if row["cases"] else 0.0,
+        "on_time": max(0.0, 1 - metrics.rate(row["overdue"], row["cases"])) if row["cases"] else 0.0,
     }
     total_w = sum(weights.values())
     return round(100 * sum(weights[k] * ind[k] for k in weights) / total_w, 2) if total_w else 0.0

@@ -4,7 +4,7 @@ A meeting's minutes: date, place, convened by, topic, attending units and people
 discussed (linked both ways through meeting_case), decisions, and action items (task,
 responsible unit, deadline). An item is open or done; marking it done needs an evidence note
 (落实情况). Overdue is computed: open and its deadline (a Beijing date) before today. A monthly
-review stores the period's figures as a snapshot (services.bulletins.period_figures).
+review stores the period's figures as a snapshot (services.metrics.period_figures).
 
 Minutes print as a 会议纪要 (DOCX or PDF) from templates/official/meeting_minutes.json: `document()`
 builds it, `render()` prints it. The 期号 (`Meeting.serial`) is drawn from the year's counter when the
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, numbering, official_docs
+from services import audit, clock, metrics, numbering, official_docs
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.instruments import WRITE, can_read
 from services.roles import Actor, person_name, require
@@ -31,6 +31,7 @@ from services.validation import masker_for
 KINDS = {"coordination": "协调会", "monthly_review": "月度例会"}
 ITEM_STATUSES = {"open": "未完成", "done": "已完成"}
 MINUTES_FORMATS = {"docx": "Word", "pdf": "PDF"}
+NO_RATE = "暂无数据"  # a rate in the minutes' running text when there was nothing to divide
 
 
 def item_overdue_condition(on: dt.date):
@@ -133,9 +134,8 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
                 created_by_name=person_name(actor), created_at=now, updated_at=now)
     m.cases = _cases(session, data.case_ids)
     if data.kind == "monthly_review":
-        from services import bulletins
         m.period_start, m.period_end = _review_period(data)
-        m.figures = bulletins.period_figures(session, m.period_start, m.period_end)
+        m.figures = metrics.period_figures(session, m.period_start, m.period_end)
     m.serial = numbering.next_value(session, "minutes", data.held_on.year)
     session.add(m)
     for item in items or []:
@@ -336,12 +336,6 @@ def _item_status(item: ActionItem, on: dt.date) -> str:
     return "超期未完成" if item.status == "open" and item.deadline < on else ITEM_STATUSES[item.status]
 
 
-def _rate(value: float | None) -> str:
-    """A rate in running text: 98.5% as the bulletins print it, or 暂无数据 (no case to divide by)."""
-    from services import bulletins
-    return "暂无数据" if value is None else bulletins.pct(value)
-
-
 def _renumber_headings(blocks: list[official_docs.Block]) -> None:
     """一、二、… of the first-level headings in the order printed (a left-out section shifts the rest)."""
     n = 0
@@ -378,7 +372,8 @@ def document(session: Session, actor: Actor, meeting_id: int) -> official_docs.O
         values.update(
             figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
             received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
-            success_rate=_rate(f.get("success_rate")), satisfaction_rate=_rate(f.get("satisfaction_rate")))
+            success_rate=metrics.pct(f.get("success_rate"), NO_RATE),
+            satisfaction_rate=metrics.pct(f.get("satisfaction_rate"), NO_RATE))
     if units:
         values["copy_to"] = units
     doc = official_docs.fill_template("meeting_minutes", values)

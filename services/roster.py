@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from db.models import (Case, Department, Dispatch, DisputeCategory, DutyShift, GovernanceCentre, Grid, MediationRoom,
                        Mediator, Rotation, Township, User)
 from db.models.org import MEDIATOR_KINDS
-from services import audit, clock, inputs, ladder
+from services import audit, clock, inputs, ladder, metrics
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.exports import is_formula_like, safe_row
 from services.roles import Actor, may, require
@@ -379,10 +379,6 @@ def figures(session: Session, ids: list[int]) -> dict[int, dict]:
                    "satisfied": r[6]} for r in rows}
 
 
-def _pct(a: int, b: int) -> str:
-    return f"{100 * a / b:.1f}%" if b else "—"
-
-
 def list_roster(session: Session, actor: Actor, flt: RosterFilter | None = None, page: int = 1,
                 page_size: int = 50) -> RosterPage:
     flt = flt or RosterFilter()
@@ -426,8 +422,8 @@ def _rows(session: Session, role: str, ids: list[int]) -> list[dict]:
             "active_from": m.active_from, "active_to": m.active_to,
             "status": "在岗" if m.active else f"停用（{m.active_to or ''}）",
             "open_cases": f.get("open", 0), "month_cases": f.get("month", 0),
-            "success_rate": _pct(f.get("settled", 0), f.get("resolved", 0)),
-            "satisfaction": _pct(f.get("satisfied", 0), f.get("followed", 0)),
+            "success_rate": metrics.pct(metrics.rate(f.get("settled", 0), f.get("resolved", 0))),
+            "satisfaction": metrics.pct(metrics.rate(f.get("satisfied", 0), f.get("followed", 0))),
         })
     return out
 
