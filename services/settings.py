@@ -141,7 +141,10 @@ def set_public_base_url(session: Session, actor: Actor, value: str) -> str:
 
 def set_centre_phone(session: Session, actor: Actor, value: str) -> str:
     phone = inputs.fold(value)
-    if not re.fullmatch(r"(0\d{2,3}-?\d{7,8}|1[3-9]\d{9}|12345|400-?\d{3}-?\d{4})", phone):
+    digits = phone.replace("-", "")
+    hotline = re.fullmatch(r"12345|400\d{7}", digits)  # 12345 and 400 numbers: public, not personal
+    if not (digits.isascii() and digits.isdigit()) or not (hotline or inputs.number_kind(digits) in
+                                                            ("mobile", "landline")):
         raise ValidationError({"centre_phone": "请填写正确的中心对外电话，例如 0795-6201234 或 12345。"})
     put(session, CENTRE_PHONE, phone, actor)
     return phone

@@ -291,6 +291,18 @@ def test_404_page_gives_the_centres_phone(client, engine, staff, db_url, clean_s
     assert r.status_code == 404 and "0795-6201234" in r.text
 
 
+def test_the_centres_phone_is_a_landline_mobile_12345_or_400_number(engine, db_url, clean_settings):
+    admin = ensure_user(db_url, "admin")
+    with session_scope(engine) as s:
+        stored = [settings.set_centre_phone(s, admin, v) for v in
+                  ("0795-6201234", "12345", "400-123-4567", "１３８００１３８０００", "010-12345678")]
+    assert stored == ["0795-6201234", "12345", "400-123-4567", "13800138000", "010-12345678"]
+    for bad in ("110", "0795-62", "12306x", "23800138000", "36098119850612123X", ""):
+        with session_scope(engine) as s, pytest.raises(ValidationError) as err:
+            settings.set_centre_phone(s, admin, bad)
+        assert err.value.fields == {"centre_phone": "请填写正确的中心对外电话，例如 0795-6201234 或 12345。"}, bad
+
+
 def test_forwarded_for_is_believed_only_from_configured_proxies(db_url, monkeypatch):
     import uvicorn
 
