@@ -15,7 +15,7 @@ from components import forms
 from components.context import db, field_error, plain, run_action
 from components.dates import ANY_DATE
 from components.tables import dataframe
-from services import case_queries, clock, ladder, workflow
+from services import case_queries, clock, ladder, settings, workflow
 from services.errors import ConcurrentEdit, DomainError
 
 STATUS_COLOURS = {"registered": "orange", "mediating": "blue", "settled": "green", "litigation": "violet",
@@ -245,6 +245,7 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     k = form.key
     with db() as s:
         options = case_queries.dispatch_options(s, st.session_state["actor"], case_id)
+        arrival = settings.phrase(s, "arrival_minutes")
     labels = {o["mediator_id"]: o["label"] for o in options}
     duty = {o["mediator_id"]: o["duty"] for o in options}
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
@@ -260,7 +261,7 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     if action == "dispatch":
         if st.form_submit_button(ladder.ACTION_NAMES["dispatch"], key=k("dispatch_submit"), type="primary"):
             act(workflow.transition, case_id, "dispatch", v, people=people, notified_at=notified,
-                form=form, success="已调度，15 分钟到场计时开始。")
+                form=form, success=f"已调度，{arrival}到场计时开始。")
     elif st.form_submit_button("增派", key=k("add_dispatch_submit")):
         act(workflow.add_dispatch, case_id, v, people, notified, form=form, success="已增派人员。")
 

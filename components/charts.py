@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from services import metrics
+from services import clock, metrics
 from services.metrics import Period, Scope
 
 PRESETS = {"article": "文章统计期 2023-07-01—2023-12-08", "month": "本月", "last_month": "上月", "quarter": "本季度",
@@ -21,7 +21,7 @@ AXIS_ALL = alt.Axis(labelOverlap=False, labelLimit=220)  # every label shown, no
 def period_picker(prefix: str, default: str = "article") -> Period:
     keys = list(PRESETS)
     choice = st.selectbox("统计期", keys, index=keys.index(default), format_func=PRESETS.get, key=f"{prefix}_preset", placeholder="请选择")
-    today = metrics.today_local()
+    today = clock.today()
     if choice == "article":
         return Period.article()
     if choice == "month":
@@ -80,7 +80,7 @@ def _config(chart) -> alt.Chart:
 
 
 def weekly_chart(rows: list[dict]) -> alt.Chart:
-    df = pd.DataFrame(rows or [{"week": dt.date.today(), "received": 0, "settled": 0}])
+    df = pd.DataFrame(rows or [{"week": clock.today(), "received": 0, "settled": 0}])
     df = df.rename(columns={"received": "接报", "settled": "调解成功"}).melt("week", var_name="指标", value_name="案件数")
     df["week"] = pd.to_datetime(df["week"])
     return _config(_base(df, "每周案件数").mark_line(point=True).encode(

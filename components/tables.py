@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from services import clock
+from services import clock, metrics
 
 MISSING = "—"
 
@@ -72,7 +72,7 @@ def dataframe(data=None, **kwargs):
 # ---------------------------------------------------------------- one way to write a figure
 def percent(rate: float | None) -> str:
     """A rate (0.985) as 98.5%; no rate (nothing to divide) as —."""
-    return MISSING if _is_missing(rate) else f"{rate * 100:.1f}%"
+    return MISSING if _is_missing(rate) else metrics.pct(rate)
 
 
 def one_decimal(value: float | None) -> str:

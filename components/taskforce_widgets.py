@@ -15,7 +15,7 @@ from components import forms
 from components.context import db, field_error, plain, run_action
 from components.tables import dataframe
 from db.engine import session_scope
-from services import bulletins, instruments, meetings
+from services import bulletins, clock, instruments, meetings, metrics
 from services.errors import DomainError
 from services.roles import Actor
 
@@ -142,7 +142,7 @@ def instrument_form(view: dict, form: forms.Bound) -> instruments.InstrumentInpu
 def reply_form(view: dict, form: forms.Bound) -> None:
     k = form.key
     with st.form(k("form"), clear_on_submit=False, enter_to_submit=False):
-        reply_date = st.date_input("回复日期", instruments.today(), key=k("date"), format="YYYY-MM-DD")
+        reply_date = st.date_input("回复日期", clock.today(), key=k("date"), format="YYYY-MM-DD")
         field_error("reply_date")
         summary = st.text_area("回复内容摘要", key=k("summary"))
         field_error("reply_summary")
@@ -167,7 +167,7 @@ def meeting_form() -> None:
         c1, c2 = st.columns(2)
         kind = c1.selectbox("会议类型", list(meetings.KINDS), format_func=meetings.KINDS.get, key=k("kind"),
                             placeholder="请选择")
-        held_on = c2.date_input("会议日期", instruments.today(), key=k("held_on"), format="YYYY-MM-DD")
+        held_on = c2.date_input("会议日期", clock.today(), key=k("held_on"), format="YYYY-MM-DD")
         with c2:
             field_error("held_on")
         topic = st.text_input("会议议题", key=k("topic"))
@@ -228,7 +228,7 @@ def item_update_form(meeting_id: int, items: list[dict]) -> None:
         item_id = st.selectbox("事项", list(labels), format_func=labels.get, key=k("pick"), placeholder="请选择")
         status = st.radio("状态", list(meetings.ITEM_STATUSES), format_func=meetings.ITEM_STATUSES.get,
                           horizontal=True, key=k("status"), index=1)
-        done_on = st.date_input("完成日期", instruments.today(), key=k("done_on"), format="YYYY-MM-DD")
+        done_on = st.date_input("完成日期", clock.today(), key=k("done_on"), format="YYYY-MM-DD")
         field_error("done_on")
         evidence = st.text_area("落实情况（标记完成时必填）", key=k("evidence"))
         field_error("evidence")
@@ -245,8 +245,8 @@ def bulletin_figures(view: dict) -> None:
     c = st.columns(4)
     c[0].metric("受理非警务警情", f"{f.get('received', 0):,}")
     c[1].metric("调解成功", f"{f.get('settled', 0):,}")
-    c[2].metric("调解成功率", bulletins.pct(f.get("success_rate")))
-    c[3].metric("满意率", bulletins.pct(f.get("satisfaction_rate")))
+    c[2].metric("调解成功率", metrics.pct(f.get("success_rate")))
+    c[3].metric("满意率", metrics.pct(f.get("satisfaction_rate")))
     st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
     r = view["rankings"]
     if r.get("top"):

@@ -5,7 +5,7 @@ import streamlit as st
 from components import public_access
 from components.context import db, field_error, guard, plain, run_action
 from components.tables import dataframe
-from services import admin_config, ladder
+from services import admin_config, ladder, settings
 
 me = guard(__file__)
 st.title("系统设置")
@@ -29,55 +29,48 @@ def _act(fn, *args, done: str) -> None:
     st.rerun()
 
 
-hours = cfg["station_room_hours"]
-c1, c2, c3 = st.columns(3)
-c1.metric("到场时限", f"{cfg['arrival_minutes']} 分钟")
-c2.metric("回访期限", f"{cfg['follow_up_days']} 天")
-c3.metric("驻所调解室服务时间", f"{hours['open']:02d}:00–{hours['close']:02d}:00")
+SPECS = settings.SPECS
+shown = ("arrival_minutes", "follow_up_days", "station_room_hours")
+for col, key in zip(st.columns(len(shown)), shown):
+    col.metric(SPECS[key].label, SPECS[key].phrase(cfg[key]), help=SPECS[key].help)
 
 tab_time, tab_cat = st.tabs(["时限与服务时间", "纠纷类别"])
 with tab_time:
     st.caption("修改只影响此后进入该环节的案件；已在办案件的到期时间不变。所有修改记入操作日志。")
-    st.subheader("各调解层级办理时限")
+    spec = SPECS["level_time_limits"]
+    st.subheader(f"各调解层级{spec.label}")
     with st.form("limits_form", enter_to_submit=False):
         cols = st.columns(3)
         limits = {}
         for i, (level, name) in enumerate(ladder.LEVELS.items()):
             with cols[i % 3]:
-                limits[level] = st.number_input(f"{name}（天）", value=int(cfg["level_time_limits"].get(level, 0)),
-                                                step=1, key=f"limit_{level}", help="0 表示当日办结")
+                limits[level] = st.number_input(spec.input_label(name), value=int(cfg["level_time_limits"].get(level, 0)),
+                                                step=1, key=f"limit_{level}", help=spec.rule)
                 field_error(f"limit_{level}")
-        if st.form_submit_button("保存办理时限", type="primary"):
-            _act(admin_config.update_level_time_limits, limits, done="办理时限已保存。")
+        if st.form_submit_button(f"保存{spec.label}", type="primary"):
+            _act(admin_config.update_level_time_limits, limits, done=f"{spec.label}已保存。")
 
-    left, right = st.columns(2)
-    with left, st.form("arrival_form", enter_to_submit=False):
-        st.markdown("**到场时限**")
-        minutes = st.number_input("通知后须到场（分钟，5–120）", value=cfg["arrival_minutes"], step=1,
-                                  key="arrival_minutes")
-        field_error("arrival_minutes")
-        if st.form_submit_button("保存到场时限"):
-            _act(admin_config.update_arrival_minutes, minutes, done="到场时限已保存。")
-    with right, st.form("follow_up_form", enter_to_submit=False):
-        st.markdown("**回访期限**")
-        days = st.number_input("调解成功后须回访（天，1–60）", value=cfg["follow_up_days"], step=1,
-                               key="follow_up_days")
-        field_error("follow_up_days")
-        if st.form_submit_button("保存回访期限"):
-            _act(admin_config.update_follow_up_days, days, done="回访期限已保存。")
+    for col, key in zip(st.columns(len(admin_config.NUMBERS)), admin_config.NUMBERS):
+        spec = SPECS[key]
+        with col, st.form(f"{key}_form", enter_to_submit=False):
+            st.markdown(f"**{spec.label}**")
+            value = st.number_input(spec.input_label(), value=cfg[key], step=1, key=key, help=spec.help)
+            field_error(key)
+            if st.form_submit_button(f"保存{spec.label}"):
+                _act(admin_config.update_number, key, value, done=f"{spec.label}已保存。")
 
-    st.subheader("驻所调解室服务时间")
+    spec = SPECS["station_room_hours"]
+    st.subheader(spec.label)
     with st.form("hours_form", enter_to_submit=False):
-        st.caption("服务时间以外由乡镇值班干部会同派出所处置（北京时间，整点）。")
-        h1, h2 = st.columns(2)
-        with h1:
-            open_h = st.number_input("开始（时，0–23）", value=int(hours["open"]), step=1, key="station_open")
-            field_error("station_open")
-        with h2:
-            close_h = st.number_input("结束（时，0–23）", value=int(hours["close"]), step=1, key="station_close")
-            field_error("station_close")
-        if st.form_submit_button("保存服务时间"):
-            _act(admin_config.update_station_room_hours, open_h, close_h, done="服务时间已保存。")
+        st.caption(spec.help)
+        hours = {}
+        for col, (part, label) in zip(st.columns(len(spec.parts)), spec.parts):
+            with col:
+                hours[part] = st.number_input(spec.input_label(label), value=int(cfg["station_room_hours"][part]),
+                                              step=1, key=f"station_{part}")
+                field_error(f"station_{part}")
+        if st.form_submit_button(f"保存{spec.label}"):
+            _act(admin_config.update_station_room_hours, hours["open"], hours["close"], done=f"{spec.label}已保存。")
 
 with tab_cat:
     dataframe(pd.DataFrame([{"顺序": i, "名称": c["name"],

@@ -8,7 +8,7 @@ import streamlit as st
 from components import charts
 from components.context import db, field_error, guard, run_action
 from components.tables import dataframe, one_decimal, percent
-from services import assessment, metrics
+from services import assessment, clock, metrics
 from services.metrics import Period
 
 me = guard(__file__)
@@ -22,7 +22,7 @@ RATES = ("success_rate", "satisfaction_rate", "quick_rate", "follow_up_rate")
 
 
 def _months(n: int = 72) -> list[dt.date]:
-    d, out = metrics.today_local().replace(day=1), []
+    d, out = clock.today().replace(day=1), []
     for _ in range(n):
         d = (d - dt.timedelta(days=1)).replace(day=1)
         out.append(d)

@@ -9,7 +9,7 @@ from components import forms
 from components import taskforce_widgets as tw
 from components.context import can, db, field_error, guard, plain
 from components.tables import dataframe
-from services import bulletins, instruments
+from services import bulletins, clock, metrics
 
 me = guard(__file__)
 st.title("工作专报")
@@ -19,7 +19,7 @@ tw.flash()
 if writer:
     with st.expander("起草新一期", icon=":material/edit_note:"):
         drafting = forms.bound("bl_draft")
-        today = instruments.today()
+        today = clock.today()
         c1, c2 = st.columns(2)
         start = c1.date_input("统计期开始", today - dt.timedelta(days=today.weekday() + 7), key=drafting.key("start"),
                               format="YYYY-MM-DD")
@@ -46,8 +46,8 @@ if not page["rows"]:
     st.stop()
 dataframe(pd.DataFrame([{"期号": r["issue"], "状态": r["state_name"], "标题": r["title"],
                             "统计期": f"{r['period_start']} 至 {r['period_end']}", "印发日期": r["issue_date"] or "",
-                            "受理": r["received"], "成功率": bulletins.pct(r["success_rate"]),
-                            "满意率": bulletins.pct(r["satisfaction_rate"])} for r in page["rows"]]),
+                            "受理": r["received"], "成功率": metrics.pct(r["success_rate"]),
+                            "满意率": metrics.pct(r["satisfaction_rate"])} for r in page["rows"]]),
              hide_index=True, width="stretch", key="bl_table")
 
 labels = {r["id"]: f"{r['issue']} · {r['title']}" for r in page["rows"]}

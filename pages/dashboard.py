@@ -71,7 +71,7 @@ st.subheader("警务视角")
 ps = data["police"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("分流的110警情", f"{ps['diverted']:,}", border=True)
-c2.metric("占110接警总量", "—" if ps["share"] is None else f"{ps['share']:.1%}", border=True,
+c2.metric("占110接警总量", metrics.pct(ps["share"]), border=True,
           help="需录入每月110接警总量（考核排名页）；仅全市范围")
 c3.metric("估算节省警力", f"{ps['hours_saved']:,.0f} 小时", border=True,
           help=f"每起分流警情按 {ps['minutes_before']} 分钟降至 {ps['minutes_after']} 分钟估算（系统设置可调）")
@@ -88,7 +88,7 @@ if show_repeats:
 st.subheader("导出")
 tables = {
     "tiles": ("驾驶舱_核心指标", ["指标", "本期", "上一期"],
-              [[t.label, t.display, "" if t.prev is None else (f"{t.prev:.1%}" if t.kind == "rate" else t.prev)]
+              [[t.label, t.display, "" if t.prev is None else (metrics.pct(t.prev) if t.kind == "rate" else t.prev)]
                for t in data["tiles"]]),
     "township": ("驾驶舱_乡镇", ["乡镇（街道）", "案件数", "调解成功", "调解成功率"],
                  [[r["township"], r["received"], r["settled"], r["success_rate"]] for r in data["township"]]),

@@ -18,7 +18,7 @@ ids = list(towns)
 c1, c2 = st.columns(2)
 tid = c1.selectbox("乡镇（街道）", ids, index=ids.index(me.township_id) if me.township_id in ids else 0,
                    format_func=towns.get, key="duty_township", placeholder="请选择")
-today = clock.local(clock.now()).date()
+today = clock.today()
 picked = c2.date_input("周次（任选该周一天）", today, key="duty_week")
 week = duty.week_start_of(picked)
 

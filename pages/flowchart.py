@@ -13,9 +13,8 @@ st.caption("非警务警情联动处置流程图：110接警处警 → 警网联
 
 with db() as s:
     limits = settings.get(s, "level_time_limits")
-    arrival = settings.get(s, "arrival_minutes")
-    follow_days = settings.get(s, "follow_up_days")
-    hours = settings.get(s, "station_room_hours")
+    arrival, follow_up, hours = (settings.phrase(s, k) for k in ("arrival_minutes", "follow_up_days",
+                                                                 "station_room_hours"))
 
 st.graphviz_chart(case_queries.flowchart_dot(limits), width="stretch")
 
@@ -31,6 +30,6 @@ for mode, steps in ladder.LADDERS.items():
         rows.append({"模式": ladder.MODE_NAMES[mode], "层级": ladder.level_name(mode, level),
                      "办理时限": "当日" if days == 0 else f"{days} 天"})
 dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-st.caption(f"调度后 {arrival} 分钟内到场；调解成功后 {follow_days} 天内回访；"
-           f"驻所调解室服务时间 {hours['open']}:00–{hours['close']}:00，其后由乡镇值班干部会同派出所处置。"
+st.caption(f"调度后 {arrival}内到场；调解成功后 {follow_up}内回访；"
+           f"驻所调解室服务时间 {hours}，其后由乡镇值班干部会同派出所处置。"
            "时限由管理员在系统设置中调整。")

@@ -8,7 +8,7 @@ from components import taskforce_widgets as tw
 from components.context import can, db, guard, plain
 from components.tables import dataframe
 from db.engine import session_scope
-from services import bulletins, documents, meetings
+from services import documents, meetings, metrics
 from services.errors import DomainError
 
 me = guard(__file__)
@@ -67,8 +67,8 @@ if view["kind"] == "monthly_review" and view["figures"]:
     c = st.columns(4)
     c[0].metric("受理", f"{f.get('received', 0):,}")
     c[1].metric("调解成功", f"{f.get('settled', 0):,}")
-    c[2].metric("调解成功率", bulletins.pct(f.get("success_rate")))
-    c[3].metric("满意率", bulletins.pct(f.get("satisfaction_rate")))
+    c[2].metric("调解成功率", metrics.pct(f.get("success_rate")))
+    c[3].metric("满意率", metrics.pct(f.get("satisfaction_rate")))
 st.markdown("**交办事项**")
 if view["items"]:
     tw.items_table(view["items"], "mt_items")

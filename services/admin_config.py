@@ -15,30 +15,9 @@ from services import audit, ladder, settings
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 
-LIMIT_RANGE = (0, 365)
-ARRIVAL_RANGE = (5, 120)
-FOLLOW_UP_RANGE = (1, 60)
-HOUR_RANGE = (0, 23)
+NUMBERS = ("arrival_minutes", "follow_up_days")  # the settings that are one number each
 NAME_MAX = 30
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
-
-
-def _int_in(value, lo: int, hi: int) -> int | None:
-    """The value as an int when it is a whole number in [lo, hi]; else None (bools refused)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, float):
-        if not value.is_integer():
-            return None
-        value = int(value)
-    if isinstance(value, str):
-        value = value.strip()
-        if not re.fullmatch(r"-?\d+", value):
-            return None
-        value = int(value)
-    if not isinstance(value, int):
-        return None
-    return value if lo <= value <= hi else None
 
 
 # ---------------------------------------------------------------- reading
@@ -46,8 +25,7 @@ def current(session: Session) -> dict:
     """The values the settings page shows (defaults filled in)."""
     return {
         "level_time_limits": {**settings.DEFAULTS["level_time_limits"], **settings.get(session, "level_time_limits")},
-        "arrival_minutes": int(settings.get(session, "arrival_minutes")),
-        "follow_up_days": int(settings.get(session, "follow_up_days")),
+        **{key: int(settings.get(session, key)) for key in NUMBERS},
         "station_room_hours": dict(settings.get(session, "station_room_hours")),
     }
 
@@ -62,14 +40,15 @@ def list_categories(session: Session) -> list[dict]:
 
 # ---------------------------------------------------------------- settings
 def update_level_time_limits(session: Session, actor: Actor, limits: dict) -> dict:
-    """Days allowed at each ladder level (0 = the same day), integers 0-365."""
+    """Days allowed at each ladder level (0 = the same day), in the spec's range."""
     require(actor, "settings.manage")
+    spec = settings.SPECS["level_time_limits"]
     errors: dict[str, str] = {}
     clean: dict[str, int] = {}
     for level, name in ladder.LEVELS.items():
-        days = _int_in(limits.get(level), *LIMIT_RANGE)
+        days = spec.whole(limits.get(level))
         if days is None:
-            errors[f"limit_{level}"] = f"{name}：时限应为 0–365 的整数（天），0 表示当日办结。"
+            errors[f"limit_{level}"] = f"{name}：{spec.refusal()}"
         else:
             clean[level] = days
     unknown = sorted(set(limits) - set(ladder.LEVELS))
@@ -81,40 +60,33 @@ def update_level_time_limits(session: Session, actor: Actor, limits: dict) -> di
     return clean
 
 
-def update_arrival_minutes(session: Session, actor: Actor, minutes) -> int:
-    """The arrival clock: minutes from notification to arrival on site (5-120)."""
+def update_number(session: Session, actor: Actor, key: str, value) -> int:
+    """A one-number setting (arrival_minutes, follow_up_days), checked against its spec; the
+    refusal names the range and the unit and is shown beside the field named like the key."""
     require(actor, "settings.manage")
-    value = _int_in(minutes, *ARRIVAL_RANGE)
-    if value is None:
-        raise ValidationError({"arrival_minutes": "到场时限应为 5–120 的整数（分钟）。"})
-    settings.put(session, "arrival_minutes", value, actor=actor)
-    return value
-
-
-def update_follow_up_days(session: Session, actor: Actor, days) -> int:
-    """Days after settlement by which the follow-up is due (1-60)."""
-    require(actor, "settings.manage")
-    value = _int_in(days, *FOLLOW_UP_RANGE)
-    if value is None:
-        raise ValidationError({"follow_up_days": "回访期限应为 1–60 的整数（天）。"})
-    settings.put(session, "follow_up_days", value, actor=actor)
-    return value
+    if key not in NUMBERS:
+        raise DomainError("未知的设置项。")
+    spec = settings.SPECS[key]
+    number = spec.whole(value)
+    if number is None:
+        raise ValidationError({key: spec.refusal()})
+    settings.put(session, key, number, actor=actor)
+    return number
 
 
 def update_station_room_hours(session: Session, actor: Actor, open_hour, close_hour) -> dict:
-    """Station rooms serve from open to close (local hours 0-23, open < close); the duty cadre after."""
+    """Station rooms serve from open to close (local whole hours, open < close); the duty cadre after."""
     require(actor, "settings.manage")
+    spec = settings.SPECS["station_room_hours"]
     errors: dict[str, str] = {}
-    o, c = _int_in(open_hour, *HOUR_RANGE), _int_in(close_hour, *HOUR_RANGE)
-    if o is None:
-        errors["station_open"] = "开始时间应为 0–23 的整点。"
-    if c is None:
-        errors["station_close"] = "结束时间应为 0–23 的整点。"
-    if o is not None and c is not None and o >= c:
+    value = {part: spec.whole(v) for (part, _), v in zip(spec.parts, (open_hour, close_hour))}
+    for part, label in spec.parts:
+        if value[part] is None:
+            errors[f"station_{part}"] = spec.refusal(label)
+    if not errors and value["open"] >= value["close"]:
         errors["station_close"] = "结束时间须晚于开始时间。"
     if errors:
         raise ValidationError(errors)
-    value = {"open": o, "close": c}
     settings.put(session, "station_room_hours", value, actor=actor)
     return value
 

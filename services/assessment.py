@@ -8,11 +8,12 @@ Score (0-100) = Σ weightᵢ × indicatorᵢ ÷ Σ weightᵢ, with the indicator
     cases        cases received ÷ the most any unit of the same kind received in the period
     success      settled ÷ (settled + failed)
     satisfaction (满意 + 基本满意) ÷ follow-ups
-    quick        arrivals within 15 minutes ÷ dispatched cases
+    quick        arrivals within the arrival limit (setting arrival_minutes) ÷ dispatched cases
     follow_up    settled cases already followed up ÷ settled
     on_time      1 − overdue ÷ cases (overdue: see `_overdue_by`)
-A rate with nothing to measure (no follow-ups yet...) counts as 0. Units with no case in the
-period are listed without a rank and are never among the bottom three.
+Every fraction is a `metrics.rate` (rounded to a tenth of a percentage point, as shown in the
+league table). A rate with nothing to measure (no follow-ups yet...) counts as 0. Units with no
+case in the period are listed without a rank and are never among the bottom three.
 """
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def set_call_total(session: Session, actor: Actor, month: dt.date | None, total,
     errors = {}
     if month is None:
         errors["month"] = "请选择月份。"
-    elif month.replace(day=1) > metrics.today_local().replace(day=1):
+    elif month.replace(day=1) > clock.today().replace(day=1):
         errors["month"] = "不能录入未来月份的110总量。"
     try:
         total = int(total)
@@ -159,12 +160,12 @@ def unit_figures(session: Session, period: Period, unit_type: str) -> list[dict]
 
 def score(row: dict, weights: dict[str, float], max_cases: int) -> float:
     ind = {
-        "cases": row["cases"] / max_cases if max_cases else 0.0,
+        "cases": metrics.rate(row["cases"], max_cases) or 0.0,
         "success": row["success_rate"] or 0.0,
         "satisfaction": row["satisfaction_rate"] or 0.0,
         "quick": row["quick_rate"] or 0.0,
         "follow_up": row["follow_up_rate"] or 0.0,
-        "on_time": max(0.0, 1 - row["overdue"] / row["cases"]) if row["cases"] else 0.0,
+        "on_time": max(0.0, 1 - metrics.rate(row["overdue"], row["cases"])) if row["cases"] else 0.0,
     }
     total_w = sum(weights.values())
     return round(100 * sum(weights[k] * ind[k] for k in weights) / total_w, 2) if total_w else 0.0
@@ -192,7 +193,7 @@ def previous_run(session: Session, period: Period) -> AssessmentRun | None:
 def compute_run(session: Session, actor: Actor, period: Period, note: str = "") -> AssessmentRun:
     """Task force: compute and snapshot the period's ranking with the current weights."""
     require(actor, "assessment.manage")
-    if period.end >= metrics.today_local():
+    if period.end >= clock.today():
         raise ValidationError({"period": "统计期尚未结束，不能生成考核排名。"})
     weights = current_weights(session)
     prev = previous_run(session, period)
@@ -324,7 +325,7 @@ def add_award(session: Session, actor: Actor, data: AwardInput) -> AwardEntry:
     if data.kind == "interview":
         if data.interview_date is None:
             e["interview_date"] = "约谈须填写日期。"
-        elif data.interview_date > metrics.today_local() + dt.timedelta(days=60):
+        elif data.interview_date > clock.today() + dt.timedelta(days=60):
             e["interview_date"] = "约谈日期过远，请核对。"
         if len(who) < 2:
             e["interview_who"] = "约谈须填写约谈人和被约谈人。"

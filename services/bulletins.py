@@ -5,11 +5,11 @@ article counts its 16 issues; the number is given when the issue is issued (coun
 "bulletin", year 0), so a discarded draft leaves no gap.
 
 A draft takes a snapshot of the period (Beijing-time dates, both ends included):
-- headline figures: from services.metrics (the dashboard's own definitions, read from the case
-  rows) when that module is present, otherwise from the small SQL aggregates below, which use
-  the same anchors (received_at, settled_at, ended_at, followed_up_at);
-- rankings top and bottom from the latest assessment run ending in the period when
-  services.assessment is present, otherwise left out with a note;
+- headline figures and the township table: services.metrics, the dashboard's own measures and
+  rates read from the case rows, so a bulletin and the dashboard give the same numbers for the
+  same period;
+- rankings top and bottom from the latest assessment run ending in the period, or a note that
+  there is none;
 - notable cases (major cases, or settled at city level, in the period), the risk notices and
   supervision orders issued and the meetings held in the period.
 The commentary (存在问题) and next steps (下步工作) are editable until the issue is issued.
@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Case, DisputeCategory, Instrument,
                        Township)
-from services import audit, clock, documents, ladder, numbering, records
+from services import audit, clock, documents, ladder, meetings, metrics, numbering, records
 from services.errors import DomainError, ValidationError
-from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition, today
+from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition
+from services.metrics import pct, period_figures
 from services.roles import Actor, person_name, require
-
-try:  # the dashboard's figures, when that feature is installed
-    from services import metrics
-except ImportError:  # pragma: no cover - depends on what is deployed
-    metrics = None
 
 STATES = {"draft": "草稿", "issued": "已印发"}
 SEQUENCE = ("bulletin", 0)  # counter kind and "year": one running sequence
@@ -40,72 +36,16 @@ NOTABLE_LIMIT = 5
 
 
 # ------------------------------------------------------------------ figures
-def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    lo = dt.datetime.combine(start, dt.time(), clock.LOCAL_TZ).astimezone(clock.UTC)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), clock.LOCAL_TZ).astimezone(clock.UTC)
-    return lo, hi
-
-
-def _count_if(cond):
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-
-def fallback_totals(session: Session, start: dt.date, end: dt.date, group_col=None) -> dict | list[dict]:
-    """received / settled / failed / followed / satisfied in the period, each on its own anchor."""
-    lo, hi = _bounds(start, end)
-    inp = {name: and_(col >= lo, col < hi) for name, col in (
-        ("received", Case.received_at), ("settled", Case.settled_at), ("ended", Case.ended_at),
-        ("followed", Case.followed_up_at))}
-    cols = [_count_if(inp["received"]).label("received"), _count_if(inp["settled"]).label("settled"),
-            _count_if(and_(inp["ended"], Case.settled_at.is_(None))).label("failed"),
-            _count_if(and_(inp["followed"], Case.satisfaction.isnot(None))).label("followed"),
-            _count_if(and_(inp["followed"], Case.satisfaction.in_(("satisfied", "basic")))).label("satisfied")]
-    q = select(*([group_col] if group_col is not None else []), *cols).where(or_(*inp.values()))
-    if group_col is not None:
-        return [dict(r._mapping) for r in session.execute(q.group_by(group_col))]
-    return {k: int(v or 0) for k, v in session.execute(q).one()._mapping.items()}
-
-
-def _totals(session: Session, start: dt.date, end: dt.date, group_col=None):
-    if metrics is not None and hasattr(metrics, "raw_totals") and hasattr(metrics, "Period"):
-        period = metrics.Period(start, end)
-        if group_col is None:
-            return metrics.raw_totals(session, period), "metrics"
-        return metrics.raw_totals(session, period, group_by=[group_col]), "metrics"
-    return fallback_totals(session, start, end, group_col), "fallback"
-
-
-def _rate(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
-
-
-def period_figures(session: Session, start: dt.date, end: dt.date) -> dict:
-    """The headline figures of a period, as a JSON-ready snapshot."""
-    t, source = _totals(session, start, end)
-    by_mode_rows, _ = _totals(session, start, end, Case.mode.label("mode"))
-    lo, hi = _bounds(start, end)
-    by_status = {s: int(n) for s, n in session.execute(
-        select(Case.status, func.count()).where(Case.received_at >= lo, Case.received_at < hi).group_by(Case.status))}
-    received, settled, failed = int(t["received"]), int(t["settled"]), int(t["failed"])
-    return {"source": source, "period_start": start.isoformat(), "period_end": end.isoformat(),
-            "received": received, "settled": settled, "failed": failed, "followed": int(t["followed"]),
-            "satisfied": int(t["satisfied"]), "success_rate": _rate(settled, settled + failed),
-            "satisfaction_rate": _rate(int(t["satisfied"]), int(t["followed"])),
-            "by_mode": {r["mode"]: int(r["received"]) for r in by_mode_rows if r["mode"]},
-            "by_status": by_status}
-
-
 def township_rows(session: Session, start: dt.date, end: dt.date, limit: int = TOWNSHIP_ROWS) -> list[list[str]]:
-    rows, _ = _totals(session, start, end, Case.township_id.label("township_id"))
+    rows = metrics.raw_totals(session, metrics.Period(start, end), group_by=[Case.township_id.label("township_id")])
     names = dict(session.execute(select(Township.id, Township.name)).all())
-    rows = sorted((r for r in rows if int(r["received"])), key=lambda r: (-int(r["received"]), r["township_id"]))
-    return [[names.get(r["township_id"], ""), str(int(r["received"])),
-             pct(_rate(int(r["settled"]), int(r["settled"]) + int(r["failed"]))),
-             pct(_rate(int(r["satisfied"]), int(r["followed"])))] for r in rows[:limit]]
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    rows = sorted((r for r in rows if r["received"]), key=lambda r: (-r["received"], r["township_id"]))
+    out = []
+    for r in rows[:limit]:
+        rates = metrics.rates(r)
+        out.append([names.get(r["township_id"], ""), str(r["received"]), metrics.pct(rates["success_rate"]),
+                    metrics.pct(rates["satisfaction_rate"])])
+    return out
 
 
 def rankings(session: Session, start: dt.date, end: dt.date) -> dict:
@@ -129,7 +69,7 @@ def rankings(session: Session, start: dt.date, end: dt.date) -> dict:
 
 def notable_cases(session: Session, start: dt.date, end: dt.date, limit: int = NOTABLE_LIMIT) -> list[dict]:
     """Major cases or cases settled at city level, settled in the period (no personal data)."""
-    lo, hi = _bounds(start, end)
+    lo, hi = metrics.Period(start, end).utc_bounds()
     q = (select(Case.number, Case.mode, Case.settled_level, Case.complexity, Township.name.label("township"),
                 DisputeCategory.name.label("category"))
          .join(Township, Case.township_id == Township.id).join(DisputeCategory, Case.category_id == DisputeCategory.id)
@@ -151,10 +91,9 @@ def instruments_in(session: Session, start: dt.date, end: dt.date) -> list[dict]
 
 def snapshot(session: Session, start: dt.date, end: dt.date) -> dict:
     """Everything a bulletin draft takes from the data (also used by the demo)."""
-    from services import meetings
     figures = period_figures(session, start, end)
     figures["townships"] = township_rows(session, start, end)
-    on = today()
+    on = clock.today()
     overdue = session.scalar(select(func.count()).select_from(Instrument).where(overdue_condition(on))) or 0
     items = session.scalar(select(func.count()).select_from(ActionItem)
                            .where(ActionItem.status == "open", ActionItem.deadline < on)) or 0
@@ -189,7 +128,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
         errors["period_end"] = "请选择统计期结束日期。"
     elif start and end < start:
         errors["period_end"] = "结束日期不能早于开始日期。"
-    elif end > today():
+    elif end > clock.today():
         errors["period_end"] = "结束日期不能晚于今天。"
     if errors:
         raise ValidationError(errors)
@@ -205,8 +144,7 @@ def draft(session: Session, actor: Actor, start: dt.date | None, end: dt.date | 
                  created_at=now, updated_at=now, **snap)
     session.add(b)
     _flush(session)
-    audit.record(session, actor, "bulletin.draft", "bulletin", b.id, period=f"{start}..{end}",
-                 figures_from=snap["figures"]["source"])
+    audit.record(session, actor, "bulletin.draft", "bulletin", b.id, period=f"{start}..{end}")
     return b
 
 
@@ -261,7 +199,7 @@ def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: in
     b.issue_no = numbering.next_value(session, *SEQUENCE)
     b.state = "issued"
     b.issued_at = clock.now()
-    b.issue_date = today()
+    b.issue_date = clock.today()
     b.issued_by_name = person_name(actor)
     b.updated_at = b.issued_at
     _flush(session)
@@ -349,7 +287,7 @@ def document(session: Session, actor: Actor, bulletin_id: int) -> documents.Offi
               "lead": f"现将{period}全市12345与110非警务警情联动处置工作情况报告如下。", "overview": overview,
               "township_rows": f.get("townships") or None, "practices": practices(b),
               "problems": b.commentary or "无。", "next_steps": b.next_steps or "无。",
-              "date": b.issue_date or today()}
+              "date": b.issue_date or clock.today()}
     return documents.fill_template("bulletin", values)
 
 

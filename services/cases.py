@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import audit, case_state, clock, dispute_codes, duty, inputs, ladder, numbering, org
+from services import audit, case_state, clock, dispute_codes, duty, inputs, ladder, numbering, org, settings
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile
 
 SOURCES = {"110": "110 接警", "12345": "12345 热线", "grid": "网格排查", "walk_in": "来访", "self": "群众自行申报"}
 DESCRIPTION_MAX = 2000
+SINGLE_LINES = (("address", "发生地址", 200), ("police_incident_no", "警情编号", 40),  # field, label, most characters
+                ("hotline_order_no", "工单号", 40), ("police_officer", "处警民警", 50))
 COMPLEXITY = {"simple": "简单", "general": "一般", "major": "重大"}
 PARTY_ROLES = {"applicant": "申请人", "respondent": "被申请人", "other": "其他"}
 DUTIES = {"grid_worker": "网格员", "village": "住村母舅", "station": "驻所母舅", "duty_cadre": "值班干部",
@@ -105,18 +107,11 @@ def validate(session: Session, data: CaseInput) -> CaseInput:
         e["description"] = "请填写简要案情（至少 5 个字）。"
     elif len(data.description) > DESCRIPTION_MAX:
         e["description"] = inputs.too_long("案情描述", DESCRIPTION_MAX, len(data.description))
-    data.address = inputs.clean(data.address, multiline=False)
-    if len(data.address) > 200:
-        e["address"] = inputs.too_long("发生地址", 200, len(data.address))
-    data.police_incident_no = inputs.clean(data.police_incident_no, multiline=False)
-    if len(data.police_incident_no) > 40:
-        e["police_incident_no"] = inputs.too_long("警情编号", 40, len(data.police_incident_no))
-    data.hotline_order_no = inputs.clean(data.hotline_order_no, multiline=False)
-    if len(data.hotline_order_no) > 40:
-        e["hotline_order_no"] = inputs.too_long("工单号", 40, len(data.hotline_order_no))
-    data.police_officer = inputs.clean(data.police_officer, multiline=False)
-    if len(data.police_officer) > 50:
-        e["police_officer"] = inputs.too_long("处警民警", 50, len(data.police_officer))
+    for name, label, limit in SINGLE_LINES:
+        value = inputs.clean(getattr(data, name), multiline=False)
+        setattr(data, name, value)
+        if len(value) > limit:
+            e[name] = inputs.too_long(label, limit, len(value))
     if data.source == "110" and not data.police_incident_no:
         e["police_incident_no"] = "110 来源须填写警情编号。"
     if data.source == "12345" and not data.hotline_order_no:
@@ -257,7 +252,7 @@ def open_caseload(session: Session, mediator_ids: list[int]) -> dict[int, int]:
 
 def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
     """Who to notify: the place's grid worker; the room's mediators (matching specialty first,
-    then the lighter open caseload); after 22:00 at a station room, the township's duty cadre.
+    then the lighter open caseload); after closing time at a station room, the township's duty cadre.
     While a station room is closed (now, at dispatch time) its mediators carry "suggested": False."""
     case = session.get(Case, case_id)
     if case is None:
@@ -271,15 +266,15 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
         gw = session.get(Mediator, grid.grid_worker_id)
         if gw is not None and gw.active:
             out.append({"mediator_id": gw.id, "name": gw.name, "duty": "grid_worker",
-                        "reason": f"{grid.name}网格员，15 分钟内到场"})
+                        "reason": f"{grid.name}网格员，{settings.phrase(session, 'arrival_minutes')}内到场"})
     cadre = None
     now = clock.now()
-    closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # the room closes at 22:00
+    closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # past the room's closing hour
     if case.mode == "station" and (case.after_hours or closed_now):
         cadre = duty.duty_cadre_for(session, case.township_id, now if closed_now else case.received_at)
         if cadre is not None:
             out.append({"mediator_id": cadre.id, "name": cadre.name, "duty": "duty_cadre",
-                        "reason": "22:00 后由乡镇值班干部会同派出所处置"})
+                        "reason": f"{duty.station_hours(session)[1]:02d}:00 后由乡镇值班干部会同派出所处置"})
     if case.room_id:
         people = list(session.scalars(select(Mediator).where(
             Mediator.room_id == case.room_id, Mediator.active.is_(True), Mediator.kind.in_(("station", "village")))))

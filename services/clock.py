@@ -20,6 +20,11 @@ def freeze(at: dt.datetime | None) -> None:
     _frozen = at.astimezone(UTC) if at is not None else None
 
 
+def today() -> dt.date:
+    """Today's date in Beijing time: the one "today" of every business rule and form default."""
+    return local(now()).date()
+
+
 def local(value: dt.datetime) -> dt.datetime:
     return value.astimezone(LOCAL_TZ)
 

@@ -1,4 +1,4 @@
-"""Who is on duty (DOMAIN.md "24-hour duty"): station-room hours, the township's night duty
+"""Who is on duty (the 24-hour duty, docs/background.md): station-room hours, the township's night duty
 cadre (值班干部), the duty calendar (week view, assign, copy last week, swap, gaps), and the
 departments' stays in rooms or on cases (轮驻 / 随驻).
 
@@ -53,6 +53,10 @@ def night_over(session: Session, night: dt.date) -> bool:
     return clock.now() >= clock.local_dt(nxt.year, nxt.month, nxt.day, open_h)
 
 
+def _night_ended(session: Session) -> str:
+    return f"夜值班已结束（次日 {station_hours(session)[0]}:00 交班）"
+
+
 def night_of(session: Session, at: dt.datetime) -> dt.date:
     """The local date on which the night containing `at` began (01:30 belongs to yesterday's night)."""
     return night_began(at, station_hours(session)[0])
@@ -91,10 +95,6 @@ def duty_cadre_for(session: Session, township_id: int, at: dt.datetime) -> Media
 
 def _phone(role: str | None, phone: str) -> str:
     return phone if role and may(role, "roster.view_phone") else mask_phone(phone)
-
-
-def _today() -> dt.date:
-    return clock.local(clock.now()).date()
 
 
 # ------------------------------------------------------------------ the calendar
@@ -169,7 +169,7 @@ def duty_cadres(session: Session, township_id: int, include_inactive: bool = Fal
     """The township's duty cadres (值班干部), for the assign picker."""
     q = select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == township_id)
     if not include_inactive:
-        q = q.where(active_on(_today()))
+        q = q.where(active_on(clock.today()))
     return list(session.scalars(q.order_by(Mediator.code)))
 
 
@@ -198,7 +198,7 @@ def assign(session: Session, actor: Actor, township_id: int, duty_date: dt.date 
     if not isinstance(duty_date, dt.date):
         raise ValidationError({"duty_date": "请选择值班日期。"})
     if night_over(session, duty_date):
-        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
+        raise ValidationError({"duty_date": f"该{_night_ended(session)}，不能再修改。"})
     person = _check_cadre(session, t.id, mediator_id, duty_date)
     shift = session.scalar(select(DutyShift).where(DutyShift.township_id == t.id, DutyShift.duty_date == duty_date))
     old = shift.mediator_id if shift else None
@@ -226,7 +226,7 @@ def unassign(session: Session, actor: Actor, township_id: int, duty_date: dt.dat
     if shift is None:
         raise NotFound("该夜没有排班。")
     if night_over(session, duty_date):
-        raise ValidationError({"duty_date": "该夜值班已结束（次日 8:00 交班），不能再修改。"})
+        raise ValidationError({"duty_date": f"该{_night_ended(session)}，不能再修改。"})
     old = shift.mediator_id
     session.delete(shift)
     session.flush()
@@ -299,7 +299,7 @@ def swap(session: Session, actor: Actor, township_id: int, date_a: dt.date | Non
         if d not in shifts:
             errors[key] = f"{d:%m-%d} 没有排班，请直接安排值班干部。"
         elif night_over(session, d):
-            errors[key] = f"{d:%m-%d} 夜值班已结束（次日 8:00 交班），不能再调换。"
+            errors[key] = f"{d:%m-%d} {_night_ended(session)}，不能再调换。"
     if errors:
         raise ValidationError(errors)
     a, b = shifts[date_a], shifts[date_b]
@@ -440,7 +440,7 @@ def departments(session: Session, active_only: bool = True) -> list[Department]:
 
 def department_people(session: Session) -> list[Mediator]:
     """Active department people (部门轮驻/随驻人员), for the stay picker."""
-    return list(session.scalars(select(Mediator).where(Mediator.kind == "department", active_on(_today()))
+    return list(session.scalars(select(Mediator).where(Mediator.kind == "department", active_on(clock.today()))
                                 .order_by(Mediator.department, Mediator.code)))
 
 
@@ -472,7 +472,7 @@ def add_rotation(session: Session, actor: Actor, mediator_id: int | None, mode: 
             raise ValidationError({"rot_case": f"案件编号“{case_number.strip()}”不存在。"})
     person = session.get(Mediator, mediator_id) if mediator_id else None
     dept = None
-    start_date = start_date or _today()
+    start_date = start_date or clock.today()
     if person is None:
         errors["rot_person"] = "请选择部门人员。"
     elif person.kind != "department":
@@ -531,7 +531,7 @@ def end_rotation(session: Session, actor: Actor, rotation_id: int, end_date: dt.
     rot = session.get(Rotation, rotation_id)
     if rot is None:
         raise NotFound("轮驻/随驻记录不存在。")
-    end_date = max(end_date or _today(), rot.start_date)
+    end_date = max(end_date or clock.today(), rot.start_date)
     if rot.end_date is not None and rot.end_date <= end_date:
         raise ValidationError({"rot_end": "该安排已结束。"})
     rot.end_date = end_date
@@ -553,7 +553,7 @@ def rotation_people(session: Session, room_id: int | None, at: dt.datetime) -> l
 
 def case_people(session: Session, case_id: int) -> list[Mediator]:
     """Department people on an on-demand stay (随驻) for this case and not ended."""
-    day = _today()
+    day = clock.today()
     ids = select(Rotation.mediator_id).where(Rotation.mode == "on_demand", Rotation.case_id == case_id,
                                              or_(Rotation.end_date.is_(None), Rotation.end_date >= day))
     return list(session.scalars(select(Mediator).where(Mediator.id.in_(ids), active_on(day)).order_by(Mediator.code)))
@@ -562,7 +562,7 @@ def case_people(session: Session, case_id: int) -> list[Mediator]:
 def list_rotations(session: Session, township_id: int | None = None, current_only: bool = False,
                    limit: int = 100) -> list[dict]:
     """Stays, newest first, with department, person, room or case and a status word."""
-    today = _today()
+    today = clock.today()
     q = (select(Rotation, Department.name, Mediator.name, MediationRoom.name, Case.number)
          .join(Department, Department.id == Rotation.department_id)
          .join(Mediator, Mediator.id == Rotation.mediator_id)

@@ -7,6 +7,9 @@ Normalise:
   newlines into spaces. Ordinary text is NOT width-folded: full-width Chinese punctuation stays.
 - numbers (mobiles, ID numbers, phone numbers): NFKC first, so "１３８００１３８０００" is a mobile.
 
+Recognise: `number_kind` is the one definition of a mainland mobile, resident ID and landline
+(services.redact and services.settings use it too).
+
 Validate: length (the limit is named in the Chinese message), mobile, resident ID (python-stdnum's
 `cn.ric`: check digit, real date of birth, known region; plus: born not in the future), dates in a
 range. Errors are `ValidationError({field: 中文})`, collected per field by `Checker`.
@@ -21,12 +24,19 @@ import re
 import unicodedata
 from typing import Any
 
+from services import clock
 from services.errors import ValidationError
 
 # C0 except \t \n \r; DEL; C1; zero-width space; LRM/RLM; LRE..RLO; LRI..PDI; BOM; lone surrogates.
 _STRIP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069"
                     "\ufeff\ud800-\udfff]")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# What a mainland personal number looks like, once separators and the country code are gone. The
+# one definition: typed fields (normalise_mobile, normalise_id_card), the redaction of free text
+# (services.redact) and the centre's phone (services.settings) all ask `number_kind`.
+MOBILE = re.compile(r"1[3-9]\d{9}")
+ID_NUMBER = re.compile(r"\d{17}[\dXx]")  # resident ID since 1999 (GB 11643)
+OLD_ID_NUMBER = re.compile(r"\d{15}")  # the first-generation card
+LANDLINE = re.compile(r"0[1-9]\d{8,10}")  # area code (3-4 digits) + a 7-8 digit number
 
 
 def clean(value: Any, multiline: bool = True) -> str:
@@ -64,6 +74,19 @@ def text(value: Any, label: str, field: str, max_len: int, *, required: bool = F
 
 # ---------------------------------------------------------------------------- numbers
 
+def number_kind(digits: str, old_id: bool = True) -> str | None:
+    """"mobile", "id" or "landline" for a string of digits (no separators, no country code);
+    None for anything else. `old_id=False` leaves 15 digits unrecognised (in running text a
+    mobile followed by a date must stay a mobile and a date)."""
+    if MOBILE.fullmatch(digits):
+        return "mobile"
+    if ID_NUMBER.fullmatch(digits) or (old_id and OLD_ID_NUMBER.fullmatch(digits)):
+        return "id"
+    if LANDLINE.fullmatch(digits):
+        return "landline"
+    return None
+
+
 def normalise_mobile(raw: Any) -> str | None:
     """'+86 138-0013-8000', '１３８００１３８０００' -> '13800138000'; None when not a mainland mobile."""
     if raw is None:
@@ -73,16 +96,13 @@ def normalise_mobile(raw: Any) -> str | None:
         s = s[3:]
     elif s.startswith("0086"):
         s = s[4:]
-    return s if _MOBILE.match(s) else None
-
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+    return s if number_kind(s) == "mobile" else None
 
 
 def id_check_digit(first17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS))
-    return _ID_CHECK[total % 11]
+    """The 18th character of a resident ID (python-stdnum's cn.ric)."""
+    from stdnum.cn import ric
+    return ric.calc_check_digit(first17 + "?")  # stdnum reads the first 17 of a full number
 
 
 def normalise_id_card(raw: Any, today: dt.date | None = None) -> str | None:
@@ -96,7 +116,7 @@ def normalise_id_card(raw: Any, today: dt.date | None = None) -> str | None:
     from stdnum.cn import ric
     from stdnum.exceptions import ValidationError as StdnumError
     s = re.sub(r"[\s\-.]", "", fold(raw)).upper()
-    if not re.fullmatch(r"\d{17}[\dX]", s):
+    if len(s) != 18 or number_kind(s) != "id":
         return None
     try:
         if ric.calc_check_digit(s) != s[17]:
@@ -104,31 +124,33 @@ def normalise_id_card(raw: Any, today: dt.date | None = None) -> str | None:
         born = ric.get_birth_date(s)
     except StdnumError:
         return None
-    return s if born <= (today or dt.date.today()) else None
+    return s if born <= (today or clock.today()) else None
+
+
+def _number(value: Any, normalise, field: str, message: str, required: bool) -> str | None:
+    """A typed personal number, normalised, or ValidationError({field: message}); None when empty
+    and not required."""
+    if not clean(value) and not required:
+        return None
+    n = normalise(value)
+    if n is None:
+        raise ValidationError({field: message})
+    return n
 
 
 def mobile(value: Any, field: str = "mobile", label: str = "手机号码", required: bool = True) -> str | None:
-    if not clean(value) and not required:
-        return None
-    m = normalise_mobile(value)
-    if m is None:
-        raise ValidationError({field: f"请填写正确的 11 位{label}。"})
-    return m
+    return _number(value, normalise_mobile, field, f"请填写正确的 11 位{label}。", required)
 
 
 def id_card(value: Any, field: str = "id_card", label: str = "身份证号码", required: bool = False) -> str | None:
-    if not clean(value) and not required:
-        return None
-    n = normalise_id_card(value)
-    if n is None:
-        raise ValidationError({field: f"{label}不正确：应为 18 位，出生日期真实且不晚于今天，校验位正确。"})
-    return n
+    return _number(value, normalise_id_card, field,
+                   f"{label}不正确：应为 18 位，出生日期真实且不晚于今天，校验位正确。", required)
 
 
 def date_in_range(value: Any, label: str, field: str, earliest: dt.date | None = None,
                   latest: dt.date | None = None) -> dt.date:
     earliest = earliest or dt.date(2000, 1, 1)
-    latest = latest or dt.date.today() + dt.timedelta(days=3660)
+    latest = latest or clock.today() + dt.timedelta(days=3660)
     if isinstance(value, dt.datetime):
         day = value.date()
     elif isinstance(value, dt.date):

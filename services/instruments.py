@@ -44,10 +44,6 @@ DRAFT_SERIAL = "（待编）"
 RECORD = records.wording("文书")  # 该文书不存在。/ 该文书已被他人修改，…
 
 
-def today() -> dt.date:
-    return clock.local(clock.now()).date()
-
-
 def can_read(actor: Actor) -> None:
     if actor.role not in READERS:
         raise PermissionDenied("您的角色无权查看专班文书。")
@@ -59,7 +55,7 @@ def overdue_condition(on: dt.date):
 
 
 def is_overdue(inst: Instrument, on: dt.date | None = None) -> bool:
-    on = on or today()
+    on = on or clock.today()
     return inst.state == "issued" and inst.deadline is not None and inst.deadline < on
 
 
@@ -210,7 +206,7 @@ def draft_from_case(session: Session, actor: Actor, kind: str, case_ids: list[in
         measures = "立即组织驻所（住村）母舅和网格员开展调处，限期办结并报送当事人回访满意情况。"
     station_id = first["station_id"] if kind == "supervision_order" and not first["room_id"] else None
     data = InstrumentInput(subject=subject[:200], addressee=addressee[:200], facts="\n".join(lines), risk=risk,
-                           measures=measures, deadline=today() + dt.timedelta(days=7 if kind == "risk_notice" else 5),
+                           measures=measures, deadline=clock.today() + dt.timedelta(days=7 if kind == "risk_notice" else 5),
                            township_id=first["township_id"],
                            room_id=first["room_id"] if kind == "supervision_order" else None,
                            station_id=station_id, case_ids=[f["id"] for f in facts])
@@ -256,7 +252,7 @@ def issue(session: Session, actor: Actor, instrument_id: int, expected_version: 
     inst = _load(session, instrument_id, expected_version)
     if inst.state != "draft":
         raise DomainError(f"该文书已发出（{inst.doc_number}），不能重复发出。")
-    on = today()
+    on = clock.today()
     errors = {}
     if not inst.subject.strip():
         errors["subject"] = "请填写事项（用于标题）。"
@@ -297,7 +293,7 @@ def record_reply(session: Session, actor: Actor, instrument_id: int, expected_ve
     summary = (summary or "").strip()
     if reply_date is None:
         errors["reply_date"] = "请填写回复日期。"
-    elif reply_date > today():
+    elif reply_date > clock.today():
         errors["reply_date"] = "回复日期不能晚于今天。"
     elif inst.issue_date and reply_date < inst.issue_date:
         errors["reply_date"] = "回复日期不能早于发文日期。"
@@ -364,7 +360,7 @@ def list_instruments(session: Session, actor: Actor, filters: Filters | None = N
     """One page of the register (newest first), paginated in SQL, with the total."""
     can_read(actor)
     f = filters or Filters()
-    on = today()
+    on = clock.today()
     conds = []
     if f.kind:
         conds.append(Instrument.kind == f.kind)
@@ -385,7 +381,7 @@ def list_instruments(session: Session, actor: Actor, filters: Filters | None = N
 def get(session: Session, actor: Actor, instrument_id: int) -> dict:
     can_read(actor)
     inst = _load(session, instrument_id, None)
-    row = _row(inst, today())
+    row = _row(inst, clock.today())
     row.update({name: getattr(inst, name) for name in (
         "facts", "risk", "measures", "township_id", "room_id", "station_id", "contact_person", "contact_phone",
         "issued_by_name", "reply_summary", "reply_filename", "reply_size", "replied_by_name", "close_note",
@@ -410,7 +406,7 @@ def reply_file(session: Session, actor: Actor, instrument_id: int) -> tuple[str,
 def overdue_by_unit(session: Session, on: dt.date | None = None) -> list[dict]:
     """Per addressee unit (GROUP BY): issued, overdue now (no reply past the deadline), and
     replied late. Units with an overdue instrument first. Feeds the assessment's sanctions."""
-    on = on or today()
+    on = on or clock.today()
     q = (select(Instrument.addressee,
                 func.count().label("issued"),
                 func.coalesce(func.sum(case((overdue_condition(on), 1), else_=0)), 0).label("overdue"),
@@ -424,14 +420,14 @@ def overdue_by_unit(session: Session, on: dt.date | None = None) -> list[dict]:
 
 
 def overdue_list(session: Session, limit: int = 20) -> list[dict]:
-    on = today()
+    on = clock.today()
     q = select(Instrument).where(overdue_condition(on)).order_by(Instrument.deadline, Instrument.id).limit(limit)
     return [_row(i, on) for i in session.scalars(q)]
 
 
 def counts(session: Session) -> dict:
     """Register totals by state, plus overdue now (one GROUP BY)."""
-    on = today()
+    on = clock.today()
     out = {s: 0 for s in STATES}
     for state, n in session.execute(select(Instrument.state, func.count()).group_by(Instrument.state)):
         out[state] = int(n)
@@ -440,7 +436,7 @@ def counts(session: Session) -> dict:
 
 
 def for_case(session: Session, case_id: int) -> list[dict]:
-    on = today()
+    on = clock.today()
     q = (select(Instrument).join(instrument_case, instrument_case.c.instrument_id == Instrument.id)
          .where(instrument_case.c.case_id == case_id).order_by(Instrument.id))
     return [_row(i, on) for i in session.scalars(q)]
@@ -471,7 +467,7 @@ def _values(session: Session, inst: Instrument, mask=lambda text: text) -> dict:
     numbers = "、".join(f["number"] for f in facts) or "未关联案件"
     first = facts[0] if facts else None
     deadline = documents.format_date_cn(inst.deadline) if inst.deadline else ""
-    issue_date = inst.issue_date or today()
+    issue_date = inst.issue_date or clock.today()
     values = {
         "serial": inst.serial if inst.serial else DRAFT_SERIAL, "subject": mask(inst.subject), "addressee": inst.addressee,
         "case_number": numbers, "deadline": deadline, "date": issue_date,

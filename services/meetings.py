@@ -4,7 +4,7 @@ A meeting's minutes: date, place, convened by, topic, attending units and people
 discussed (linked both ways through meeting_case), decisions, and action items (task,
 responsible unit, deadline). An item is open or done; marking it done needs an evidence note
 (落实情况). Overdue is computed: open and its deadline (a Beijing date) before today. A monthly
-review stores the period's figures as a snapshot (services.bulletins.period_figures).
+review stores the period's figures as a snapshot (services.metrics.period_figures).
 
 Minutes print as a 会议纪要 (DOCX or PDF) from templates/official/meeting_minutes.json: `document()`
 builds it, `render()` prints it. The 期号 (`Meeting.serial`) is drawn from the year's counter when the
@@ -21,15 +21,16 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, documents, numbering, records
+from services import audit, clock, documents, metrics, numbering, records
 from services.errors import ValidationError
-from services.instruments import WRITE, can_read, today
+from services.instruments import WRITE, can_read
 from services.roles import Actor, person_name, require
 from services.validation import masker_for
 
 KINDS = {"coordination": "协调会", "monthly_review": "月度例会"}
 ITEM_STATUSES = {"open": "未完成", "done": "已完成"}
 MINUTES_FORMATS = {"docx": "Word", "pdf": "PDF"}
+NO_RATE = "暂无数据"  # a rate in the minutes' running text when there was nothing to divide
 
 
 def item_overdue_condition(on: dt.date):
@@ -89,7 +90,7 @@ def _check_meeting(data: MeetingInput) -> dict:
         errors["kind"] = "会议类型应为协调会或月度例会。"
     if data.held_on is None:
         errors["held_on"] = "请填写会议日期。"
-    elif data.held_on > today():
+    elif data.held_on > clock.today():
         errors["held_on"] = "会议日期不能晚于今天（纪要在会后登记）。"
     for name, label in (("topic", "会议议题"), ("place", "会议地点"), ("convened_by", "召集人")):
         if not (getattr(data, name) or "").strip():
@@ -130,9 +131,8 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
                 created_by_name=person_name(actor), created_at=now, updated_at=now)
     m.cases = _cases(session, data.case_ids)
     if data.kind == "monthly_review":
-        from services import bulletins
         m.period_start, m.period_end = _review_period(data)
-        m.figures = bulletins.period_figures(session, m.period_start, m.period_end)
+        m.figures = metrics.period_figures(session, m.period_start, m.period_end)
     m.serial = numbering.next_value(session, "minutes", data.held_on.year)
     session.add(m)
     for item in items or []:
@@ -185,11 +185,11 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
     if status not in ITEM_STATUSES:
         raise ValidationError({"status": "状态应为未完成或已完成。"})
     if status == "done":
-        done_on = done_on or today()
+        done_on = done_on or clock.today()
         errors = {}
         if not evidence:
             errors["evidence"] = "标记完成须填写落实情况（佐证说明）。"
-        if done_on > today():
+        if done_on > clock.today():
             errors["done_on"] = "完成日期不能晚于今天。"
         if errors:
             raise ValidationError(errors)
@@ -216,7 +216,7 @@ def _item_row(item: ActionItem, meeting: Meeting | None, on: dt.date) -> dict:
 
 def list_meetings(session: Session, actor: Actor, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict:
     can_read(actor)
-    on = today()
+    on = clock.today()
     conds = [Meeting.kind == kind] if kind else []
     total = session.scalar(select(func.count()).select_from(Meeting).where(*conds)) or 0
     stats = (select(ActionItem.meeting_id, func.count().label("n_items"),
@@ -236,7 +236,7 @@ def list_meetings(session: Session, actor: Actor, kind: str | None = None, page:
 def get(session: Session, actor: Actor, meeting_id: int) -> dict:
     can_read(actor)
     m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
-    on = today()
+    on = clock.today()
     mask = masker_for(session, actor, [c.id for c in m.cases])
     items = [_item_row(i, m, on) for i in m.items]
     for row in items:
@@ -250,7 +250,7 @@ def get(session: Session, actor: Actor, meeting_id: int) -> dict:
 
 def open_items(session: Session, overdue_only: bool = False, limit: int = 50) -> list[dict]:
     """Open action items (overdue first, then by deadline), for the task force's home page."""
-    on = today()
+    on = clock.today()
     cond = item_overdue_condition(on) if overdue_only else ActionItem.status == "open"
     q = (select(ActionItem, Meeting).join(Meeting, ActionItem.meeting_id == Meeting.id).where(cond)
          .order_by(ActionItem.deadline, ActionItem.id).limit(limit))
@@ -258,7 +258,7 @@ def open_items(session: Session, overdue_only: bool = False, limit: int = 50) ->
 
 
 def item_counts(session: Session) -> dict:
-    on = today()
+    on = clock.today()
     r = session.execute(select(func.sum(case((ActionItem.status == "open", 1), else_=0)),
                                func.sum(case((item_overdue_condition(on), 1), else_=0)))).one()
     return {"open": int(r[0] or 0), "overdue": int(r[1] or 0)}
@@ -266,7 +266,7 @@ def item_counts(session: Session) -> dict:
 
 def items_for_case(session: Session, case_id: int, open_only: bool = True) -> list[dict]:
     """Action items of the meetings that discussed the case."""
-    on = today()
+    on = clock.today()
     q = (select(ActionItem, Meeting).join(Meeting, ActionItem.meeting_id == Meeting.id)
          .join(meeting_case, meeting_case.c.meeting_id == Meeting.id).where(meeting_case.c.case_id == case_id))
     if open_only:
@@ -326,12 +326,6 @@ def _item_status(item: ActionItem, on: dt.date) -> str:
     return "超期未完成" if item.status == "open" and item.deadline < on else ITEM_STATUSES[item.status]
 
 
-def _rate(value: float | None) -> str:
-    """A rate in running text: 98.5% as the bulletins print it, or 暂无数据 (no case to divide by)."""
-    from services import bulletins
-    return "暂无数据" if value is None else bulletins.pct(value)
-
-
 def _renumber_headings(blocks: list[documents.Block]) -> None:
     """一、二、… of the first-level headings in the order printed (a left-out section shifts the rest)."""
     n = 0
@@ -345,7 +339,7 @@ def document(session: Session, actor: Actor, meeting_id: int) -> documents.Offic
     """The minutes as a 会议纪要. Case numbers only: no party names or other personal data."""
     can_read(actor)
     m = records.load_versioned(session, Meeting, meeting_id, None, MEETING)
-    on = today()
+    on = clock.today()
     units = [u for u in (m.attending_units or []) if str(u).strip()]
     people = [p for p in (m.attendees or []) if str(p).strip()]
     numbers = [c.number for c in m.cases]
@@ -366,7 +360,8 @@ def document(session: Session, actor: Actor, meeting_id: int) -> documents.Offic
         values.update(
             figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
             received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
-            success_rate=_rate(f.get("success_rate")), satisfaction_rate=_rate(f.get("satisfaction_rate")))
+            success_rate=metrics.pct(f.get("success_rate"), NO_RATE),
+            satisfaction_rate=metrics.pct(f.get("satisfaction_rate"), NO_RATE))
     if units:
         values["copy_to"] = units
     doc = documents.fill_template("meeting_minutes", values)

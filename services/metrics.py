@@ -8,7 +8,7 @@ Each count is anchored on its own event (docs/dashboard.md explains every figure
 
     received   cases received in the period (非警务警情 handled)            anchor received_at
     from110    ... of which from a 110 call                                  received_at
-    notified   ... of which someone was dispatched (15-minute clock ran)     received_at
+    notified   ... of which someone was dispatched (arrival clock ran)       received_at
     quick      ... of which the first person arrived by the due time         received_at
     settled    cases settled (调解成功) in the period                         settled_at
     settled_*  ... by the ladder level they were settled at                  settled_at
@@ -34,6 +34,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Date as DATE
 from sqlalchemy import String as STRING
@@ -112,10 +113,6 @@ class Period:
     @classmethod
     def article(cls) -> "Period":
         return cls(*ARTICLE_PERIOD, "文章统计期")
-
-
-def today_local() -> dt.date:
-    return clock.local(clock.now()).date()
 
 
 @dataclass(frozen=True)
@@ -509,8 +506,19 @@ def totals_pair(session: Session, period: Period, scope: Scope = Scope()) -> tup
     return totals(session, period, scope), totals(session, period.previous(), scope)
 
 
-def rate(num: int, den: int) -> float | None:
-    return num / den if den else None
+def rate(num: float, den: float) -> float | None:
+    """The one rate of the portal (success, satisfaction, quick response, follow-up, shares):
+    num ÷ den rounded half up to a tenth of a percentage point (0.985 = 98.5%), so a figure shown,
+    compared, ranked or snapshotted is the same number everywhere. None when there is nothing to
+    divide (den 0): shown as "—", never as 0%."""
+    if not den:
+        return None
+    return float((Decimal(num) / Decimal(den)).quantize(Decimal("0.001"), ROUND_HALF_UP))
+
+
+def pct(value: float | None, none: str = "—") -> str:
+    """A rate as people read it: 98.5%; `none` when there is no rate."""
+    return none if value is None else f"{value * 100:.1f}%"
 
 
 def rates(t: dict) -> dict:
@@ -520,6 +528,21 @@ def rates(t: dict) -> dict:
         "quick_rate": rate(t["quick"], t["notified"]),
         "follow_up_rate": rate(t["settled_followed"], t["settled"]),
     }
+
+
+def period_figures(session: Session, start: dt.date, end: dt.date) -> dict:
+    """A period's city-wide headline figures as a JSON-ready snapshot (bulletins, monthly review
+    meetings): the dashboard's measures and rates, received cases by mode and by current status."""
+    period = Period(start, end)
+    t = raw_totals(session, period)
+    by_mode = raw_totals(session, period, group_by=[Case.mode.label("mode")])
+    lo, hi = period.utc_bounds()
+    by_status = session.execute(select(Case.status, func.count()).where(Case.received_at >= lo, Case.received_at < hi)
+                                .group_by(Case.status))
+    return {"period_start": start.isoformat(), "period_end": end.isoformat(),
+            **{k: t[k] for k in ("received", "settled", "failed", "followed", "satisfied")}, **rates(t),
+            "by_mode": {r["mode"]: r["received"] for r in by_mode if r["mode"]},
+            "by_status": {s: int(n) for s, n in by_status}}
 
 
 def open_now(session: Session, scope: Scope = Scope()) -> dict:
@@ -567,7 +590,7 @@ def police_side(session: Session, period: Period, scope: Scope = Scope(), t: dic
     mins = police_minutes(session)
     saved = t["from110"] * max(mins["before"] - mins["after"], 0)
     return {"diverted": t["from110"], "calls110": calls,
-            "share": (t["from110"] / calls) if calls else None,
+            "share": rate(t["from110"], calls),
             "minutes_before": mins["before"], "minutes_after": mins["after"],
             "minutes_saved": saved, "hours_saved": saved / 60}
 
@@ -597,7 +620,7 @@ class Tile:
     def display(self) -> str:
         if self.value is None:
             return "—"
-        return f"{self.value:.1%}" if self.kind == "rate" else f"{int(self.value):,}"
+        return pct(self.value) if self.kind == "rate" else f"{int(self.value):,}"
 
     @property
     def delta(self) -> str | None:
@@ -630,7 +653,7 @@ def headline(session: Session, period: Period, scope: Scope = Scope()) -> list[T
         Tile("satisfaction_rate", "满意率", rc["satisfaction_rate"], rp["satisfaction_rate"], "rate",
              "（满意 + 基本满意）÷ 回访数，按回访时间计"),
         Tile("quick_rate", "快速响应率", rc["quick_rate"], rp["quick_rate"], "rate",
-             "15 分钟内到场 ÷ 已调度案件，按接报时间计"),
+             f"{settings.phrase(session, 'arrival_minutes')}内到场 ÷ 已调度案件，按接报时间计"),
         Tile("follow_up_rate", "回访完成率", rc["follow_up_rate"], rp["follow_up_rate"], "rate",
              "统计期内调解成功的案件中已回访的比例"),
         Tile("open", "在办案件（当前）", now["open"], help="当前未办结的案件", compared=False),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from services.inputs import number_kind
+
 # Full-width digits and separators -> ASCII, one character for one, so spans stay in place.
 _WIDTH = str.maketrans("０１２３４５６７８９＋－．（）　ｘＸ－", "0123456789+-.() xX-")
 # A run of digits with at most two separators between digits, optionally prefixed by +86/0086.
@@ -42,17 +44,19 @@ def mask_address(value: str | None) -> str:
 
 
 def _classify(digits: str, groups: int = 1) -> str | None:
-    """The masked form of a digit string that is a personal number, else None. A 15-digit (old)
-    ID only counts unbroken: a mobile followed by a date must stay a mobile and a date."""
+    """The masked form of a digit string that is a personal number (services.inputs.number_kind
+    says which), else None. A 15-digit (old) ID only counts unbroken: a mobile followed by a date
+    must stay a mobile and a date."""
     if digits.startswith("0086"):
         digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
+    elif digits.startswith("86") and len(digits) == 13:  # "+86 138…": the "+" is not in the digits
         digits = digits[2:]
-    if re.fullmatch(r"1[3-9]\d{9}", digits):
+    kind = number_kind(digits, old_id=groups == 1)
+    if kind == "mobile":
         return mask_phone(digits)
-    if re.fullmatch(r"\d{17}[\dXx]", digits) or (groups == 1 and re.fullmatch(r"\d{15}", digits)):
+    if kind == "id":
         return mask_id(digits.upper())
-    if re.fullmatch(r"0[1-9]\d{8,10}", digits):  # area code (3-4 digits) + 7-8 digit number
+    if kind == "landline":
         return digits[:4] + "****" + digits[-2:]
     return None
 

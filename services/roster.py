@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from db.models import (Case, Department, Dispatch, DisputeCategory, DutyShift, GovernanceCentre, Grid, MediationRoom,
                        Mediator, Rotation, Township, User)
 from db.models.org import MEDIATOR_KINDS
-from services import audit, clock, inputs, ladder
+from services import audit, clock, inputs, ladder, metrics
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.exports import is_formula_like, safe_row
 from services.roles import Actor, may, require
@@ -220,7 +220,7 @@ def add_mediator(session: Session, actor: Actor, data: MediatorInput) -> Mediato
             e["name"] = f"名册中已有同名同号的人员（编码 {same}），请直接编辑。"
     if e:
         raise ValidationError(e)
-    m = Mediator(code=v["code"] or _next_code(session), active=True, active_from=v["active_from"] or _today(),
+    m = Mediator(code=v["code"] or _next_code(session), active=True, active_from=v["active_from"] or clock.today(),
                  **{k: v[k] for k in _FIELDS})
     session.add(m)
     _flush(session)
@@ -272,7 +272,7 @@ def deactivate(session: Session, actor: Actor, mediator_id: int, reason: str = "
     m = _get(session, mediator_id)
     if not m.active:
         raise ValidationError({"deactivate": f"{m.name}已是停用状态。"})
-    on_date = on_date or _today()
+    on_date = on_date or clock.today()
     m.active = False
     m.active_to = on_date
     session.flush()
@@ -306,10 +306,6 @@ def delete_mediator(session: Session, actor: Actor, mediator_id: int) -> None:
     session.delete(m)
     session.flush()
     audit.record(session, actor, "roster.delete", "mediator", mediator_id, code=code, name=name)
-
-
-def _today() -> dt.date:
-    return clock.local(clock.now()).date()
 
 
 # ------------------------------------------------------------------ the list, with live figures
@@ -383,10 +379,6 @@ def figures(session: Session, ids: list[int]) -> dict[int, dict]:
                    "satisfied": r[6]} for r in rows}
 
 
-def _pct(a: int, b: int) -> str:
-    return f"{100 * a / b:.1f}%" if b else "—"
-
-
 def list_roster(session: Session, actor: Actor, flt: RosterFilter | None = None, page: int = 1,
                 page_size: int = 50) -> RosterPage:
     flt = flt or RosterFilter()
@@ -430,8 +422,8 @@ def _rows(session: Session, role: str, ids: list[int]) -> list[dict]:
             "active_from": m.active_from, "active_to": m.active_to,
             "status": "在岗" if m.active else f"停用（{m.active_to or ''}）",
             "open_cases": f.get("open", 0), "month_cases": f.get("month", 0),
-            "success_rate": _pct(f.get("settled", 0), f.get("resolved", 0)),
-            "satisfaction": _pct(f.get("satisfied", 0), f.get("followed", 0)),
+            "success_rate": metrics.pct(metrics.rate(f.get("settled", 0), f.get("resolved", 0))),
+            "satisfaction": metrics.pct(metrics.rate(f.get("satisfied", 0), f.get("followed", 0))),
         })
     return out
 
@@ -664,7 +656,7 @@ def import_roster(session: Session, actor: Actor, raw: bytes,
     total = len(preview.rows)
     taken: set[str] = set()
     inserted, updated, changed_ids = 0, 0, []
-    today = _today()
+    today = clock.today()
     for i, row in enumerate(preview.rows, start=1):
         v = row.values
         if row.action == "insert":

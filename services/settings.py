@@ -1,7 +1,15 @@
-"""Admin-editable settings with defaults in code; values live in the `setting` table."""
+"""Admin-editable settings with defaults in code; values live in the `setting` table.
+
+`SPECS` describes each setting an admin edits on 系统设置 once: label, unit, range, default and
+help. services.admin_config checks values against it, pages/admin_settings.py draws its inputs
+from it, and every message that states a value reads it through `phrase()`.
+"""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -16,15 +24,74 @@ PUBLIC_BASE_URL = "public_base_url"  # the address citizens' QR codes point at (
 CENTRE_PHONE = "centre_phone"  # the centre's public phone, shown on the public 404 page
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", ""}
 
-DEFAULTS: dict[str, object] = {
-    "demo_loaded": False,
-    # days allowed at each ladder level; 0 = the same (local) day
-    "level_time_limits": {"onsite": 0, "station_room": 3, "village_room": 3, "township": 7, "city": 15,
-                          "court": 30},
-    "arrival_minutes": 15,  # on site within 15 minutes of notification
-    "follow_up_days": 7,  # follow-up due after settlement
-    "station_room_hours": {"open": 8, "close": 22},  # station rooms serve 08:00-22:00; duty cadre after
-}
+
+@dataclass(frozen=True)
+class Spec:
+    """One admin-editable setting made of whole numbers: everything the settings page shows about
+    it, everything the service checks, and how a message states its value ("15 分钟")."""
+
+    key: str
+    label: str  # 到场时限
+    unit: str  # 分钟
+    lo: int
+    hi: int
+    default: Any
+    help: str = ""  # shown beside the input
+    rule: str = ""  # said after the range when a value is refused ("0 表示当日办结")
+    parts: tuple[tuple[str, str], ...] = ()  # a setting of several numbers: (sub-key, label) each
+    show: Callable[[Any], str] | None = None  # how a value reads in a sentence; default "15 分钟"
+
+    @property
+    def range_text(self) -> str:
+        return f"{self.lo}–{self.hi}"
+
+    def input_label(self, label: str | None = None) -> str:
+        """到场时限（分钟，5–120）: what the page writes above the input."""
+        return f"{label or self.label}（{self.unit}，{self.range_text}）"
+
+    def refusal(self, label: str | None = None) -> str:
+        """到场时限应为 5–120 的整数（分钟）。"""
+        rule = f"，{self.rule}" if self.rule else ""
+        return f"{label or self.label}应为 {self.range_text} 的整数（{self.unit}）{rule}。"
+
+    def whole(self, value) -> int | None:
+        """The value as an int when it is a whole number in range; else None (bools refused)."""
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, float):
+            if not value.is_integer():
+                return None
+            value = int(value)
+        if isinstance(value, str):
+            value = value.strip()
+            if not re.fullmatch(r"-?\d+", value):
+                return None
+            value = int(value)
+        if not isinstance(value, int):
+            return None
+        return value if self.lo <= value <= self.hi else None
+
+    def phrase(self, value) -> str:
+        return self.show(value) if self.show else f"{value} {self.unit}"
+
+
+def _hours(value: dict) -> str:
+    return f"{int(value['open']):02d}:00–{int(value['close']):02d}:00"
+
+
+SPECS: dict[str, Spec] = {s.key: s for s in (
+    Spec("level_time_limits", "办理时限", "天", 0, 365,
+         {"onsite": 0, "station_room": 3, "village_room": 3, "township": 7, "city": 15, "court": 30},
+         help="案件进入该层级后须在此天数内办结；0 表示当日（北京时间）办结。", rule="0 表示当日办结"),
+    Spec("arrival_minutes", "到场时限", "分钟", 5, 120, 15,
+         help="调度通知后，被调度人员须在此时间内到场；快速响应率按此计算。"),
+    Spec("follow_up_days", "回访期限", "天", 1, 60, 7, help="调解成功后须在此天数内回访。"),
+    Spec("station_room_hours", "驻所调解室服务时间", "时", 0, 23, {"open": 8, "close": 22},
+         help="服务时间以外由乡镇值班干部会同派出所处置（北京时间，整点）。",
+         parts=(("open", "开始时间"), ("close", "结束时间")), show=_hours),
+)}
+
+DEFAULTS: dict[str, object] = {"demo_loaded": False, **{k: spec.default for k, spec in SPECS.items()}}
 
 
 def get(session: Session, key: str, default=None):
@@ -32,6 +99,11 @@ def get(session: Session, key: str, default=None):
     if row is not None:
         return row.value
     return DEFAULTS.get(key, default)
+
+
+def phrase(session: Session, key: str) -> str:
+    """A setting's current value as a message states it: "15 分钟", "7 天", "08:00–22:00"."""
+    return SPECS[key].phrase(get(session, key))
 
 
 def put(session: Session, key: str, value, actor: Actor | None = None, action: str = "settings.manage") -> None:
@@ -69,7 +141,10 @@ def set_public_base_url(session: Session, actor: Actor, value: str) -> str:
 
 def set_centre_phone(session: Session, actor: Actor, value: str) -> str:
     phone = inputs.fold(value)
-    if not re.fullmatch(r"(0\d{2,3}-?\d{7,8}|1[3-9]\d{9}|12345|400-?\d{3}-?\d{4})", phone):
+    digits = phone.replace("-", "")
+    hotline = re.fullmatch(r"12345|400\d{7}", digits)  # 12345 and 400 numbers: public, not personal
+    if not (digits.isascii() and digits.isdigit()) or not (hotline or inputs.number_kind(digits) in
+                                                            ("mobile", "landline")):
         raise ValidationError({"centre_phone": "请填写正确的中心对外电话，例如 0795-6201234 或 12345。"})
     put(session, CENTRE_PHONE, phone, actor)
     return phone

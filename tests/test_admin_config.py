@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 
 from db.engine import get_engine, session_scope
 from db.models import AuditEvent, Case, DisputeCategory, Setting, Township, Village
-from services import admin_config, cases, clock, org, settings
+from services import admin_config, cases, clock, metrics, org, settings
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TRAINER, Actor
 from tests.conftest import wipe_transactional
@@ -49,8 +49,8 @@ def _cfg(engine):
 def test_valid_changes_persist_and_are_audited(eng):
     limits = {"onsite": 1, "station_room": 5, "village_room": 4, "township": 10, "city": 20, "court": 60}
     _run(eng, admin_config.update_level_time_limits, limits)
-    _run(eng, admin_config.update_arrival_minutes, 20)
-    _run(eng, admin_config.update_follow_up_days, "10")
+    _run(eng, admin_config.update_number, "arrival_minutes", 20)
+    _run(eng, admin_config.update_number, "follow_up_days", "10")
     _run(eng, admin_config.update_station_room_hours, 7, 21)
     cfg = _cfg(eng)
     assert cfg["level_time_limits"] == limits
@@ -66,20 +66,20 @@ def test_valid_changes_persist_and_are_audited(eng):
 
 
 OUT_OF_RANGE = [
-    (admin_config.update_arrival_minutes, (4,), "arrival_minutes", "到场时限应为 5–120 的整数（分钟）。"),
-    (admin_config.update_arrival_minutes, ("十五",), "arrival_minutes", "到场时限应为 5–120 的整数（分钟）。"),
-    (admin_config.update_follow_up_days, (0,), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
-    (admin_config.update_follow_up_days, (61,), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
-    (admin_config.update_follow_up_days, (7.5,), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
+    (admin_config.update_number, ("arrival_minutes", 4), "arrival_minutes", "到场时限应为 5–120 的整数（分钟）。"),
+    (admin_config.update_number, ("arrival_minutes", "十五"), "arrival_minutes", "到场时限应为 5–120 的整数（分钟）。"),
+    (admin_config.update_number, ("follow_up_days", 0), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
+    (admin_config.update_number, ("follow_up_days", 61), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
+    (admin_config.update_number, ("follow_up_days", 7.5), "follow_up_days", "回访期限应为 1–60 的整数（天）。"),
     (admin_config.update_station_room_hours, (22, 8), "station_close", "结束时间须晚于开始时间。"),
-    (admin_config.update_station_room_hours, (8, 24), "station_close", "结束时间应为 0–23 的整点。"),
-    (admin_config.update_station_room_hours, (-1, 20), "station_open", "开始时间应为 0–23 的整点。"),
+    (admin_config.update_station_room_hours, (8, 24), "station_close", "结束时间应为 0–23 的整数（时）。"),
+    (admin_config.update_station_room_hours, (-1, 20), "station_open", "开始时间应为 0–23 的整数（时）。"),
     (admin_config.update_level_time_limits,
      ({"onsite": 0, "station_room": 366, "village_room": 3, "township": 7, "city": 15, "court": 30},),
-     "limit_station_room", "驻所母舅调解室：时限应为 0–365 的整数（天），0 表示当日办结。"),
+     "limit_station_room", "驻所母舅调解室：办理时限应为 0–365 的整数（天），0 表示当日办结。"),
     (admin_config.update_level_time_limits,
      ({"onsite": -1, "station_room": 3, "village_room": 3, "township": 7, "city": 15},),
-     "limit_onsite", "现场调解：时限应为 0–365 的整数（天），0 表示当日办结。"),
+     "limit_onsite", "现场调解：办理时限应为 0–365 的整数（天），0 表示当日办结。"),
 ]
 
 
@@ -94,12 +94,64 @@ def test_out_of_range_is_refused_on_the_field_and_nothing_changes(eng):
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "setting.change")) == 0
 
 
+def _grid_worker_reason(engine) -> str:
+    """The reason 调度建议 gives for the place's grid worker on a new station-mode case."""
+    with session_scope(engine) as s:
+        village = s.scalar(select(Village).join(Township).where(Township.mode == "station").order_by(Village.code))
+        case = cases.register_case(s, Actor(None, "staff_t", STAFF), cases.CaseInput(
+            source="walk_in", received_at=clock.now(), township_id=village.township_id, village_id=village.id,
+            category_id=s.scalar(select(DisputeCategory.id).order_by(DisputeCategory.id)),
+            description="两户因排水沟堵塞发生争执", parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
+        return next(x["reason"] for x in cases.suggest_dispatch(s, case.id) if x["duty"] == "grid_worker")
+
+
+def _quick_rate_help(engine) -> str:
+    with session_scope(engine) as s:
+        return next(t.help for t in metrics.headline(s, metrics.Period.article()) if t.key == "quick_rate")
+
+
+def test_messages_state_the_arrival_limit_that_is_set(eng):
+    assert "15 分钟内到场" in _grid_worker_reason(eng)
+    assert _quick_rate_help(eng).startswith("15 分钟内到场")
+    _run(eng, admin_config.update_number, "arrival_minutes", 20)
+    assert "20 分钟内到场" in _grid_worker_reason(eng)
+    assert _quick_rate_help(eng).startswith("20 分钟内到场 ÷ 已调度案件")
+    with session_scope(eng) as s:
+        assert settings.phrase(s, "arrival_minutes") == "20 分钟"
+        assert settings.phrase(s, "follow_up_days") == "7 天"
+        assert settings.phrase(s, "station_room_hours") == "08:00–22:00"
+
+
+def test_the_duty_cadre_suggestion_states_the_closing_hour_that_is_set(eng):
+    from db.models import Mediator
+    from services import duty
+    from tests.factories import actor, place
+    _run(eng, admin_config.update_station_room_hours, 8, 21)
+    day = dt.date(2026, 3, 2)
+    clock.freeze(clock.local_dt(2026, 3, 2, 21, 30))
+    try:
+        with session_scope(eng) as s:
+            staff = actor(s, "staff")
+            t, v = place(s, "station")
+            cadre = s.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == t.id)
+                             .order_by(Mediator.code))
+            duty.assign(s, staff, t.id, day, cadre.id)
+            case = cases.register_case(s, staff, cases.CaseInput(
+                source="walk_in", received_at=clock.local_dt(2026, 3, 2, 21, 10), township_id=t.id, village_id=v.id,
+                category_id=s.scalar(select(DisputeCategory.id).order_by(DisputeCategory.id)),
+                description="夜间邻里噪音纠纷双方争吵", parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
+            reasons = {x["duty"]: x["reason"] for x in cases.suggest_dispatch(s, case.id)}
+    finally:
+        clock.freeze(None)
+    assert reasons["duty_cadre"] == "21:00 后由乡镇值班干部会同派出所处置"
+
+
 def test_only_an_admin_may_change_settings(eng):
     before = _cfg(eng)
     for role in (LEADER, TRAINER, STAFF):
         who = Actor(user_id=None, username=f"x_{role}", role=role)
         with pytest.raises(PermissionDenied):
-            _run(eng, admin_config.update_follow_up_days, 14, actor=who)
+            _run(eng, admin_config.update_number, "follow_up_days", 14, actor=who)
         with pytest.raises(PermissionDenied):
             _run(eng, admin_config.update_level_time_limits, dict(before["level_time_limits"]), actor=who)
         with pytest.raises(PermissionDenied):
@@ -243,3 +295,22 @@ def test_admin_adds_a_category_on_the_page_and_a_duplicate_is_refused(ui_url):
     with session_scope(get_engine(ui_url)) as s:
         assert s.scalar(select(func.count()).select_from(DisputeCategory).where(DisputeCategory.name == "邻里纠纷")) == 1
         s.execute(delete(DisputeCategory).where(DisputeCategory.name == "山塘水利纠纷"))
+
+
+def test_the_page_draws_its_inputs_and_messages_from_the_spec(ui_url, monkeypatch):
+    import dataclasses
+    spec = dataclasses.replace(settings.SPECS["arrival_minutes"], label="到场时间上限", hi=90, help="测试说明")
+    monkeypatch.setitem(settings.SPECS, "arrival_minutes", spec)
+    at = _open_settings(ui_url)
+    assert not at.exception, at.exception
+    field = by_key(at.number_input, "arrival_minutes")
+    assert (field.label, field.help) == ("到场时间上限（分钟，5–90）", "测试说明")
+    assert ("到场时间上限", "15 分钟") in [(m.label, m.value) for m in at.metric]
+    follow = by_key(at.number_input, "follow_up_days")
+    assert follow.label == "回访期限（天，1–60）"
+    assert by_key(at.number_input, "limit_onsite").label == "现场调解（天，0–365）"
+    field.set_value(100)
+    _button(at, "保存到场时间上限").click().run()
+    assert any("到场时间上限应为 5–90 的整数（分钟）。" in c.value for c in at.caption)  # beside the field
+    with session_scope(get_engine(ui_url)) as s:
+        assert settings.get(s, "arrival_minutes") == 15

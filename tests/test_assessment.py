@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from db.models import (AssessmentResult, AssessmentRun, AuditEvent, AwardEntry, DisputeCategory, MediationRoom,
                        PoliceCallTotal, Setting, Township)
-from services import assessment, metrics
+from services import assessment, clock, metrics
 from services.assessment import AwardInput
 from services.errors import PermissionDenied, ValidationError
 from services.metrics import Period
@@ -118,7 +118,7 @@ def test_only_the_task_force_computes_rankings(session):
 
 
 def test_unfinished_period_is_refused(session):
-    today = metrics.today_local()
+    today = clock.today()
     with pytest.raises(ValidationError) as exc:
         assessment.compute_run(session, actor(session, "taskforce"), Period.month(today))
     assert "period" in exc.value.fields
@@ -212,7 +212,7 @@ def test_bad_110_total_is_refused(session):
     with pytest.raises(ValidationError) as exc:
         assessment.set_call_total(session, staff, None, "很多")
     assert set(exc.value.fields) == {"month", "total"}
-    future = metrics.today_local() + dt.timedelta(days=40)
+    future = clock.today() + dt.timedelta(days=40)
     with pytest.raises(ValidationError) as exc:
         assessment.set_call_total(session, staff, future, 10)
     assert "未来" in exc.value.fields["month"]

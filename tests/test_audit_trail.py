@@ -97,7 +97,7 @@ def keep_org(backend_url, keep_settings):
 
 def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w = Walk(engine)
-    today = clock.local(clock.now()).date()
+    today = clock.today()
     with session_scope(engine) as s:
         staff, tf, admin, leader = (actor(s, r) for r in (STAFF, TASKFORCE, ADMIN, LEADER))
         town = s.scalar(select(Township).where(Township.code == "T01"))
@@ -122,13 +122,13 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w.fails(sessions.update_limits, admin, 1, 8)
 
     # settings
-    w.ok(admin_config.update_arrival_minutes, admin, 20, expect="setting.change")
-    w.ok(admin_config.update_follow_up_days, admin, 10, expect="setting.change")
+    w.ok(admin_config.update_number, admin, "arrival_minutes", 20, expect="setting.change")
+    w.ok(admin_config.update_number, admin, "follow_up_days", 10, expect="setting.change")
     w.ok(admin_config.update_station_room_hours, admin, 8, 21, expect="setting.change")
     with session_scope(engine) as s:
         limits = dict(admin_config.current(s)["level_time_limits"])
     w.ok(admin_config.update_level_time_limits, admin, {**limits, "township": 9}, expect="setting.change")
-    w.fails(admin_config.update_arrival_minutes, admin, 999)
+    w.fails(admin_config.update_number, admin, "arrival_minutes", 999)
     cat = w.ok(admin_config.add_category, admin, "走访测试纠纷", "walk_cat", expect="category.add")
     w.ok(admin_config.rename_category, admin, cat.id, "走访测试纠纷二", expect="category.rename")
     w.ok(admin_config.move_category, admin, cat.id, -1, expect="category.reorder")
@@ -294,7 +294,7 @@ def test_filters_and_keyset_pages(engine):
         assert [r["对象"] for r in first + second + third] == list(reversed(numbers))
         assert cursor3 is None
         assert [r["对象"] for r in audit.page(s, admin, audit.AuditFilter(obj=numbers[2]))[0]] == [numbers[2]]
-        today = clock.local(clock.now()).date()
+        today = clock.today()
         assert audit.page(s, admin, audit.AuditFilter(end=today - dt.timedelta(days=1)))[0] == []
         assert len(audit.page(s, admin, audit.AuditFilter(start=today, action="case.register"))[0]) == 7
         with pytest.raises(PermissionDenied):

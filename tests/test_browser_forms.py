@@ -136,7 +136,7 @@ def _drafts(portal, addressee, subjects):
         for subject in subjects:
             ids.append(instruments.create_draft(s, tf, "risk_notice", instruments.InstrumentInput(
                 subject=subject, addressee=addressee, facts=f"{subject}的基本情况", measures="立即排查化解",
-                deadline=instruments.today() + dt.timedelta(days=7))).id)
+                deadline=clock.today() + dt.timedelta(days=7))).id)
     return ids
 
 
@@ -328,7 +328,7 @@ def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, por
     page.get_by_label("召集人").fill("专班 熊建国")
     page.get_by_label("任务 1").fill("复测边界")
     page.get_by_label("责任单位 1").fill("市自然资源局")
-    type_date(page, "时限 1", clock.local(clock.now()).date() + dt.timedelta(days=10))
+    type_date(page, "时限 1", clock.today() + dt.timedelta(days=10))
     page.get_by_role("button", name="保存纪要").click()
     expect(page.get_by_text("会议纪要已保存：")).to_be_visible(timeout=WAIT)
     idle(page)
@@ -339,7 +339,7 @@ def test_meeting_form_is_empty_after_a_save_and_an_item_takes_its_date(page, por
         meeting = s.scalar(select(Meeting).where(Meeting.topic == topic))
         assert meeting is not None and meeting.serial
 
-    done_on = clock.local(clock.now()).date() - dt.timedelta(days=3)
+    done_on = clock.today() - dt.timedelta(days=3)
     choose(page, "查看纪要", topic)
     page.get_by_label("落实情况（标记完成时必填）").fill("已复测并签字确认")
     type_date(page, "完成日期", done_on)
@@ -375,7 +375,7 @@ def test_a_follow_up_says_what_the_party_answered(page, portal):
 # ------------------------------------------------------------------ 值班安排
 def test_a_finished_night_cannot_be_swapped(page, portal):
     from db.models import DutyShift, Township
-    night = clock.local(clock.now()).date() - dt.timedelta(days=2)  # ended at 08:00 yesterday, whatever the hour
+    night = clock.today() - dt.timedelta(days=2)  # ended at 08:00 yesterday, whatever the hour
     monday = night - dt.timedelta(days=night.weekday())
     other = monday if night != monday else monday + dt.timedelta(days=1)
     fmt = lambda d: f"{d:%m-%d}"  # noqa: E731

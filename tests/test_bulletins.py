@@ -1,4 +1,4 @@
-"""Work bulletins: figures (dashboard or fallback), running issue numbers, editing, export."""
+"""Work bulletins: figures (the dashboard's), running issue numbers, editing, export."""
 import datetime as dt
 import io
 
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bulletin, Case
-from services import bulletins, cases, clock, instruments, workflow
+from services import bulletins, cases, clock, instruments, metrics, workflow
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -43,29 +43,29 @@ def _draft(engine, start=DAY - dt.timedelta(days=9), end=DAY):
         return bulletins.draft(s, actor("taskforce"), start, end).id
 
 
-def test_fallback_figures_match_the_dashboard_definitions(engine, frozen, monkeypatch):
+def test_a_bulletin_gives_the_dashboards_figures_for_the_same_period(engine, frozen):
     _settled_case(engine)
-    _settled_case(engine, satisfied=False)
+    reopened = _settled_case(engine, satisfied=False)  # the dissatisfied follow-up reopens the case
+    again = _settled_case(engine, satisfied=False)
     with session_scope(engine) as s:
         cases.register_case(s, actor("staff"), case_input(s, "village"))
-    monkeypatch.setattr(bulletins, "metrics", None)  # as if the dashboard were not installed
+        workflow.transition(s, actor("staff"), again, "settle", None, agreement_summary="增加赔偿")
+        workflow.transition(s, actor("taskforce"), again, "follow_up", None, method="visit", agreement_holds=True,
+                            satisfaction="basic")
     bid = _draft(engine)
     with session_scope(engine) as s:
         f = bulletins.get(s, actor("leader"), bid)["figures"]
-    assert f["source"] == "fallback"
-    # the dissatisfied follow-up reopened its case: one settlement left, two follow-ups, one satisfied
-    assert (f["received"], f["settled"], f["followed"], f["satisfied"]) == (3, 1, 2, 1)
+        metrics.mark_full_refresh(s)
+        tiles = {t.key: t for t in metrics.headline(s, metrics.Period(DAY - dt.timedelta(days=9), DAY))}
+        status = s.get(Case, reopened).status
+    # every follow-up counts, also the one that reopened a case that was settled again afterwards
+    assert (f["received"], f["settled"], f["followed"], f["satisfied"]) == (4, 2, 4, 2)
     assert f["success_rate"] == 1.0 and f["satisfaction_rate"] == 0.5
-    assert f["by_mode"] == {"station": 2, "village": 1}
-    assert f["by_status"] == {"registered": 1, "settled": 1, "mediating": 1}  # the dissatisfied one reopened
-    assert f["townships"][0][1] == "2"
-    monkeypatch.undo()
-    if bulletins.metrics is not None:  # with the dashboard present, the same numbers come from it
-        with session_scope(engine) as s:
-            m = bulletins.period_figures(s, DAY - dt.timedelta(days=9), DAY)
-        assert m["source"] == "metrics"
-        assert {k: m[k] for k in ("received", "settled", "followed", "satisfied", "by_mode")} == \
-            {k: f[k] for k in ("received", "settled", "followed", "satisfied", "by_mode")}
+    for key in ("received", "settled", "success_rate", "satisfaction_rate", "quick_rate", "follow_up_rate"):
+        assert f[key] == tiles[key].value, key
+    assert f["by_mode"] == {"station": 3, "village": 1}
+    assert f["by_status"] == {"registered": 1, "settled": 2, status: 1}
+    assert f["townships"][0][1:] == ["3", "100.0%", tiles["satisfaction_rate"].display]
 
 
 def test_issue_numbers_run_on_across_years_and_only_when_issued(engine, frozen):

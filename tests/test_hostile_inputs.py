@@ -76,6 +76,22 @@ def test_id_numbers_need_a_real_past_birth_date():
     assert "出生日期" in err.value.fields["id_card"]
 
 
+def test_born_today_means_today_in_beijing_not_on_the_server():
+    """"Today" is clock.today(): Beijing time, following a frozen clock, whatever the machine's date."""
+    from services import clock
+    clock.freeze(clock.local_dt(2020, 5, 1, 0, 30))  # still 30 April in UTC
+    try:
+        assert clock.today() == dt.date(2020, 5, 1)
+        born_today, born_tomorrow = valid_id("36098120200501123"), valid_id("36098120200502123")
+        assert inputs.normalise_id_card(born_today) == born_today
+        assert inputs.normalise_id_card(born_tomorrow) is None  # the server's own date is years later
+        with pytest.raises(ValidationError) as err:
+            inputs.date_in_range(dt.date(2030, 6, 1), "日期", "day")
+        assert err.value.fields["day"] == "日期应在 2000年01月01日 至 2030年05月09日 之间。"
+    finally:
+        clock.freeze(None)
+
+
 def test_length_errors_name_the_limit_in_chinese():
     with pytest.raises(ValidationError) as err:
         inputs.text(LONG, "纠纷简要情况", "description", 2000)
@@ -273,6 +289,18 @@ def test_404_page_gives_the_centres_phone(client, engine, staff, db_url, clean_s
         settings.set_centre_phone(s, admin, "0795-6201234")
     r = client.get("/c/" + "n" * 32)
     assert r.status_code == 404 and "0795-6201234" in r.text
+
+
+def test_the_centres_phone_is_a_landline_mobile_12345_or_400_number(engine, db_url, clean_settings):
+    admin = ensure_user(db_url, "admin")
+    with session_scope(engine) as s:
+        stored = [settings.set_centre_phone(s, admin, v) for v in
+                  ("0795-6201234", "12345", "400-123-4567", "１３８００１３８０００", "010-12345678")]
+    assert stored == ["0795-6201234", "12345", "400-123-4567", "13800138000", "010-12345678"]
+    for bad in ("110", "0795-62", "12306x", "23800138000", "36098119850612123X", ""):
+        with session_scope(engine) as s, pytest.raises(ValidationError) as err:
+            settings.set_centre_phone(s, admin, bad)
+        assert err.value.fields == {"centre_phone": "请填写正确的中心对外电话，例如 0795-6201234 或 12345。"}, bad
 
 
 def test_forwarded_for_is_believed_only_from_configured_proxies(db_url, monkeypatch):

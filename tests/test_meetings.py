@@ -240,3 +240,25 @@ def test_minutes_are_refused_to_roles_that_cannot_read_meetings(engine, frozen):
             with pytest.raises(PermissionDenied) as exc:
                 call()
             assert exc.value.message == "您的角色无权查看专班文书。"
+
+
+def test_minutes_take_their_figures_from_metrics_so_meetings_and_bulletins_form_no_cycle():
+    """Bulletins list the meetings; the minutes' figures come from services.metrics, so meetings
+    imports nothing of bulletins (not even inside a function), and either module imports first."""
+    import ast
+    import sys
+    from pathlib import Path
+    tree = ast.parse(Path(meetings.__file__).read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {node.module or ""} | {f"{node.module}.{a.name}" for a in node.names}
+    assert "services.bulletins" not in names
+    root = Path(__file__).resolve().parent.parent
+    for first, second in (("meetings", "bulletins"), ("bulletins", "meetings")):
+        code = f"import services.{first}, services.{second}; print('ok')"
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                             check=False)
+        assert out.stdout.strip() == "ok", out.stderr

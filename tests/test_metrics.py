@@ -97,14 +97,18 @@ def july(session):
     return a, b
 
 
+def test_one_rate_rule_rounds_half_up_to_a_tenth_of_a_point_and_never_divides_by_zero():
+    assert [metrics.rate(*x) for x in ((2, 3), (1971, 2000), (19709, 20000), (0, 5), (5, 0), (0, 0))] == \
+        [0.667, 0.986, 0.985, 0.0, None, None]  # 98.55% is 98.6%, 98.545% is 98.5%
+    assert [metrics.pct(v) for v in (0.986, 1.0, 0.0, None)] == ["98.6%", "100.0%", "0.0%", "—"]
+    assert metrics.pct(None, "暂无数据") == "暂无数据"
+
+
 def test_july_figures_at_city_scope(session, july):
     t = metrics.totals(session, JULY)
     assert (t["received"], t["from110"], t["settled"], t["failed"], t["litigated"]) == (7, 2, 3, 1, 1)
     r = metrics.rates(t)
-    assert r["success_rate"] == pytest.approx(3 / 4)
-    assert r["satisfaction_rate"] == pytest.approx(2 / 3)
-    assert r["quick_rate"] == pytest.approx(1 / 2)
-    assert r["follow_up_rate"] == pytest.approx(2 / 3)
+    assert r == {"success_rate": 0.75, "satisfaction_rate": 0.667, "quick_rate": 0.5, "follow_up_rate": 0.667}
     assert {f["stage"]: f["cases"] for f in metrics.funnel(t)} == {
         "现场调解": 2, "调解室（驻所/住村）": 1, "乡镇综治中心": 0, "市综治中心": 0, "引导司法程序": 1}
     assert [b["cases"] for b in metrics.settle_time(t)] == [2, 0, 1, 0, 0]

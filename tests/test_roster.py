@@ -140,7 +140,7 @@ def test_add_edit_deactivate_with_audit(session):
     roster.update_mediator(session, staff, m.id, data)
     assert (m.background, m.phone) == ("老教师", "13900002222")
     roster.deactivate(session, staff, m.id, "年龄原因")
-    assert not m.active and m.active_to == clock.local(clock.now()).date()
+    assert not m.active and m.active_to == clock.today()
     actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == m.id)
                                    .order_by(AuditEvent.id)))
     assert actions == ["roster.add", "roster.edit", "roster.deactivate"]

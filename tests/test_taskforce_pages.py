@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, Bulletin, Instrument
-from services import cases, documents, instruments, meetings
+from services import cases, clock, documents, instruments, meetings
 from services.documents.fonts import install_hint
 from services.roles import Actor
 from tests.factories import case_input
@@ -57,7 +57,7 @@ def test_task_force_drafts_from_a_case_and_issues_it(url):
     assert not form_el(at.multiselect, "nt_draft", "cases").value  # a fresh picker: no second draft by accident
     _submit(at, "nt_act", "issue")
     assert not at.exception, at.exception
-    year = instruments.today().year
+    year = clock.today().year
     assert f"已发出：丰综治风提〔{year}〕1号" in texts(at)
     with session_scope(get_engine(url)) as s:
         inst = s.scalar(select(Instrument))
@@ -69,7 +69,7 @@ def test_task_force_drafts_from_a_case_and_issues_it(url):
 def test_issue_without_measures_shows_the_message_beside_the_field(url):
     with session_scope(get_engine(url)) as s:
         iid = instruments.create_draft(s, TF, "risk_notice", instruments.InstrumentInput(
-            subject="漏水纠纷", addressee="剑光街道综治中心", deadline=instruments.today() + dt.timedelta(days=3))).id
+            subject="漏水纠纷", addressee="剑光街道综治中心", deadline=clock.today() + dt.timedelta(days=3))).id
     at = app_as(url, "taskforce", "pages/notices.py")
     _submit(at, "nt_act", "issue")
     assert "未保存：请填写工作要求（需采取的措施）。" in [e.value for e in at.error]
@@ -102,15 +102,15 @@ def test_meeting_minutes_and_item_completion_through_the_page(url):
     form_el(at.text_input, "mt_new", "convened_by").input("专班 熊建国")
     form_el(at.text_input, "mt_new", "item0_task").input("复测边界")
     form_el(at.text_input, "mt_new", "item0_unit").input("市自然资源局")
-    form_el(at.date_input, "mt_new", "item0_deadline").set_value(instruments.today() + dt.timedelta(days=5))
+    form_el(at.date_input, "mt_new", "item0_deadline").set_value(clock.today() + dt.timedelta(days=5))
     _submit(at, "mt_new")
     assert not at.exception, at.exception
-    assert f"会议纪要已保存：{instruments.today().year}年第1期" in texts(at)
+    assert f"会议纪要已保存：{clock.today().year}年第1期" in texts(at)
     assert form_el(at.text_input, "mt_new", "topic").value == ""  # an empty form for the next meeting
     _submit(at, "mt_item")  # done without evidence
     assert "未保存：标记完成须填写落实情况（佐证说明）。" in [e.value for e in at.error]
     form_el(at.text_area, "mt_item", "evidence").input("已复测")
-    done_on = instruments.today() - dt.timedelta(days=2)
+    done_on = clock.today() - dt.timedelta(days=2)
     form_el(at.date_input, "mt_item", "done_on").set_value(done_on)  # Issue 11 #7: not always today
     _submit(at, "mt_item")
     assert "事项已更新：复测边界" in texts(at)
@@ -121,8 +121,8 @@ def test_meeting_minutes_and_item_completion_through_the_page(url):
 def test_bulletin_draft_edit_and_issue_through_the_page(url):
     _case(url)
     at = app_as(url, "taskforce", "pages/bulletins.py")
-    form_el(at.date_input, "bl_draft", "start").set_value(instruments.today() - dt.timedelta(days=3))
-    form_el(at.date_input, "bl_draft", "end").set_value(instruments.today())
+    form_el(at.date_input, "bl_draft", "start").set_value(clock.today() - dt.timedelta(days=3))
+    form_el(at.date_input, "bl_draft", "end").set_value(clock.today())
     _submit(at, "bl_draft")
     assert not at.exception, at.exception
     assert "专报草稿已生成" in texts(at)
@@ -137,7 +137,7 @@ def test_bulletin_draft_edit_and_issue_through_the_page(url):
 
 def test_task_force_home_shows_open_and_overdue_items(url):
     with session_scope(get_engine(url)) as s:
-        today = instruments.today()
+        today = clock.today()
         meetings.create_meeting(s, TF, meetings.MeetingInput(
             held_on=today - dt.timedelta(days=10), place="会议室", convened_by="专班", topic="协调"),
             [meetings.ActionInput("排查隐患", "剑光街道", today - dt.timedelta(days=2))])
@@ -150,7 +150,7 @@ def test_task_force_home_shows_open_and_overdue_items(url):
 def _minutes_for_leader(url) -> str:
     cid, number = _case(url)
     with session_scope(get_engine(url)) as s:
-        today = instruments.today()
+        today = clock.today()
         meetings.create_meeting(s, TF, meetings.MeetingInput(
             held_on=today - dt.timedelta(days=1), place="市综治中心三楼会议室", convened_by="专班 熊建国",
             topic="剑光街道宅基地纠纷协调", attending_units=["剑光街道", "市自然资源局"], case_ids=[cid]),

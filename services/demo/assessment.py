@@ -1,7 +1,7 @@
 """Demo step: monthly 110 totals, default weights, the dashboard rollup, one ranking per month
 July–November 2023 (from the demo cases) and a register of rewards and sanctions drawn from them.
 
-110 totals: Fengcheng's 110 takes 45,000+ calls a year (≈3,750 a month, DOMAIN.md). The demo
+110 totals: Fengcheng's 110 takes 45,000+ calls a year (≈3,750 a month, docs/background.md). The demo
 has ~940 cases a month, about 55% of them from 110, so ~14% of all 110 calls are diverted to
 the mediators: roughly a third of the ~40% that are non-police incidents.
 """

@@ -1,6 +1,6 @@
 """Demo cases: the closed loop of July–December 2023 as the article reports it, plus live cases.
 
-Historical set (DOMAIN.md "Figures in the article"): 4,956 cases received 2023-07-01 to
+Historical set (docs/background.md, the article's figures): 4,956 cases received 2023-07-01 to
 2023-12-08 (Beijing time); 3,299 station mode (驻所) and 1,657 village mode (住村); 2,348
 handed to the station rooms; 98.5% eventually settled, the rest terminated or guided to the
 courts; every settled case followed up (a few dissatisfied, reopened and settled again) and

@@ -51,7 +51,7 @@ def gap_night(session: Session) -> tuple[int, dt.date]:
 
 def load(session: Session, rng: random.Random) -> None:
     now = clock.now()
-    today = clock.local(now).date()
+    today = clock.today()
     tonight = duty.night_of(session, now)
 
     # departments and their people

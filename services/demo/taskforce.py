@@ -116,7 +116,7 @@ def _instrument_row(ctx: _Ctx, kind: str, issue_day: dt.date | None, state: str,
         addressee = room.name if room else f"{tname}综治中心"
         subject = f"{tname}超期未办结纠纷"
     numbers = "、".join(c.number for c in links) or "专班排查发现"
-    created = issue_day or clock.local(clock.now()).date()
+    created = issue_day or clock.today()
     row = {"kind": kind, "state": state, "subject": subject, "addressee": addressee, "township_id": tid,
            "room_id": room.id if room and kind == "supervision_order" else None,
            "facts": f"涉及案件：{numbers}。经多级调处尚未彻底化解。", "risk": rng.choice(RISKS),
@@ -165,7 +165,7 @@ def _states(rng: random.Random, n: int, overdue: int, replied: int) -> list[str]
 
 
 def _live_instruments(ctx: _Ctx) -> tuple[list[dict], list[list[int]]]:
-    today = clock.local(clock.now()).date()
+    today = clock.today()
     plan = [("risk_notice", None, "draft", 7), ("risk_notice", None, "draft", 7),
             ("risk_notice", today - dt.timedelta(days=12), "issued", 7),  # overdue now
             ("risk_notice", today - dt.timedelta(days=2), "issued", 7),
@@ -216,7 +216,7 @@ def _items(ctx: _Ctx, day: dt.date, units: list[str], open_share: float, today: 
 
 def _meetings(ctx: _Ctx) -> None:
     session, rng = ctx.session, ctx.rng
-    today = clock.local(clock.now()).date()
+    today = clock.today()
     plans = []  # (meeting row, items, case ids)
     for (topic, units), day in zip(MEETING_TOPICS, _dates(rng, len(MEETING_TOPICS), dt.date(2023, 7, 15), END)):
         linked = ctx.cases_before(_local(day), rng.randint(1, 3))
