@@ -387,6 +387,10 @@ def _pct(a: int, b: int) -> str:
     return f"{100 * a / b:.1f}%" if b else "—"
 
 
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
 def list_roster(session: Session, actor: Actor, flt: RosterFilter | None = None, page: int = 1,
                 page_size: int = 50) -> RosterPage:
     flt = flt or RosterFilter()
@@ -432,6 +436,8 @@ def _rows(session: Session, role: str, ids: list[int]) -> list[dict]:
             "open_cases": f.get("open", 0), "month_cases": f.get("month", 0),
             "success_rate": _pct(f.get("settled", 0), f.get("resolved", 0)),
             "satisfaction": _pct(f.get("satisfied", 0), f.get("followed", 0)),
+            "success_ratio": _ratio(f.get("settled", 0), f.get("resolved", 0)),
+            "satisfaction_ratio": _ratio(f.get("satisfied", 0), f.get("followed", 0)),
         })
     return out
 
