@@ -87,7 +87,7 @@ def test_leader_reads_the_register_without_edit_controls(url):
     assert number in texts(at) or number in at.dataframe[0].value.to_string()
     keys = _keys(at)
     assert not keys & {"nt_draft:submit", "nt_act:issue", "nt_reply:summary", "nt_close:submit", "nt_edit:subject"}
-    assert {"nt_f_kind", "nt_pick"} <= keys  # filters and the viewer are there
+    assert {"nt_kind", "nt_pick"} <= keys  # filters and the viewer are there
     for page in ("pages/meetings.py", "pages/bulletins.py"):
         at = app_as(url, "leader", page)
         assert not at.exception
