@@ -29,8 +29,10 @@ import streamlit as st
 from components import forms
 from components.context import actor, db
 from components.tables import dataframe, one_decimal, percent, red_rows, yuan
-from services import clock
+from services import clock, exports, listing
 from services.listing import Column, ListDef, Page, PageRequest
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class ListView:
     actions: Sequence[Action] = ()
     row_click: Callable[[Hashable], None] | None = None  # a click on a table row runs this with the row's id
     red: str | None = None  # rows whose field is true are drawn in red
-    export: bool = True
+    export: bool = True  # 导出 Excel of every matching row (not only this page)
+    export_name: str | None = None  # the file's and title line's name (default: the list's)
 
 
 @dataclass
@@ -184,7 +187,7 @@ def _table(view: ListView, rows: list[dict]):
 # ------------------------------------------------------------------ the list
 def show(view: ListView) -> Listed:
     me = actor()
-    filters, _words = _filters(view)
+    filters, words = _filters(view)
     tokens_key, seen_key = f"{view.scope}_tokens", f"{view.scope}_seen_filters"
     signature = repr(sorted(filters.items(), key=lambda kv: kv[0]))
     if st.session_state.get(seen_key) != signature or tokens_key not in st.session_state:
@@ -208,6 +211,8 @@ def show(view: ListView) -> Listed:
     if clicked is not None:
         view.row_click(clicked)
     _pager(view, tokens, page)
+    if view.export:
+        _export_button(view, me, filters, words)
     picked = _picker(view, page.rows)
     return Listed(page, filters, picked)
 
@@ -222,6 +227,20 @@ def _pager(view: ListView, tokens: list, page: Page) -> None:
     if c2.button("下一页", key=f"{view.scope}_next", disabled=page.next is None, icon=":material/chevron_right:"):
         tokens.append(page.next)
         st.rerun()
+
+
+def _export_button(view: ListView, me, filters: dict, words: str) -> None:
+    """导出 Excel: the file is made when clicked (callable data), from all rows matching the filters."""
+    name = view.export_name or view.spec.name
+
+    def make() -> bytes:
+        with db() as s:
+            return listing.export(s, me, view.spec, filters, words, name).data
+
+    today = clock.local(clock.now()).date()
+    st.download_button("导出 Excel", make, exports.list_filename(name, today), on_click="ignore",
+                       mime=XLSX_MIME, key=f"{view.scope}_export", icon=":material/download:",
+                       help="导出符合当前筛选条件的全部记录（不只本页）" + ("；含个人信息的导出记入操作日志" if view.spec.personal else ""))
 
 
 def _picker(view: ListView, rows: list[dict]) -> Hashable | None:

@@ -17,20 +17,9 @@ st.caption("系统中的每一次写操作、登录与退出、查看和导出�
 with db() as s:
     people = dict(audit.people(s, me))
 today = clock.local(clock.now()).date()
-listed = lists.show(lists.ListView(
+lists.show(lists.ListView(
     "al", AUDIT, page_size=50, note="最新在前",
     filters=[lists.Filter("user_id", "人员", people), lists.Filter("action", "操作", dict(sorted(audit.ACTION_LABELS.items()))),
              lists.Filter("obj", "对象（案件编号、姓名、文号等）", kind="text"),
              lists.Filter("dates", "日期范围", kind="dates", default=(today - dt.timedelta(days=30), today))]))
 
-
-def _export():
-    f = listed.filters
-    start, end = (tuple(f.get("dates") or ()) + (None, None))[:2]
-    with db() as s:
-        return audit.export_xlsx(s, me, audit.AuditFilter(f.get("user_id"), f.get("action") or "", f.get("obj") or "",
-                                                          start, end))
-
-
-st.download_button("导出 Excel（导出操作本身也记入日志）", _export, f"操作日志_{today:%Y%m%d}.xlsx", on_click="ignore",
-                   key="al_export", icon=":material/download:")

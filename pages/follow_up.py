@@ -28,7 +28,7 @@ c3.metric("已回访待闭环", f"{ready:,}")
 
 st.subheader("待回访队列（超时在前，按回访期限排序）")
 listed = lists.show(lists.ListView(
-    "fu", FOLLOW_UPS, fixed={"ready": False}, fixed_text="待回访", page_size=50, unit="件",
+    "fu", FOLLOW_UPS, fixed={"ready": False}, fixed_text="待回访", page_size=50, unit="件", export_name="回访队列_待回访",
     empty="没有待回访的案件。", pick="选择案件", pick_scope="fu_case",
     pick_label=lambda r: f"{r['number']} · {r['category']} · 期限 {clock.fmt(r['follow_up_due_at'])}"
     + ("（超时）" if "follow_up" in r["overdue"] else ""),
@@ -50,6 +50,7 @@ if case_id is not None and can("case.follow_up"):
 if ready:
     st.subheader("已回访、待闭环")
     lists.show(lists.ListView("fu_close", FOLLOW_UPS, fixed={"ready": True}, fixed_text="已回访、待闭环",
+                              export_name="回访队列_已回访待闭环",
                               page_size=50, unit="件", empty="无。", pick="打开案件",
                               pick_label=lambda r: f"{r['number']}（{r['status_name']}）",
                               actions=[lists.Action("open", "打开", open_case)]))

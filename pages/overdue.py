@@ -24,5 +24,6 @@ for kind, group in groups.items():
     st.subheader(f"{group['name']}（{group['count']:,}）")
     lists.show(lists.ListView(
         f"od_{kind}", OVERDUE, fixed={"kind": kind}, fixed_text=f"超时类型：{group['name']}", page_size=50,
+        export_name=f"超时预警_{group['name']}",
         unit="件", note="最早到期的在前", empty="无。", pick="打开案件",
         pick_label=lambda r: f"{r['number']}（{r['status_name']}）", actions=[lists.Action("open", "打开", open_case)]))

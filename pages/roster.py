@@ -8,7 +8,7 @@ from components.tables import dataframe
 from db.models.org import MEDIATOR_KINDS
 from services import org, roster
 from services.errors import ValidationError
-from services.lists import ROSTER, roster_filter
+from services.lists import ROSTER
 
 me = guard(__file__)
 st.title("母舅名册")
@@ -28,12 +28,6 @@ listed = lists.show(lists.ListView(
     filters=[lists.Filter("township_id", "乡镇（街道）", towns), lists.Filter("unit_code", "所属单位", unit_opts),
              lists.Filter("kind", "人员类别", MEDIATOR_KINDS), lists.Filter("specialty", "擅长类别", cats),
              lists.Filter("active", "状态", {True: "在岗", False: "停用"}, default=True)]))
-
-if st.button("导出当前筛选结果（Excel）", key="roster_export"):
-    st.session_state["roster_export_file"] = run_action(roster.export_xlsx, roster_filter(listed.filters))
-if isinstance(st.session_state.get("roster_export_file"), bytes):
-    st.download_button("下载导出文件", st.session_state["roster_export_file"], "母舅名册.xlsx", on_click="ignore",
-                       key="roster_export_download")
 
 if not can("roster.manage"):
     st.stop()
