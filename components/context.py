@@ -43,6 +43,15 @@ def guard(page_file: str) -> Actor:
     return me
 
 
+def page_top(page_file: str, title: str, caption: str = "") -> Actor:
+    """A page's first lines: the role check (`guard`), the title and what the page is for."""
+    me = guard(page_file)
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    return me
+
+
 def can(action: str) -> bool:
     return may(actor().role, action)
 

@@ -65,6 +65,14 @@ def shown(data):
     return data.apply(_column) if len(data.columns) else data
 
 
+RED = "color: #C00000; font-weight: bold"
+
+
+def red_rows(df: pd.DataFrame, flags: list[bool]):
+    """The table with the flagged rows' text in red (a pandas Styler: no HTML)."""
+    return df.style.apply(lambda row: [RED if flags[row.name] else ""] * len(row), axis=1)
+
+
 def dataframe(data=None, **kwargs):
     return st.dataframe(shown(data), **kwargs)
 

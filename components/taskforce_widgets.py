@@ -12,24 +12,18 @@ import pandas as pd
 import streamlit as st
 
 from components import forms
-from components.context import db, field_error, plain, run_action
-from components.tables import dataframe
+from components.context import can, db, field_error, page_top, plain, run_action
+from components.tables import dataframe, red_rows
 from db.engine import session_scope
 from services import bulletins, clock, instruments, meetings, metrics
 from services.errors import DomainError
 from services.roles import Actor
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-RED = "color: #C00000; font-weight: bold"
 
 
 def _d(value) -> str:
     return value.isoformat() if isinstance(value, dt.date) else (value or "")
-
-
-def red_rows(df: pd.DataFrame, flags: list[bool]):
-    """The table with the flagged rows' text in red (a pandas Styler: no HTML)."""
-    return df.style.apply(lambda row: [RED if flags[row.name] else ""] * len(row), axis=1)
 
 
 def done(message: str, form: forms.Bound | None = None) -> None:
@@ -38,6 +32,33 @@ def done(message: str, form: forms.Bound | None = None) -> None:
     if form is not None:
         form.reset()
     st.rerun()
+
+
+def taskforce_page(page_file: str, title: str) -> tuple[Actor, bool]:
+    """A task-force page's first lines: the role check, the title, the last save's message.
+    Returns the actor and whether the role writes here (drafts, issues) or only reads."""
+    me = page_top(page_file, title)
+    flash()
+    return me, can("taskforce.issue")
+
+
+def chosen_view(get, listed, me: Actor) -> dict:
+    """The record picked under a list (`lists.show(...)`), read in full by `get`; the page ends
+    here when the list is empty."""
+    if listed.picked is None:
+        st.stop()
+    with db() as s:
+        return get(s, me, listed.picked)
+
+
+def draft_button(drafting: forms.Bound, label: str, scope: str, message: str, fn, *args) -> None:
+    """The button that makes a draft with `fn(*args)` and opens it in the picker `scope`."""
+    drafting.error_here()
+    if st.button(label, key=drafting.key("submit"), type="primary", icon=":material/draft:"):
+        made = drafting.submit(fn, *args)
+        if made:
+            forms.choose(scope, made.id)
+            done(message, drafting)
 
 
 def flash() -> None:
@@ -101,16 +122,6 @@ def case_picker(key: str, label: str = "关联案件") -> list[int]:
 
 
 # ------------------------------------------------------------------ instruments
-def instrument_table(rows: list[dict]) -> None:
-    df = pd.DataFrame([{"文号": r["doc_number"] or "（草稿）", "类型": r["kind_name"], "状态": r["state_name"],
-                        "主送单位": r["addressee"], "事项": r["subject"], "关联案件": "、".join(r["cases"]),
-                        "发文日期": _d(r["issue_date"]), "反馈期限": _d(r["deadline"]),
-                        "回复日期": _d(r["reply_date"]),
-                        "超期": "超期未回复" if r["overdue"] else ("逾期回复" if r["late_reply"] else "")}
-                       for r in rows])
-    dataframe(red_rows(df, [r["overdue"] for r in rows]), hide_index=True, width="stretch", key="nt_table")
-
-
 def instrument_form(view: dict, form: forms.Bound) -> instruments.InstrumentInput | None:
     """Edit a draft; returns the input when 保存 was pressed. The keys carry the draft's id, so
     another draft never shows (or saves) this one's text."""

@@ -3,10 +3,11 @@ in where (强制下线) and set the session timeouts."""
 import pandas as pd
 import streamlit as st
 
-from components import forms
+from components import forms, lists
 from components.context import db, field_error, guard, run_action
 from components.tables import dataframe
 from services import auth, clock, sessions
+from services.lists import USERS
 from services.roles import ROLES
 
 me = guard(__file__)
@@ -15,11 +16,8 @@ with db() as s:
     users = [(u.id, u.username, u.display_name, u.role, u.active, u.is_demo, u.locked_until, u.last_login_at)
              for u in auth.list_users(s, me)]
 
-dataframe(pd.DataFrame([{
-    "编号": u[0], "用户名": u[1], "姓名": u[2], "角色": ROLES.get(u[3], u[3]),
- "状态": "启用" if u[4] else "停用", "演示账号": "是" if u[5] else "",
- "锁定至": clock.fmt(u[6]) if u[6] and u[6] > clock.now() else "", "最近登录": clock.fmt(u[7]),
-} for u in users]), hide_index=True, width="stretch")
+lists.show(lists.ListView("users", USERS, page_size=50, unit="个账号", search="用户名或姓名",
+                          filters=[lists.Filter("role", "角色", ROLES)]))
 
 tab_new, tab_edit, tab_sessions = st.tabs(["新建用户", "修改用户", "在线会话"])
 with tab_new:

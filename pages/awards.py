@@ -1,45 +1,17 @@
 """奖惩登记: the register of rewards and sanctions; the task force adds entries from a ranking."""
-import pandas as pd
 import streamlit as st
 
-from components import charts
-from components import forms
+from components import forms, lists
 from components.context import db, field_error, guard
-from components.tables import dataframe
-from services import assessment, metrics
+from services import assessment
 from services.assessment import AWARD_KINDS, AwardInput
+from services.lists import AWARDS
 from services.metrics import Period
 
 me = guard(__file__)
 st.title("奖惩登记")
-PER_PAGE = 30
-COLS = {"kind": "类别", "unit_type": "单位类型", "unit_name": "单位", "period": "考核期间", "reason": "事由",
-        "detail": "详情", "decided_by": "决定人", "decided_at": "决定时间"}
-
-kind = st.selectbox("类别", list(AWARD_KINDS), index=None, format_func=AWARD_KINDS.get, key="aw_kind",
-                    placeholder="全部")
-if st.session_state.get("aw_last_kind") != kind:
-    st.session_state["aw_last_kind"], st.session_state["aw_page"] = kind, 1
-page = st.session_state.get("aw_page", 1)
-with db() as s:
-    reg = assessment.awards(s, kind, page, PER_PAGE)
-st.caption(f"共 {reg['total']} 条，第 {page} / {reg['pages']} 页；每条记录决定人和决定时间。")
-if reg["rows"]:
-    dataframe(pd.DataFrame(reg["rows"])[list(COLS)].rename(columns=COLS), hide_index=True, width="stretch",
-                 key="aw_table")
-    c1, c2, c3 = st.columns([1, 1, 3])
-    if c1.button("上一页", key="aw_prev", disabled=page <= 1):
-        st.session_state["aw_page"] = page - 1
-        st.rerun()
-    if c2.button("下一页", key="aw_next", disabled=page >= reg["pages"]):
-        st.session_state["aw_page"] = page + 1
-        st.rerun()
-    with c3:
-        span = Period.article()
-        charts.download(metrics.export_xlsx("奖惩登记", span, "全市", assessment.AWARD_HEADER,
-                                            assessment.award_rows_for_export(reg["rows"])), key="aw_export")
-else:
-    st.info("暂无奖惩记录。")
+lists.show(lists.ListView("aw", AWARDS, filters=[lists.Filter("kind", "类别", AWARD_KINDS)], page_size=30,
+                          note="每条记录决定人和决定时间", empty="暂无奖惩记录。"))
 
 if not assessment.can_write(me.role)["manage"]:
     st.caption("只读：奖惩由专班根据考核排名提出并登记。")
@@ -100,5 +72,5 @@ if submitted:
                       run_id=run_id, reason=reason, amount=amount, interview_date=interview_date, interview_who=who,
                       agreed_fixes=fixes, supervision_order_no=order_no)
     if form.submit(assessment.add_award, data):
-        st.session_state["aw_page"] = 1
+        st.session_state.pop("aw_tokens", None)  # back to the first page, where the new entry is
         form.saved(f"已登记{AWARD_KINDS[new_kind]}：{units.get(unit_id, '')}")

@@ -2,19 +2,15 @@
 DOCX/PDF in the bulletin style."""
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
-from components import forms
+from components import forms, lists
 from components import taskforce_widgets as tw
-from components.context import can, db, field_error, guard, plain
-from components.tables import dataframe
-from services import bulletins, clock, metrics
+from components.context import field_error, plain
+from services import bulletins, clock
+from services.lists import BULLETINS
 
-me = guard(__file__)
-st.title("工作专报")
-writer = can("taskforce.issue")
-tw.flash()
+me, writer = tw.taskforce_page(__file__, "工作专报")
 
 if writer:
     with st.expander("起草新一期", icon=":material/edit_note:"):
@@ -29,31 +25,13 @@ if writer:
                             format="YYYY-MM-DD")
         with c2:
             field_error("period_end")
-        drafting.error_here()
-        if st.button("生成草稿", key=drafting.key("submit"), type="primary", icon=":material/draft:"):
-            b = drafting.submit(bulletins.draft, start, end)
-            if b:
-                forms.choose("bl", b.id)
-                tw.done("专报草稿已生成，请填写评述后印发。", drafting)
+        tw.draft_button(drafting, "生成草稿", "bl", "专报草稿已生成，请填写评述后印发。", bulletins.draft, start, end)
 
-page_no = st.number_input("页码", min_value=1, value=1, step=1, key="bl_page")
-with db() as s:
-    page = bulletins.list_bulletins(s, me, int(page_no))
 st.subheader("往期专报")
-st.caption(f"共 {page['total']} 期（含草稿），每页 20 期。期号连续编号，跨年不重新起算。")
-if not page["rows"]:
-    st.info("暂无专报。")
-    st.stop()
-dataframe(pd.DataFrame([{"期号": r["issue"], "状态": r["state_name"], "标题": r["title"],
-                            "统计期": f"{r['period_start']} 至 {r['period_end']}", "印发日期": r["issue_date"] or "",
-                            "受理": r["received"], "成功率": metrics.pct(r["success_rate"]),
-                            "满意率": metrics.pct(r["satisfaction_rate"])} for r in page["rows"]]),
-             hide_index=True, width="stretch", key="bl_table")
-
-labels = {r["id"]: f"{r['issue']} · {r['title']}" for r in page["rows"]}
-chosen = forms.pick_record("查看专报", labels, "bl")
-with db() as s:
-    view = bulletins.get(s, me, chosen)
+listed = lists.show(lists.ListView("bl", BULLETINS, unit="期", empty="暂无专报。",
+                                   note="含草稿；期号连续编号，跨年不重新起算", pick="查看专报",
+                                   pick_label=lambda r: f"{r['issue']} · {r['title']}"))
+view = tw.chosen_view(bulletins.get, listed, me)
 st.subheader(plain(f"{view['issue']}：{view['title']}"))
 st.caption(f"统计期 {view['period_start']} 至 {view['period_end']}；起草 {plain(view['created_by_name'])}"
            + (f"；印发 {view['issue_date']}（{plain(view['issued_by_name'])}）" if view["issue_date"] else ""))

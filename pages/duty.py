@@ -4,10 +4,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from components import lists
 from components.context import can, db, field_error, guard, plain, run_action
 from components.tables import dataframe
 from db.models.roster import ROTATION_MODES
 from services import clock, duty, org
+from services.lists import DUTY_WEEK
 
 me = guard(__file__)
 st.title("值班安排")
@@ -33,9 +35,9 @@ if gaps:
                + "\n".join(f"- {g.text}" for g in gaps), icon=":material/warning:")
 st.subheader(f"{view.township_name} {week:%Y-%m-%d} 起一周值班")
 st.caption(view.hours)
-dataframe(pd.DataFrame([{"夜间": n.label, "值班干部": n.name or "—", "电话": n.phone,
-                            "状态": "⚠ 空档" if n.gap else "已排班", "备注": n.note} for n in view.nights]),
-             hide_index=True, width="stretch", key="duty_week_table")
+lists.show(lists.ListView("duty_week", DUTY_WEEK, page_size=7, unit="夜",
+                          fixed={"township_id": tid, "week": week},
+                          fixed_text=f"乡镇（街道）：{towns[tid]}；周次：{week:%Y-%m-%d} 起"))
 
 if can("duty.manage"):
     nights = [n.date for n in view.nights]

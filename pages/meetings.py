@@ -1,20 +1,16 @@
 """协调会: minutes (coordination meetings and monthly reviews), action items with status updates,
 open and overdue items across all meetings; the chosen meeting as a 会议纪要 (DOCX/PDF)."""
-import pandas as pd
 import streamlit as st
 
-from components import forms
+from components import lists
 from components import taskforce_widgets as tw
-from components.context import can, db, guard, plain
-from components.tables import dataframe
+from components.context import db, plain
 from db.engine import session_scope
 from services import documents, meetings, metrics
 from services.errors import DomainError
+from services.lists import MEETINGS
 
-me = guard(__file__)
-st.title("协调会")
-writer = can("taskforce.issue")
-tw.flash()
+me, writer = tw.taskforce_page(__file__, "协调会")
 
 with db() as s:
     counts = meetings.item_counts(s)
@@ -35,25 +31,10 @@ if writer:
         tw.meeting_form()
 
 st.subheader("会议纪要")
-c1, c2 = st.columns(2)
-kind = c1.selectbox("会议类型", [None, *meetings.KINDS], format_func=lambda k: "全部" if k is None else meetings.KINDS[k],
-                    key="mt_f_kind", placeholder="请选择")
-page_no = c2.number_input("页码", min_value=1, value=1, step=1, key="mt_page")
-with db() as s:
-    page = meetings.list_meetings(s, me, kind, int(page_no))
-st.caption(f"共 {page['total']} 次会议，每页 20 次。")
-if not page["rows"]:
-    st.info("暂无会议纪要。")
-    st.stop()
-dataframe(pd.DataFrame([{"日期": r["held_on"].isoformat(), "类型": r["kind_name"], "议题": r["topic"],
-                            "召集人": r["convened_by"], "交办事项": r["items"], "未完成": r["open"],
-                            "超期": r["overdue"], "研究案件": "、".join(r["cases"])} for r in page["rows"]]),
-             hide_index=True, width="stretch", key="mt_table")
-
-labels = {r["id"]: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}" for r in page["rows"]}
-chosen = forms.pick_record("查看纪要", labels, "mt")
-with db() as s:
-    view = meetings.get(s, me, chosen)
+listed = lists.show(lists.ListView("mt", MEETINGS, unit="次", empty="暂无会议纪要。", pick="查看纪要",
+                                   filters=[lists.Filter("kind", "会议类型", meetings.KINDS)],
+                                   pick_label=lambda r: f"{r['held_on'].isoformat()} {r['kind_name']}：{r['topic']}"))
+view = tw.chosen_view(meetings.get, listed, me)
 st.subheader(plain(view["topic"]))
 st.text(f"{view['kind_name']}    日期：{view['held_on']}    地点：{view['place']}    召集人：{view['convened_by']}")
 st.text("参会单位：" + ("、".join(view["attending_units"]) or "—"))

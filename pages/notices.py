@@ -3,17 +3,15 @@ editing, issuing, replies, closing, DOCX/PDF; overdue ones in red and counted pe
 import pandas as pd
 import streamlit as st
 
-from components import forms
+from components import forms, lists
 from components import taskforce_widgets as tw
-from components.context import can, db, guard
+from components.context import db
 from components.tables import dataframe
 from services import instruments
 from services.errors import NotFound
+from services.lists import NOTICES
 
-me = guard(__file__)
-st.title("风险提示与督办")
-writer = can("taskforce.issue")
-tw.flash()
+me, writer = tw.taskforce_page(__file__, "风险提示与督办")
 
 with db() as s:
     counts = instruments.counts(s)
@@ -29,28 +27,15 @@ if writer:
         kind = st.radio("文书类型", list(instruments.KINDS), format_func=instruments.KINDS.get, horizontal=True,
                         key=drafting.key("kind"))
         picked = tw.case_picker(drafting.prefix)
-        drafting.error_here()
-        if st.button("起草", key=drafting.key("submit"), type="primary", icon=":material/draft:"):
-            inst = drafting.submit(instruments.draft_from_case, kind, picked)
-            if inst:
-                forms.choose("nt", inst.id)
-                tw.done("草稿已生成，请核对后发出。", drafting)
+        tw.draft_button(drafting, "起草", "nt", "草稿已生成，请核对后发出。", instruments.draft_from_case, kind, picked)
 
 st.subheader("文书台账")
-c1, c2, c3, c4 = st.columns(4)
-f_kind = c1.selectbox("类型", [None, *instruments.KINDS], format_func=lambda k: "全部" if k is None else instruments.KINDS[k],
-                      key="nt_f_kind", placeholder="请选择")
-f_state = c2.selectbox("状态", [None, *instruments.STATES],
-                       format_func=lambda k: "全部" if k is None else instruments.STATES[k], key="nt_f_state", placeholder="请选择")
-f_unit = c3.text_input("主送单位", key="nt_f_unit")
-f_overdue = c4.checkbox("只看超期未回复", key="nt_f_overdue")
-page_no = st.number_input("页码", min_value=1, value=1, step=1, key="nt_page")
-with db() as s:
-    page = instruments.list_instruments(s, me, instruments.Filters(f_kind, f_state, f_overdue, f_unit), int(page_no))
-st.caption(f"共 {page['total']} 份，每页 20 份。超期未回复的以红色标出。")
-tw.instrument_table(page["rows"])
+listed = lists.show(lists.ListView(
+    "nt", NOTICES, unit="份", note="超期未回复的以红色标出", empty="暂无文书。", red="overdue",
+    filters=[lists.Filter("kind", "类型", instruments.KINDS), lists.Filter("state", "状态", instruments.STATES),
+             lists.Filter("unit", "主送单位", kind="text"), lists.Filter("overdue", "只看超期未回复", kind="check")]))
 
-labels = {r["id"]: f"{r['doc_number'] or '草稿'} · {r['subject']}" for r in page["rows"]}
+labels = {r["id"]: f"{r['doc_number'] or '草稿'} · {r['subject']}" for r in listed.rows}
 keep = None
 shown = forms.current("nt")
 if shown is not None and shown not in labels:  # the chosen one left this page (e.g. just issued): keep it
@@ -101,8 +86,6 @@ if labels or keep:
         if st.button("办结", key=closing.key("submit"), icon=":material/task_alt:"):
             if closing.submit(instruments.close, vid, view["version"], note):
                 tw.done(f"已办结：{view['doc_number']}", closing)
-else:
-    st.info("暂无文书。")
 
 st.subheader("各单位超期情况")
 if units:

@@ -5,13 +5,14 @@ import datetime as dt
 
 import streamlit as st
 
-from components.context import can, db, field_error, guard, run_action
-from components.tables import dataframe
-from services import clock, online_services as svc
+from components import lists
+from components.context import can, db, field_error, page_top, run_action
+from services import clock
+from services import online_services as svc
+from services.lists import ONLINE
 
-me = guard(__file__)
-st.title("线上服务")
-st.caption("群众通过解纷码申请的远程视频调解、线上法律咨询、线上司法确认、线上开庭和催办。须在 1 个工作日内受理。")
+me = page_top(__file__, "线上服务",
+              "群众通过解纷码申请的远程视频调解、线上法律咨询、线上司法确认、线上开庭和催办。须在 1 个工作日内受理。")
 
 with db() as s:
     counts = svc.counts_by_status(s)
@@ -21,26 +22,15 @@ for col, (code, name) in zip(cols, svc.STATUSES.items()):
     col.metric(name, counts.get(code, 0))
 cols[-1].metric("超时未受理", overdue)
 
-f1, f2 = st.columns(2)
-status = f1.selectbox("状态", ["pending", *svc.STATUSES, ""], key="os_status",
-                      format_func=lambda c: {"pending": "待办（未办结）", "": "全部"}.get(c) or svc.STATUSES[c], placeholder="请选择")
-kind = f2.selectbox("服务类型", ["", *svc.KINDS], key="os_kind", format_func=lambda c: svc.KINDS.get(c, "全部"), placeholder="请选择")
-page = st.number_input("页码", min_value=1, value=1, step=1, key="os_page") - 1
-with db() as s:
-    rows, total = svc.queue(s, status or None, kind or None, page=int(page), page_size=50)
-st.caption(f"共 {total} 条，每页 50 条。")
-if not rows:
-    st.info("没有符合条件的申请。")
+listed = lists.show(lists.ListView(
+    "os", ONLINE, page_size=50, empty="没有符合条件的申请。",
+    filters=[lists.Filter("status", "状态", {"pending": "待办（未办结）", **svc.STATUSES}, default="pending"),
+             lists.Filter("kind", "服务类型", svc.KINDS)],
+    pick="选择申请", pick_label=lambda r: f"{r['number']} · {r['kind']} · {r['status_name']}"))
+if listed.picked is None:
     st.stop()
-dataframe([{"申请编号": r["number"], "案件编号": r["case_number"], "服务类型": r["kind"], "状态": r["status_name"],
-            "已等待": r["age"], "受理时限": r["sla_due"], "超时": "超时" if r["overdue"] else "",
-            "安排时间": r["scheduled_at"], "参加人员": r["participants"], "结果/原因": r["outcome"]} for r in rows],
-          hide_index=True, width="stretch", key="os_table")
-
-by_id = {r["id"]: r for r in rows}
-picked = st.selectbox("选择申请", list(by_id), key="os_pick",
-                      format_func=lambda i: f"{by_id[i]['number']} · {by_id[i]['kind']} · {by_id[i]['status_name']}", placeholder="请选择")
-req = by_id[picked]
+picked = listed.picked
+req = next(r for r in listed.rows if r["id"] == picked)
 with db() as s:
     contact = svc.contact(s, me, picked)
 st.markdown(f"**{req['number']}**　案件 {req['case_number']}　{req['kind']}　状态：{req['status_name']}")
@@ -72,18 +62,20 @@ if state in ("accepted", "scheduled") and req["kind_code"] != "reminder":
             if run_action(svc.schedule, picked, when, people, expected_status=state, success="已安排。"):
                 st.rerun()
 
-if state == "scheduled" or (state == "accepted" and req["kind_code"] == "reminder"):
-    with st.form("os_done_form", enter_to_submit=False):
-        outcome = st.text_area("办理结果（将在解纷码页面向群众公开显示，请用平实的语言，不写姓名电话）", key="os_outcome")
-        field_error("outcome")
-        if st.form_submit_button("办结", key="os_done"):
-            if run_action(svc.complete, picked, outcome, expected_status=state, success="已办结。"):
+
+
+def text_action(name: str, label: str, field: str, button: str, fn, success: str) -> None:
+    """A form of one text (the result, a reason) and its button, acting on the picked request."""
+    with st.form(f"os_{name}_form", enter_to_submit=False):
+        text = st.text_area(label, key=f"os_{field}")
+        field_error(field)
+        if st.form_submit_button(button, key=f"os_{name}"):
+            if run_action(fn, picked, text, expected_status=state, success=success):
                 st.rerun()
 
+
+if state == "scheduled" or (state == "accepted" and req["kind_code"] == "reminder"):
+    text_action("done", "办理结果（将在解纷码页面向群众公开显示，请用平实的语言，不写姓名电话）", "outcome", "办结",
+                svc.complete, "已办结。")
 if state in svc.PENDING:
-    with st.form("os_decline_form", enter_to_submit=False):
-        reason = st.text_area("不予办理的原因（将向群众公开显示）", key="os_reason")
-        field_error("reason")
-        if st.form_submit_button("不予办理", key="os_decline"):
-            if run_action(svc.decline, picked, reason, expected_status=state, success="已标记为不予办理。"):
-                st.rerun()
+    text_action("decline", "不予办理的原因（将向群众公开显示）", "reason", "不予办理", svc.decline, "已标记为不予办理。")

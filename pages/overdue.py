@@ -1,9 +1,12 @@
-"""超时预警: everything overdue now, grouped by kind (arrivals, levels, follow-ups), with counts."""
+"""超时预警: everything overdue now, by kind (arrivals, levels, follow-ups), with counts; each kind
+a list of its own (oldest due first), paged and exported."""
 import streamlit as st
 
-from components.case_widgets import case_table, open_picker
+from components import lists
+from components.case_widgets import open_case
 from components.context import db, guard
 from services import case_queries
+from services.lists import OVERDUE
 
 me = guard(__file__)
 st.title("超时预警")
@@ -11,7 +14,7 @@ st.caption("到场超时：通知后超过到场时限仍未到场；层级办�
            "回访超时：调解成功后超过回访期限仍未回访。")
 
 with db() as s:
-    groups = case_queries.overdue_list(s, me, limit=50)
+    groups = case_queries.overdue_list(s, me, limit=0)
 
 cols = st.columns(len(groups))
 for col, group in zip(cols, groups.values()):
@@ -19,10 +22,8 @@ for col, group in zip(cols, groups.values()):
 
 for kind, group in groups.items():
     st.subheader(f"{group['name']}（{group['count']:,}）")
-    if not group["items"]:
-        st.caption("无。")
-        continue
-    if group["count"] > len(group["items"]):
-        st.caption(f"显示最早到期的 {len(group['items'])} 件。")
-    case_table(group["items"])
-    open_picker(group["items"], f"od_{kind}")
+    lists.show(lists.ListView(
+        f"od_{kind}", OVERDUE, fixed={"kind": kind}, fixed_text=f"超时类型：{group['name']}", page_size=50,
+        export_name=f"超时预警_{group['name']}",
+        unit="件", note="最早到期的在前", empty="无。", pick="打开案件",
+        pick_label=lambda r: f"{r['number']}（{r['status_name']}）", actions=[lists.Action("open", "打开", open_case)]))

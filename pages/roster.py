@@ -2,11 +2,13 @@
 import pandas as pd
 import streamlit as st
 
+from components import lists
 from components.context import can, db, field_error, guard, run_action
 from components.tables import dataframe
 from db.models.org import MEDIATOR_KINDS
 from services import org, roster
 from services.errors import ValidationError
+from services.lists import ROSTER
 
 me = guard(__file__)
 st.title("母舅名册")
@@ -16,37 +18,16 @@ with db() as s:
     cats = {c.code: c.name for c in org.categories(s)}
     all_units = {u.code: u.label for u in roster.units(s)}
 
-c1, c2, c3, c4, c5, c6 = st.columns([2, 3, 2, 2, 1, 2])
-tid = c1.selectbox("乡镇（街道）", [None, *towns], format_func=lambda i: "全部" if i is None else towns[i],
-                   key="roster_township", placeholder="请选择")
+tid = st.session_state.get("roster_township_id")  # the units offered follow the township chosen
 with db() as s:
     unit_opts = {u.code: u.label for u in roster.units(s, tid)} if tid else {}
-unit = c2.selectbox("所属单位", [None, *unit_opts], format_func=lambda c: "全部" if c is None else unit_opts[c],
-                    key="roster_unit", placeholder="请选择")
-kind = c3.selectbox("人员类别", [None, *MEDIATOR_KINDS], format_func=lambda k: "全部" if k is None else MEDIATOR_KINDS[k],
-                    key="roster_kind", placeholder="请选择")
-spec = c4.selectbox("擅长类别", [None, *cats], format_func=lambda k: "全部" if k is None else cats[k], key="roster_spec", placeholder="请选择")
-active = c5.selectbox("状态", [True, False, None], format_func={True: "在岗", False: "停用", None: "全部"}.get,
-                      key="roster_active", placeholder="请选择")
-search = c6.text_input("姓名或编码", key="roster_search")
-flt = roster.RosterFilter(tid, unit, kind, spec, active, search)
-page = st.number_input("页码", min_value=1, value=1, step=1, key="roster_page")
-
-with db() as s:
-    res = roster.list_roster(s, me, flt, page=page, page_size=50)
-st.caption(f"共 {res.total} 人，第 {res.page}/{res.pages} 页。在办、本月、成功率（调解成功/已办结）、满意率（满意与基本满意/已回访）"
-           "按派给本人的案件实时统计。" + ("" if can("roster.view_phone") else "手机号已脱敏。"))
-dataframe(pd.DataFrame([{
- "编码": r["code"], "姓名": r["name"], "类别": r["kind_name"], "所属单位": r["unit"], "乡镇（街道）": r["township"],
- "手机号": r["phone"], "擅长": "、".join(r["specialties"]), "背景": r["background"] or r["department"],
- "状态": r["status"], "起始日期": r["active_from"], "在办": r["open_cases"], "本月": r["month_cases"], "成功率": r["success_rate"],
- "满意率": r["satisfaction"]} for r in res.rows]), hide_index=True, width="stretch", key="roster_table")
-
-if st.button("导出当前筛选结果（Excel）", key="roster_export"):
-    st.session_state["roster_export_file"] = run_action(roster.export_xlsx, flt)
-if isinstance(st.session_state.get("roster_export_file"), bytes):
-    st.download_button("下载导出文件", st.session_state["roster_export_file"], "母舅名册.xlsx", on_click="ignore",
-                       key="roster_export_download")
+listed = lists.show(lists.ListView(
+    "roster", ROSTER, page_size=50, unit="人", search="姓名或编码", search_label="姓名或编码",
+    note="在办、本月、成功率（调解成功/已办结）、满意率（满意与基本满意/已回访）按派给本人的案件实时统计"
+    + ("" if can("roster.view_phone") else "；手机号已脱敏"),
+    filters=[lists.Filter("township_id", "乡镇（街道）", towns), lists.Filter("unit_code", "所属单位", unit_opts),
+             lists.Filter("kind", "人员类别", MEDIATOR_KINDS), lists.Filter("specialty", "擅长类别", cats),
+             lists.Filter("active", "状态", {True: "在岗", False: "停用"}, default=True)]))
 
 if not can("roster.manage"):
     st.stop()
@@ -85,7 +66,7 @@ with tab_add, st.form("roster_add_form", enter_to_submit=False):
             st.rerun()
 
 with tab_edit:
-    options = {r["id"]: f"{r['code']} {r['name']}（{r['status']}）" for r in res.rows}
+    options = {r["id"]: f"{r['code']} {r['name']}（{r['status']}）" for r in listed.rows}
     pid = st.selectbox("选择人员（当前页）", list(options), format_func=options.get, key="roster_edit_pick", placeholder="请选择")
     if pid is not None:
         with db() as s:

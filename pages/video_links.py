@@ -5,13 +5,15 @@ import datetime as dt
 
 import streamlit as st
 
-from components.context import can, db, field_error, guard, run_action
+from components import lists
+from components.context import can, db, field_error, page_top, run_action
 from components.tables import dataframe
-from services import clock, video_links as svc
+from services import clock
+from services import video_links as svc
+from services.lists import VIDEO
 
-me = guard(__file__)
-st.title("视频连线")
-st.caption("市综治中心与各调解室、律师的远程视频连线：业务指导、法律咨询、远程调解。")
+me = page_top(__file__, "视频连线",
+              "市综治中心与各调解室、律师的远程视频连线：业务指导、法律咨询、远程调解。")
 
 with db() as s:
     totals = svc.totals(s)
@@ -62,11 +64,4 @@ if can("video.log"):
 else:
     st.caption("只读角色仅可查看连线记录。")
 
-page = st.number_input("页码", min_value=1, value=1, step=1, key="vl_page") - 1
-with db() as s:
-    rows, total = svc.list_links(s, page=int(page), page_size=50)
-st.caption(f"共 {total} 次连线，每页 50 条。")
-if rows:
-    dataframe(rows, hide_index=True, width="stretch", key="vl_table")
-else:
-    st.info("还没有视频连线记录。")
+lists.show(lists.ListView("vl", VIDEO, page_size=50, unit="次", empty="还没有视频连线记录。"))

@@ -371,16 +371,9 @@ def awards(session: Session, kind: str | None = None, page: int = 1, per_page: i
             detail = f"督办单 {a.supervision_order_no}"
         rows.append({"id": a.id, "kind": AWARD_KINDS.get(a.kind, a.kind), "unit_type": UNIT_TYPES.get(a.unit_type, ""),
                      "unit_name": a.unit_name, "period": f"{a.period_start}—{a.period_end}", "reason": a.reason,
-                     "detail": detail, "decided_by": a.decided_by_name, "decided_at": clock.fmt(a.decided_at)})
+                     "detail": detail, "amount": a.amount, "decided_by": a.decided_by_name,
+                     "decided_at": clock.fmt(a.decided_at)})
     return {"total": total, "rows": rows, "page": page, "pages": max(1, -(-total // per_page))}
-
-
-AWARD_HEADER = ["类别", "单位类型", "单位", "考核期间", "事由", "详情", "决定人", "决定时间"]
-
-
-def award_rows_for_export(rows: list[dict]) -> list[list]:
-    return [[r["kind"], r["unit_type"], r["unit_name"], r["period"], r["reason"], r["detail"], r["decided_by"],
-             r["decided_at"]] for r in rows]
 
 
 def can_write(role: str) -> dict[str, bool]:

@@ -417,38 +417,55 @@ def card_colour(row: dict, now: dt.datetime) -> str:
     return "green"
 
 
-def follow_up_queue(session: Session, actor: Actor, limit: int = 50) -> dict:
-    """Settled cases waiting for their follow-up (overdue first, then by due date), and those
-    followed up and ready to close."""
+def overdue_cases(session: Session, actor: Actor, kind: str, offset: int = 0,
+                  limit: int = 50) -> tuple[list[dict], int]:
+    """One kind of overdue case, the oldest due first, a page at a time, and how many there are."""
     now = clock.now()
-    conds = [ladder.sql_allows("follow_up"), Case.followed_up_at.is_(None)]
+    order = {"arrival": Case.arrival_due_at, "level": Case.level_due_at, "follow_up": Case.follow_up_due_at}
+    scope = scope_condition(session, actor)
+    conds = [overdue_condition(kind, now)] + ([scope] if scope is not None else [])
+    total = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
+    q = _row_query(*conds).order_by(order[kind], Case.id).limit(limit).offset(max(0, offset))
+    return [_row_dict(r, now) for r in session.execute(q)], total
+
+
+def follow_up_cases(session: Session, actor: Actor, ready: bool = False, offset: int = 0,
+                    limit: int = 50) -> tuple[list[dict], int]:
+    """The follow-up queue a page at a time: settled cases waiting for their follow-up (by due
+    date), or (`ready`) followed up with a satisfied answer and waiting to be closed."""
+    now = clock.now()
+    if ready:
+        conds = [ladder.sql_allows("close"), Case.status == "settled"]
+        order = (Case.followed_up_at, Case.id)
+    else:
+        conds = [ladder.sql_allows("follow_up"), Case.followed_up_at.is_(None)]
+        order = (Case.follow_up_due_at.asc().nulls_last(), Case.id)
     scope = scope_condition(session, actor)
     if scope is not None:
         conds.append(scope)
     total = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
-    overdue = session.scalar(select(func.count()).select_from(Case).where(
-        *conds, Case.follow_up_due_at < now)) or 0
-    items = [_row_dict(r, now) for r in session.execute(
-        _row_query(*conds).order_by(Case.follow_up_due_at.asc().nulls_last(), Case.id).limit(limit))]
-    ready = [ladder.sql_allows("close"), Case.status == "settled"]
+    q = _row_query(*conds).order_by(*order).limit(limit).offset(max(0, offset))
+    return [_row_dict(r, now) for r in session.execute(q)], total
+
+
+def follow_up_queue(session: Session, actor: Actor, limit: int = 50) -> dict:
+    """Settled cases waiting for their follow-up (overdue first, then by due date), and those
+    followed up and ready to close."""
+    items, total = follow_up_cases(session, actor, offset=0, limit=limit)
+    conds = [ladder.sql_allows("follow_up"), Case.followed_up_at.is_(None), Case.follow_up_due_at < clock.now()]
+    scope = scope_condition(session, actor)
     if scope is not None:
-        ready.append(scope)
-    to_close = [_row_dict(r, now) for r in session.execute(
-        _row_query(*ready).order_by(Case.followed_up_at, Case.id).limit(limit))]
+        conds.append(scope)
+    overdue = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
+    to_close, _ = follow_up_cases(session, actor, ready=True, offset=0, limit=limit)
     return {"total": total, "overdue": overdue, "items": items, "to_close": to_close}
 
 
 def overdue_list(session: Session, actor: Actor, limit: int = 50) -> dict[str, dict]:
     """Everything overdue, per kind: the count and the oldest items first."""
-    now = clock.now()
-    scope = scope_condition(session, actor)
-    order = {"arrival": Case.arrival_due_at, "level": Case.level_due_at, "follow_up": Case.follow_up_due_at}
     out = {}
     for kind, label in OVERDUE_KINDS.items():
-        conds = [overdue_condition(kind, now)] + ([scope] if scope is not None else [])
-        n = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
-        items = [_row_dict(r, now) for r in session.execute(
-            _row_query(*conds).order_by(order[kind], Case.id).limit(limit))] if n else []
+        items, n = overdue_cases(session, actor, kind, 0, limit)
         out[kind] = {"name": label, "count": n, "items": items}
     return out
 

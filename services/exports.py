@@ -8,7 +8,12 @@ typed and is never evaluated (OWASP's advice for CSV injection). Numbers stay nu
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
+from decimal import Decimal
+
+from services import clock
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -35,3 +40,63 @@ def csv_bytes(rows) -> bytes:
     for row in rows:
         writer.writerow(safe_row(row))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# ------------------------------------------------------------------ list exports (services.listing)
+NUMBER_FORMATS = {"int": "#,##0", "decimal": "#,##0.0", "percent": "0.0%", "yuan": "#,##0.00",
+                  "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
+NUMERIC = ("int", "decimal", "percent", "yuan")
+
+
+_UNSAFE_IN_NAME = re.compile(r"[\\/:*?\"<>|\s]")
+
+
+def list_filename(name: str, on: dt.date) -> str:
+    """The file of a list export: the list's name and the day, e.g. 案件列表_20240506.xlsx."""
+    return f"{_UNSAFE_IN_NAME.sub('', name)}_{on:%Y%m%d}.xlsx"
+
+
+def file_cell(fmt: str, value):
+    """A value as the file stores it: numbers and dates as such (formatted by the column), text
+    neutralised (a leading = + - @ never becomes a formula), lists joined with 、."""
+    if value is None or value == "":
+        return None
+    if fmt in NUMERIC and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return float(value) if isinstance(value, Decimal) else value
+    if fmt == "datetime" and isinstance(value, dt.datetime):
+        return clock.local(value).replace(tzinfo=None) if value.tzinfo else value  # Excel has no zones: Beijing
+    if fmt in ("date", "datetime") and isinstance(value, dt.date):
+        return value
+    if isinstance(value, (list, tuple)):
+        value = "、".join(str(v) for v in value)
+    return safe_cell(str(value))
+
+
+def list_workbook(sheet: str, title: str, columns, rows) -> tuple[bytes, int]:
+    """One sheet: the title line (bold), the header, then a row per item with each column's
+    number format. Returns the file and how many rows it holds."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    ws.append([None])
+    ws.append(safe_row([c.header for c in columns]))
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    n = 0
+    for row in rows:
+        ws.append([file_cell(c.format, row.get(c.field)) for c in columns])
+        n += 1
+        for cell, c in zip(ws[ws.max_row], columns):
+            if c.format in NUMBER_FORMATS and not isinstance(cell.value, str):
+                cell.number_format = NUMBER_FORMATS[c.format]
+    ws["A1"] = safe_cell(title.replace("{rows}", f"{n:,}"))
+    ws["A1"].font = Font(bold=True)
+    for i, c in enumerate(columns, start=1):
+        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(c.header) * 2 + 2)
+    ws.freeze_panes = "A3"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), n

@@ -424,6 +424,8 @@ def _rows(session: Session, role: str, ids: list[int]) -> list[dict]:
             "open_cases": f.get("open", 0), "month_cases": f.get("month", 0),
             "success_rate": metrics.pct(metrics.rate(f.get("settled", 0), f.get("resolved", 0))),
             "satisfaction": metrics.pct(metrics.rate(f.get("satisfied", 0), f.get("followed", 0))),
+            "success_ratio": metrics.rate(f.get("settled", 0), f.get("resolved", 0)),
+            "satisfaction_ratio": metrics.rate(f.get("satisfied", 0), f.get("followed", 0)),
         })
     return out
 
@@ -537,6 +539,12 @@ def _cell(value) -> str:
     return text
 
 
+def _header(row) -> tuple[list[str | None], list[str]]:
+    """The column keys of a header row, and the required columns it lacks."""
+    keys = [_HEADER_TO_KEY.get(_cell(h).rstrip("*＊ ")) for h in row or ()]
+    return keys, [h for k, h, _ in COLUMNS if k in _REQUIRED and k not in keys]
+
+
 def _read_rows(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     from openpyxl import load_workbook
     try:
@@ -546,13 +554,16 @@ def _read_rows(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
         ws = wb["母舅名册"] if "母舅名册" in wb.sheetnames else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
-        header = next(it, None) or ()
-        keys = [_HEADER_TO_KEY.get(_cell(h).rstrip("*＊ ")) for h in header]
-        missing = [h for k, h, _ in COLUMNS if k in _REQUIRED and k not in keys]
+        keys, missing = _header(next(it, None))
+        first = 2
+        if missing and len(missing) == len(_REQUIRED):  # a file exported from 母舅名册: a title line first
+            second, second_missing = _header(next(it, None))
+            if not second_missing:
+                keys, missing, first = second, second_missing, 3
         if missing:
             raise ValidationError({"file": f"表头缺少必填列：{'、'.join(missing)}。请使用导入模板。"})
         rows = []
-        for line, values in enumerate(it, start=2):
+        for line, values in enumerate(it, start=first):
             rec = {k: _cell(v) for k, v in zip(keys, values) if k}
             if not any(rec.values()):
                 continue
@@ -697,20 +708,9 @@ def error_report_xlsx(rows: list[ImportRow]) -> bytes:
 
 
 def export_xlsx(session: Session, actor: Actor, flt: RosterFilter | None = None) -> bytes:
-    """The filtered roster in the import layout plus figures; phones masked unless allowed."""
-    header = [h for _, h, _ in COLUMNS] + ["所属单位名称", "乡镇（街道）", "在办案件", "本月案件", "调解成功率", "满意率"]
-    body = []
-    page = 1
-    while True:
-        res = list_roster(session, actor, flt, page=page, page_size=500)
-        for r in res.rows:
-            body.append([r["code"], r["name"], r["kind_name"], r["phone"], r["unit_code"], r["department"],
-                         "、".join(r["specialties"]), r["background"], "是" if r["active"] else "否",
-                         r["active_from"].isoformat() if r["active_from"] else "", r["note"], r["unit"], r["township"],
-                         r["open_cases"], r["month_cases"], r["success_rate"], r["satisfaction"]])
-        if page >= res.pages:
-            break
-        page += 1
-    audit.record(session, actor, "roster.export", "mediator", None, rows=len(body),
-                 phones="full" if may(actor.role, "roster.view_phone") else "masked")
-    return _xlsx([("母舅名册", [header] + body)])
+    """The filtered roster as 母舅名册 exports it (services.lists.ROSTER: the import template's
+    columns plus the figures, phones masked unless allowed); the export is logged."""
+    from dataclasses import asdict
+
+    from services import listing, lists
+    return listing.export(session, actor, lists.ROSTER, asdict(flt or RosterFilter())).data

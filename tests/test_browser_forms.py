@@ -144,7 +144,7 @@ def _notices_for(page, addressee, count=2):
     """The register filtered down to the test's own drafts (the caption says how many)."""
     go(page, "风险提示与督办")
     idle(page)
-    shown = page.get_by_text(f"共 {count} 份，每页 20 份。")
+    shown = page.get_by_text(f"共 {count} 份，第 1 / 1 页", exact=False)
     for _ in range(3):  # typing into a box the rerun is redrawing can be lost: type again
         box = page.get_by_label("主送单位").first
         box.fill(addressee)
