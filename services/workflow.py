@@ -80,11 +80,6 @@ def state_of(session: Session, case: Case) -> dict:
     return state
 
 
-def followed_up_ok(case: Case) -> bool:
-    return ladder.FOLLOWED_UP_BEFORE_CLOSING.holds({"status": "settled", "followed_up_at": case.followed_up_at,
-                                                    "satisfaction": case.satisfaction})
-
-
 @concurrency_safe
 def transition(session: Session, actor: Actor, case_id: int, action: str, expected_version: int | None,
                note: str = "", **payload) -> Case:
