@@ -271,7 +271,11 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
     now = clock.now()
     closed_now = case.mode == "station" and duty.is_after_hours(session, now)  # past the room's closing hour
     if case.mode == "station" and (case.after_hours or closed_now):
-        cadre = duty.duty_cadre_for(session, case.township_id, now if closed_now else case.received_at)
+        # whoever is on duty now; failing that, whoever was on duty when the after-hours call came in
+        if closed_now:
+            cadre = duty.duty_cadre_for(session, case.township_id, now)
+        if cadre is None and case.after_hours:
+            cadre = duty.duty_cadre_for(session, case.township_id, case.received_at)
         if cadre is not None:
             out.append({"mediator_id": cadre.id, "name": cadre.name, "duty": "duty_cadre",
                         "reason": f"{duty.station_hours(session)[1]:02d}:00 后由乡镇值班干部会同派出所处置"})

@@ -129,18 +129,27 @@ def test_route_override_needs_a_reason_and_is_recorded(engine):
 
 
 def test_after_hours_station_case_suggests_the_duty_cadre(engine):
+    """The suggestion depends on the wall clock at dispatch time, so the clock is frozen: a CI run
+    at night used to see the room closed "now" and look for tonight's duty cadre instead."""
     from db.models import DutyShift, Mediator
-    with session_scope(engine) as s:
-        staff = actor(s, "staff")
-        late = clock.local_dt(2026, 11, 20, 22, 30)
-        data = case_input(s, "station", received_at=late)
-        cadre = s.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == data.township_id))
-        s.add(DutyShift(township_id=data.township_id, duty_date=dt.date(2026, 11, 20), mediator_id=cadre.id))
-        c = cases.register_case(s, staff, data)
-        assert c.after_hours
-        duties = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)]
-        assert (cadre.id, "duty_cadre") in duties
-        assert duties[0][1] == "grid_worker"
-        day = cases.register_case(s, staff, case_input(s, "station", received_at=clock.local_dt(2026, 11, 20, 21, 59)))
-        assert not day.after_hours
-        assert "duty_cadre" not in [x["duty"] for x in cases.suggest_dispatch(s, day.id)]
+    try:
+        with session_scope(engine) as s:
+            staff = actor(s, "staff")
+            late = clock.local_dt(2026, 11, 20, 22, 30)
+            data = case_input(s, "station", received_at=late)
+            cadre = s.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == data.township_id))
+            s.add(DutyShift(township_id=data.township_id, duty_date=dt.date(2026, 11, 20), mediator_id=cadre.id))
+            c = cases.register_case(s, staff, data)
+            assert c.after_hours
+            clock.freeze(clock.local_dt(2026, 11, 20, 22, 40))  # dispatched the same night
+            duties = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)]
+            assert (cadre.id, "duty_cadre") in duties
+            assert duties[0][1] == "grid_worker"
+            clock.freeze(clock.local_dt(2026, 11, 21, 23, 0))  # dispatched the next night, nobody rostered
+            assert (cadre.id, "duty_cadre") in [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)]
+            day = cases.register_case(s, staff, case_input(s, "station", received_at=clock.local_dt(2026, 11, 20, 21, 58)))
+            assert not day.after_hours
+            clock.freeze(clock.local_dt(2026, 11, 20, 21, 59))  # the room is still open
+            assert "duty_cadre" not in [x["duty"] for x in cases.suggest_dispatch(s, day.id)]
+    finally:
+        clock.freeze(None)
