@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -24,7 +25,22 @@ NEUTRAL_MESSAGE = "用户名或密码错误。"
 LOCKED_MESSAGE = f"登录失败次数过多，账号已锁定，请 {LOCK_MINUTES} 分钟后再试。"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 
-_hasher = PasswordHasher()
+
+def _hasher_from_env() -> PasswordHasher:
+    """argon2id at the library's (RFC 9106 low-memory) parameters. ARGON2_PARAMS="time,memory_kib,
+    parallelism" overrides them; the test suite sets cheap ones, which a production setting must
+    never do. A hash carries its own parameters, so hashes made either way verify either way."""
+    raw = os.environ.get("ARGON2_PARAMS", "").strip()
+    if not raw:
+        return PasswordHasher()
+    try:
+        t, m, p = (int(x) for x in raw.split(","))
+    except ValueError:
+        raise RuntimeError(f"ARGON2_PARAMS must be time,memory_kib,parallelism, not {raw!r}") from None
+    return PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+
+
+_hasher = _hasher_from_env()
 # Verified against when the user does not exist, so timing does not reveal existence.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 

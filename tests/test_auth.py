@@ -1,5 +1,9 @@
 """Accounts: login, lockout, neutral messages, admin actions and write permissions."""
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -91,6 +95,25 @@ def test_passwords_are_hashed_with_argon2(engine):
     with session_scope(engine) as s:
         h = s.get(User, uid).password_hash
     assert h.startswith("$argon2") and "secret123" not in h
+
+
+def test_production_hashes_use_full_argon2_parameters_and_accept_the_test_ones():
+    """The suite hashes with cheap parameters (ARGON2_PARAMS); without the variable the portal
+    uses argon2id at the library's defaults, and a hash verifies whatever parameters made it."""
+    cheap = auth.hash_password("secret123")
+    script = ("import sys; from services import auth; h = auth.hash_password('secret123'); "
+              "print(h.split('$')[3]); print(auth._verify(sys.argv[1], 'secret123'), auth._verify(h, 'secret12'))")
+    env = {k: v for k, v in os.environ.items() if k != "ARGON2_PARAMS"}
+    out = subprocess.run([sys.executable, "-c", script, cheap], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout.split()
+    assert out == ["m=65536,t=3,p=4", "True", "False"]
+    assert cheap.split("$")[3] == "m=1024,t=1,p=1"  # tests/conftest.py's setting
+
+
+def test_a_malformed_argon2_setting_stops_the_portal(monkeypatch):
+    monkeypatch.setenv("ARGON2_PARAMS", "fast")
+    with pytest.raises(RuntimeError, match="ARGON2_PARAMS"):
+        auth._hasher_from_env()
 
 
 def test_admin_manages_users(engine):
