@@ -11,6 +11,8 @@ set by .ci/run) fails the session on any skipped test, e.g. a PDF test without f
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,6 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("APP_MODE", "demo")
+# cheap password hashing for the suite; test_auth checks the production parameters once
+os.environ.setdefault("ARGON2_PARAMS", "1,1024,1")
 
 from db.append_only import delete_all  # noqa: E402
 from db.engine import dispose_all, get_engine, session_scope  # noqa: E402
@@ -38,6 +42,75 @@ ORG_TABLES = {"township", "village", "grid", "police_station", "mediation_room",
 
 _passed = {"postgresql": 0, "browser": 0}
 _skipped: list[str] = []
+
+
+# ---------------------------------------------------------------- the demo, loaded once per run
+# Loading the demo takes 15-30 s per database. It is loaded once per backend for the whole run
+# (all xdist workers: the workers share the run id and a lock) into a template, and each test
+# that needs it gets a copy: PostgreSQL's CREATE DATABASE ... TEMPLATE, a file copy on SQLite.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+RUN_DIR = Path(tempfile.gettempdir()) / f"mujiu-run-{RUN_ID[:12]}"
+PG_TEMPLATE = f"mujiu_test_demo_{RUN_ID[:12]}"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
+        config.option.testrunuid = RUN_ID  # xdist hands it to its workers: one run directory for all
+
+
+def _demo_template(backend: str) -> str:
+    """The URL of the run's demo template of the backend, built by whichever process asks first.
+    Call with the run's lock held."""
+    from services import demo
+    done = RUN_DIR / f"demo-{backend}.done"
+    if backend == "postgresql":
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEMPLATE
+    else:
+        url = f"sqlite:///{RUN_DIR / 'demo-template.db'}"
+    if not done.exists():
+        if backend == "postgresql":
+            admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
+                c.execute(text(f'CREATE DATABASE "{PG_TEMPLATE}"'))
+            admin.dispose()
+        upgrade(url)
+        with session_scope(get_engine(url)) as s:
+            demo.load_demo(s)
+        done.write_text(url)
+    get_engine(url).dispose()  # a template must have no open connection while it is copied
+    return url
+
+
+def demo_database(backend: str, tmp_dir: Path):
+    """Return (url, cleanup) for a fresh copy of the demo database of the backend."""
+    from filelock import FileLock
+    if backend == "postgresql" and (why := _pg_available()):
+        _unavailable("PostgreSQL", why, REQUIRE_POSTGRES)
+    RUN_DIR.mkdir(exist_ok=True)
+    with FileLock(str(RUN_DIR / "demo.lock")):
+        template = _demo_template(backend)
+        if backend == "postgresql":
+            pg = PgDatabase(template=PG_TEMPLATE)
+            return pg.url, pg.drop
+        path = tmp_dir / f"demo-{uuid.uuid4().hex[:8]}.db"
+        src = sqlite3.connect(template.removeprefix("sqlite:///"))
+        dst = sqlite3.connect(path)
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        return f"sqlite:///{path}", lambda: None
+
+
+def _drop_demo_templates() -> None:
+    """At the end of the run (the controller, after every worker): the templates go."""
+    if (RUN_DIR / "demo-postgresql.done").exists():
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
+        admin.dispose()
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 def _pg_available() -> str | None:
@@ -60,11 +133,11 @@ def _unavailable(what: str, why: str, required: bool):
 class PgDatabase:
     """A throwaway PostgreSQL database."""
 
-    def __init__(self):
+    def __init__(self, template: str | None = None):
         self.name = f"mujiu_test_{uuid.uuid4().hex[:10]}"
         self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{self.name}"'))
+            c.execute(text(f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else "")))
         self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
 
     def drop(self):
@@ -208,6 +281,9 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller sees every report and judges the whole run
+    _drop_demo_templates()
     missing = []
     if REQUIRE_POSTGRES and _passed["postgresql"] == 0:
         missing.append("no PostgreSQL test passed")
@@ -233,14 +309,13 @@ def browser_type_launch_args():
 
 
 def _live_portal(backend: str, tmp_dir: Path, log_name: str):
-    """The portal on a demo database of the backend, started the way the README starts it."""
-    from services import demo
-    url, cleanup = new_database(backend, tmp_dir)
-    upgrade(url)
-    with session_scope(get_engine(url)) as s:
-        demo.load_demo(s)
+    """The portal on a copy of the demo database of the backend, started the way the README starts it."""
+    url, cleanup = demo_database(backend, tmp_dir)
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # one portal per worker: one log each
+        log_name = log_name.replace(".log", f"-{worker}.log")
     server = LiveServer(url, artifacts / log_name)
     server.database_url = url
     return server, cleanup
