@@ -13,7 +13,10 @@ with db() as s:
     categories = {c.id: c.name for c in org.categories(s, active_only=False)}
 
 c1, c2, c3 = st.columns([2, 2, 2])
-mode = c1.radio("模式", list(ladder.LADDERS), format_func=ladder.MODE_NAMES.get, horizontal=True, key="lb_mode")
+modes = list(ladder.LADDERS)
+# a village mediator's cases run on the village ladder: open the board there
+mine = modes.index(me.mediator_kind) if me.mediator_kind in modes else 0
+mode = c1.radio("模式", modes, index=mine, format_func=ladder.MODE_NAMES.get, horizontal=True, key="lb_mode")
 township_id = c2.selectbox("乡镇（街道）", list(townships), index=None, format_func=townships.get,
                            key="lb_township", placeholder="全部")
 category_id = c3.selectbox("纠纷类别", list(categories), index=None, format_func=categories.get,
