@@ -111,7 +111,8 @@ def test_bulletin_lists_notices_and_exports_in_bulletin_style(engine, frozen):
         bulletins.issue(s, actor("taskforce"), bid, None)
         view = bulletins.get(s, actor("leader"), bid)
         assert [i["doc_number"] for i in view["instruments"]] == [number]
-        assert view["rankings"]["note"]  # rankings present or a note saying why not
+        # no assessment run covers the period: no ranking, and the bulletin says so
+        assert view["rankings"] == {"top": [], "bottom": [], "note": "本期尚无考核排名结果。"}
         doc = bulletins.document(s, actor("leader"), bid)
         _, data = bulletins.render(s, actor("leader"), bid, "docx")
     assert doc.header_style == "bulletin" and doc.doc_number == "第1期"
@@ -133,7 +134,6 @@ def test_only_the_task_force_drafts_and_issues_bulletins(engine, frozen):
 
 
 def test_rankings_top_and_bottom_from_the_assessment_run_of_the_period(engine, frozen):
-    pytest.importorskip("services.assessment")
     from db.models import AssessmentResult, AssessmentRun
     with session_scope(engine) as s:
         run = AssessmentRun(period_start=DAY - dt.timedelta(days=30), period_end=DAY - dt.timedelta(days=1),
