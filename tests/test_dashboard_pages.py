@@ -159,9 +159,8 @@ def test_admin_edits_weights_old_ranking_keeps_its_own(url):
 
 @pytest.mark.browser
 def test_clicking_a_township_bar_narrows_the_dashboard(page, live_server):
-    """Real browser: the township chart's click selection narrows every tile to that township."""
-    import time
-
+    """Real browser: clicking the township chart's largest bar narrows every tile to that township.
+    The bar is found by its accessible label (Vega renders SVG marks with aria-labels), not by pixels."""
     from playwright.sync_api import expect
     page.set_viewport_size({"width": 1500, "height": 1200})
     page.goto(live_server.url + "/")
@@ -172,17 +171,14 @@ def test_clicking_a_township_bar_narrows_the_dashboard(page, live_server):
     expect(page.get_by_role("heading", name="领导驾驶舱")).to_be_visible(timeout=30000)
     first_tile = page.locator("[data-testid='stMetricValue']").first
     expect(first_tile).to_have_text("4,956", timeout=30000)
-    charts = page.locator("[data-testid='stVegaLiteChart']")
-    expect(charts).to_have_count(8, timeout=30000)
-    tallest = max(range(charts.count()), key=lambda i: charts.nth(i).bounding_box()["height"])  # the township chart
-    chart = charts.nth(tallest)
-    chart.scroll_into_view_if_needed()
-    box = chart.bounding_box()
-    for dy in range(30, 90, 6):  # the first (largest) bar sits just under the chart's title
-        page.mouse.click(box["x"] + 300, box["y"] + dy)
-        time.sleep(2)
-        if first_tile.inner_text() != "4,956":
-            break
-    assert first_tile.inner_text() not in ("4,956", "0")
-    expect(page.get_by_text("乡镇（街道）").first).to_be_visible()
+    bar = page.locator(".st-key-dash_township_chart [aria-roledescription='bar']").first
+    expect(bar).to_be_attached(timeout=30000)
+    # Vega's accessible label: "案件数: 434; 乡镇（街道）: 河洲街道; 调解成功: 425; 调解成功率: 98.8%"
+    fields = dict(part.split(": ", 1) for part in bar.get_attribute("aria-label").split("; "))
+    town, count = fields["乡镇（街道）"], f"{int(fields['案件数'].replace(',', '')):,}"
+    bar.scroll_into_view_if_needed()
+    bar.click()
+    expect(first_tile).to_have_text(count, timeout=30000)
+    assert count != "4,956"
+    expect(page.locator(".st-key-dash_township").get_by_role("combobox")).to_have_value(town)  # the picker follows
     page.screenshot(path="test-artifacts/dashboard-narrowed.png", full_page=False)
