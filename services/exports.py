@@ -86,12 +86,16 @@ def list_workbook(sheet: str, title: str, columns, rows) -> tuple[bytes, int]:
     for cell in ws[2]:
         cell.font = Font(bold=True)
     n = 0
+    formatted = [(i, NUMBER_FORMATS[c.format]) for i, c in enumerate(columns, start=1) if c.format in NUMBER_FORMATS]
     for row in rows:
         ws.append([file_cell(c.format, row.get(c.field)) for c in columns])
         n += 1
-        for cell, c in zip(ws[ws.max_row], columns):
-            if c.format in NUMBER_FORMATS and not isinstance(cell.value, str):
-                cell.number_format = NUMBER_FORMATS[c.format]
+        # the row just appended, by its index: ws.max_row scans every cell, which made an export
+        # of the 5,000-case list take a minute (quadratic)
+        for i, number_format in formatted:
+            cell = ws.cell(row=n + 2, column=i)
+            if not isinstance(cell.value, str):
+                cell.number_format = number_format
     ws["A1"] = safe_cell(title.replace("{rows}", f"{n:,}"))
     ws["A1"].font = Font(bold=True)
     for i, c in enumerate(columns, start=1):
