@@ -262,6 +262,14 @@ def session(engine):
 
 
 @pytest.fixture(params=BACKENDS)
+def demo_url(request, _tmp_dir):
+    """A copy of the whole demo database of each backend, dropped afterwards."""
+    url, cleanup = demo_database(request.param, _tmp_dir)
+    yield url
+    cleanup()
+
+
+@pytest.fixture(params=BACKENDS)
 def fresh_url(request, _tmp_dir, monkeypatch):
     """An empty, unmigrated database of each backend, dropped afterwards."""
     url, cleanup = new_database(request.param, _tmp_dir)

@@ -93,7 +93,7 @@ USERNAMES = set(ROLES) | {"demo"}
 def check(page, where: str, problems: list[str]) -> None:
     page.locator('[data-stale="true"]').first.wait_for(state="detached", timeout=WAIT)
     text, tables = visible_text(page)
-    with open("test-artifacts/all-pages.txt", "a") as dump:
+    with open(f"test-artifacts/all-pages-{where.split()[0]}.txt", "a") as dump:
         dump.write(f"===== {where}\n{text}\n")
     words = english_words(text)
     if where.split(" / ")[0] in ACCOUNT_PAGES:
@@ -125,32 +125,33 @@ def login_as(page, base, username):
     idle(page)
 
 
-def test_every_role_every_page_is_chinese_and_has_no_none(browser, live_server):
+@pytest.mark.parametrize("username", ROLES)  # one test per account: they run in parallel
+def test_every_role_every_page_is_chinese_and_has_no_none(browser, live_server, username):
     problems: list[str] = []
-    open("test-artifacts/all-pages.txt", "w").close()
-    for username, role in ROLES.items():
-        context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="Asia/Shanghai")
-        page = context.new_page()
-        login_as(page, live_server.url, username)
-        kind = "village" if username == "village" else "station"  # the village room's mediator has no intake
-        for spec in pages_for(role, kind):
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()
-            page.wait_for_url(re.compile(f"/{spec.url_path}$|/$"), timeout=WAIT)
+    open(f"test-artifacts/all-pages-{username}.txt", "w").close()
+    role = ROLES[username]
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    login_as(page, live_server.url, username)
+    kind = "village" if username == "village" else "station"  # the village room's mediator has no intake
+    for spec in pages_for(role, kind):
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()
+        page.wait_for_url(re.compile(f"/{spec.url_path}$|/$"), timeout=WAIT)
+        idle(page)
+        page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=WAIT)
+        idle(page)
+        where = f"{username} {spec.title}"
+        check(page, where, problems)
+        if spec.title == "考核排名" and page.get_by_role("button", name="调解室").count():
+            page.get_by_role("button", name="调解室").click()  # the rooms' league table
             idle(page)
-            page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=WAIT)
+            check(page, f"{where} / 调解室", problems)
+        tabs = page.get_by_test_id("stMain").get_by_role("tab")
+        for i in range(1, tabs.count()):
+            tab = tabs.nth(i)
+            name = tab.inner_text()
+            tab.click()
             idle(page)
-            where = f"{username} {spec.title}"
-            check(page, where, problems)
-            if spec.title == "考核排名" and page.get_by_role("button", name="调解室").count():
-                page.get_by_role("button", name="调解室").click()  # the rooms' league table
-                idle(page)
-                check(page, f"{where} / 调解室", problems)
-            tabs = page.get_by_test_id("stMain").get_by_role("tab")
-            for i in range(1, tabs.count()):
-                tab = tabs.nth(i)
-                name = tab.inner_text()
-                tab.click()
-                idle(page)
-                check(page, f"{where} / {name}", problems)
-        context.close()
+            check(page, f"{where} / {name}", problems)
+    context.close()
     assert not problems, "\n".join(problems)

@@ -61,11 +61,9 @@ def test_bad_org_file_is_refused_with_reason_and_nothing_saved(fresh_url, mutate
         assert _count(s, Township) == 0
 
 
-def test_demo_loads_accounts_for_every_role_and_resets(fresh_url):
-    upgrade(fresh_url)
-    eng = get_engine(fresh_url)
-    with session_scope(eng) as s:
-        demo.load_demo(s)
+def test_demo_loads_accounts_for_every_role_and_resets(demo_url):
+    """The demo as the run's template loaded it on an empty database (tests/conftest.py), then reset."""
+    eng = get_engine(demo_url)
     with session_scope(eng) as s:
         roles = set(s.scalars(select(User.role)))
         assert roles == {"admin", "staff", "leader", "taskforce", "mediator", "trainer"}
