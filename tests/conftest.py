@@ -278,6 +278,32 @@ def fresh_url(request, _tmp_dir, monkeypatch):
     cleanup()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Spread the browser tests evenly through the run. They are a twentieth of the tests and
+    half of the CPU (Chromium and a portal each). xdist hands out the collection in order, so in
+    file order most of them met on one worker near the end, and three at once on two cores starve
+    each other; spread out, one or two run at any moment next to the short tests. A browser test
+    is not put inside a file with module-scoped fixtures (it would set them up twice). The other
+    tests keep their order."""
+    browser = [item for item in items if "browser" in item.keywords]
+    others = [item for item in items if "browser" not in item.keywords]
+    if not browser or not others:
+        return
+
+    def module_scoped(item) -> bool:
+        defs = item._fixtureinfo.name2fixturedefs.values()
+        return any(d[-1].scope == "module" for d in defs if d)
+
+    allowed = [i for i in range(len(others) + 1)
+               if i in (0, len(others)) or others[i].module is not others[i - 1].module
+               or not (module_scoped(others[i]) and module_scoped(others[i - 1]))]
+    at: dict[int, list] = {}
+    for k, item in enumerate(browser):
+        want = (k + 0.5) * len(others) / len(browser)
+        at.setdefault(min(allowed, key=lambda b: abs(b - want)), []).append(item)
+    items[:] = [x for i in range(len(others) + 1) for x in at.get(i, []) + others[i:i + 1]]
+
+
 def pytest_runtest_logreport(report):
     if report.skipped:
         _skipped.append(report.nodeid)
@@ -329,22 +355,23 @@ def _live_portal(backend: str, tmp_dir: Path, log_name: str):
     return server, cleanup
 
 
-@pytest.fixture(scope="session")
-def live_server(_tmp_dir, browser_type_launch_args):
-    """The portal on a demo database (SQLite), started the way the README starts it."""
-    server, cleanup = _live_portal("sqlite", _tmp_dir, "live-server.log")
+def _serve(backend: str, tmp_dir: Path, log_name: str):
+    server, cleanup = _live_portal(backend, tmp_dir, log_name)
     yield server
     server.stop()
     cleanup()
+
+
+@pytest.fixture(scope="session")
+def live_server(_tmp_dir, browser_type_launch_args):
+    """The portal on a demo database (SQLite), started the way the README starts it."""
+    yield from _serve("sqlite", _tmp_dir, "live-server.log")
 
 
 @pytest.fixture(scope="session")
 def live_server_pg(_tmp_dir, browser_type_launch_args):
     """The same on PostgreSQL, the production database."""
-    server, cleanup = _live_portal("postgresql", _tmp_dir, "live-server-pg.log")
-    yield server
-    server.stop()
-    cleanup()
+    yield from _serve("postgresql", _tmp_dir, "live-server-pg.log")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,10 +7,9 @@ One live server, one browser page per role; each page is visited once, with each
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from components.navigation import pages_for
-from tests.test_browser_case_loop import WAIT, idle
+from tests.test_browser_case_loop import WAIT, idle, login
 
 pytestmark = pytest.mark.browser
 
@@ -116,15 +115,6 @@ def check(page, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: exception box")
 
 
-def login_as(page, base, username):
-    page.goto(base + "/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=WAIT)
-    idle(page)
-
-
 @pytest.mark.parametrize("username", ROLES)  # one test per account: they run in parallel
 def test_every_role_every_page_is_chinese_and_has_no_none(browser, live_server, username):
     problems: list[str] = []
@@ -132,7 +122,8 @@ def test_every_role_every_page_is_chinese_and_has_no_none(browser, live_server, 
     role = ROLES[username]
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="Asia/Shanghai")
     page = context.new_page()
-    login_as(page, live_server.url, username)
+    login(page, live_server.url, username)
+    idle(page)
     kind = "village" if username == "village" else "station"  # the village room's mediator has no intake
     for spec in pages_for(role, kind):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()

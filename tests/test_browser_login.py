@@ -12,7 +12,7 @@ from db.engine import get_engine, session_scope
 from db.models import User, UserSession
 from services import auth, sessions, settings
 from services.roles import SYSTEM
-from tests.test_browser_case_loop import choose
+from tests.test_browser_case_loop import choose, idle
 
 pytestmark = pytest.mark.browser
 WAIT = 30000
@@ -124,14 +124,18 @@ def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, portal, 
     _new_user(portal, "reset_user")
     login(page, portal.url, "reset_user", "first1234")
     home(page)
-    admin_context = browser.new_context()
+    admin_context = browser.new_context(viewport={"width": 1400, "height": 1000})  # the user picker sits below the list
     admin = admin_context.new_page()
     login(admin, portal.url, "admin")
     admin.get_by_test_id("stSidebarNavItems").get_by_role("link", name="用户管理").click()
     expect(admin.get_by_role("heading", name="用户管理")).to_be_visible(timeout=WAIT)
     admin.get_by_role("tab", name="修改用户").click()
     choose(admin, "选择用户", "reset_user")  # the form is drawn anew for the chosen user: type into the new one
-    admin.get_by_label("新密码").fill("second1234")
+    field = admin.get_by_label("新密码")
+    field.fill("second1234")
+    field.press("Tab")  # committed before the click, so a slow rerun cannot draw the field anew under it
+    idle(admin)
+    expect(field).to_have_value("second1234")
     admin.get_by_role("button", name="重置密码").click()
     expect(admin.get_by_text("密码已重置，账号已解锁：reset_user")).to_be_visible(timeout=WAIT)
     admin_context.close()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
-from db.models import AwardEntry, Case, DisputeCategory, Setting, Township
+from db.models import AwardEntry, DisputeCategory, Setting, Township
 from services import assessment, metrics
 from services.demo import assessment as demo_assessment, cases as demo_cases
 from tests.test_metrics import L, forget_settings, make_case
