@@ -375,7 +375,13 @@ def list_instruments(session: Session, actor: Actor, filters: Filters | None = N
          .order_by(case((Instrument.state == "draft", 0), else_=1), Instrument.issue_date.desc(),
                    Instrument.serial.desc(), Instrument.id.desc())
          .limit(page_size).offset(max(page - 1, 0) * page_size))
-    return {"rows": [_row(i, on) for i in session.scalars(q)], "total": int(total)}
+    rows = []
+    for inst in session.scalars(q):
+        row = _row(inst, on)
+        # as on the notice itself: leaders and trainers read the parties of its cases masked
+        row["subject"] = masker_for(session, actor, [c.id for c in inst.cases])(row["subject"])
+        rows.append(row)
+    return {"rows": rows, "total": int(total)}
 
 
 def get(session: Session, actor: Actor, instrument_id: int) -> dict:

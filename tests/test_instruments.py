@@ -281,3 +281,15 @@ def test_a_user_without_a_display_name_is_recorded_by_role_never_by_login_name()
     from services.roles import TASKFORCE, Actor, person_name
     assert person_name(Actor(user_id=7, username="zhang_san01", role=TASKFORCE)) == "专班"
     assert person_name(Actor(user_id=7, username="zhang_san01", role=TASKFORCE, display_name="张三")) == "张三"
+
+
+def test_the_register_masks_a_party_named_in_the_subject_for_read_only_roles(engine, frozen):
+    """The register (and its Excel export, fed by the same function) showed the subject as typed
+    to leaders and trainers, while the notice itself masked it."""
+    cid, _ = _case(engine)  # its party is 王小明
+    _plain(engine, subject="王小明家排水沟纠纷", case_ids=[cid])
+    with session_scope(engine) as s:
+        for role in ("leader", "trainer"):
+            subject = instruments.list_instruments(s, actor(s, role))["rows"][0]["subject"]
+            assert "王小明" not in subject and subject.startswith("王**"), (role, subject)
+        assert instruments.list_instruments(s, actor(s, "taskforce"))["rows"][0]["subject"] == "王小明家排水沟纠纷"
