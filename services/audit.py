@@ -65,12 +65,17 @@ ENTITY_LABELS: dict[str, str] = {
 }
 
 
-SETTING_LABELS: dict[str, str] = {
-    "level_time_limits": "各层级办理时限", "arrival_minutes": "到场时限", "follow_up_days": "回访期限",
-    "station_room_hours": "驻所调解室服务时间", "assessment_weights": "考核权重",
-    "police_minutes_per_case": "民警处警用时", "session_idle_minutes": "空闲超时", "session_max_hours": "会话最长有效期",
-    "public_base_url": "解纷码公网地址", "taskforce_contact": "专班联系方式", "city": "城市信息",
+# settings outside services.settings.SPECS (whose labels the audit log reads from there)
+OTHER_SETTING_LABELS: dict[str, str] = {
+    "assessment_weights": "考核权重", "police_minutes_per_case": "民警处警用时", "session_idle_minutes": "空闲超时",
+    "session_max_hours": "会话最长有效期", "public_base_url": "解纷码公网地址", "taskforce_contact": "专班联系方式",
+    "city": "城市信息",
 }
+
+
+def setting_label(key: str) -> str:
+    from services.settings import SPECS
+    return SPECS[key].label if key in SPECS else OTHER_SETTING_LABELS.get(key, key)
 # tables whose audit entity name differs from the table name
 _TABLES = {"case": "dispute_case"}
 # the attribute that names an object, first one present wins
@@ -80,8 +85,7 @@ _NAMING = ("doc_number", "number", "title", "topic", "subject", "name")
 def _auto_label(session: Session, entity_type: str, entity_id: int | None, detail: dict) -> str:
     """The readable name of the object at the time of the event (case number, document number, person...)."""
     if entity_type == "setting":
-        key = detail.get("key", "")
-        return SETTING_LABELS.get(key, key)
+        return setting_label(detail.get("key", ""))
     if entity_id is None or not entity_type:
         return ""
     from db.models import Base

@@ -281,6 +281,20 @@ def test_events_are_readable_who_what_which_object_and_the_change(engine):
         assert "." not in r["操作"] and "#" not in r["对象"] and r["角色"] in ("", *ROLE_NAMES)
 
 
+def test_a_setting_change_is_named_as_the_settings_page_names_it(engine):
+    """One label per setting: the audit log reads it from the settings spec."""
+    from services import settings
+    with session_scope(engine) as s:
+        admin = actor(s, ADMIN)
+        limits = settings.get(s, "level_time_limits")
+        admin_config.update_level_time_limits(s, admin, {**limits, "township": limits["township"] + 1})
+        admin_config.update_number(s, admin, "arrival_minutes", 20)
+    with session_scope(engine) as s:
+        rows, _ = audit.page(s, actor(s, ADMIN), audit.AuditFilter())
+    named = {r["对象"] for r in rows if r["操作"] == "修改设置"}
+    assert {settings.SPECS["level_time_limits"].label, settings.SPECS["arrival_minutes"].label} <= named, named
+
+
 def test_filters_and_keyset_pages(engine):
     with session_scope(engine) as s:
         staff, admin, tf = actor(s, STAFF), actor(s, ADMIN), actor(s, TASKFORCE)
