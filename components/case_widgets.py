@@ -88,33 +88,6 @@ def timeline(events: list[dict]) -> None:
                                 "说明": e["note"]} for e in events]), hide_index=True, width="stretch")
 
 
-def case_table(rows: list[dict], key: str | None = None, selectable: bool = False):
-    """The case rows as a table; returns the selected row's case id when selectable."""
-    df = pd.DataFrame([{"案件编号": r["number"], "接报时间": clock.fmt(r["received_at"]), "乡镇（街道）": r["township"],
-                        "类别": r["category"], "模式": r["mode_name"], "层级": r["level_name"],
-                        "状态": r["status_name"], "超时": "、".join(r["overdue_names"]),
-                        "回访期限": clock.fmt(r["follow_up_due_at"])} for r in rows])
-    if not selectable:
-        dataframe(df, hide_index=True, width="stretch")
-        return None
-    event = dataframe(df, hide_index=True, width="stretch", key=key, on_select="rerun",
-                         selection_mode="single-row")
-    picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    return rows[picked[0]]["id"] if picked else None
-
-
-def open_picker(rows: list[dict], key: str) -> None:
-    """A select of the listed case numbers and an 打开 button (the keyboard/test path to a case)."""
-    if not rows:
-        return
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    ids = [r["id"] for r in rows]
-    numbers = {r["id"]: f"{r['number']}（{r['status_name']}）" for r in rows}
-    picked = c1.selectbox("打开案件", ids, format_func=numbers.get, key=f"{key}_pick", placeholder="请选择")
-    if c2.button("打开", key=f"{key}_open", icon=":material/open_in_new:"):
-        open_case(picked)
-
-
 def local_datetime(label: str, key: str, now_if_empty: bool = True) -> dt.datetime | None:
     """Beijing date + time inputs; both empty means now (or None when now_if_empty is False)."""
     c1, c2 = st.columns(2)
