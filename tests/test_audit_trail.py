@@ -281,7 +281,7 @@ def test_events_are_readable_who_what_which_object_and_the_change(engine):
         assert "." not in r["操作"] and "#" not in r["对象"] and r["角色"] in ("", *ROLE_NAMES)
 
 
-def test_a_setting_change_is_named_as_the_settings_page_names_it(engine):
+def test_a_setting_change_is_named_as_the_settings_page_names_it(keep_settings, engine):
     """One label per setting: the audit log reads it from the settings spec."""
     from services import settings
     with session_scope(engine) as s:
