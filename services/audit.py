@@ -76,6 +76,8 @@ OTHER_SETTING_LABELS: dict[str, str] = {
 def setting_label(key: str) -> str:
     from services.settings import SPECS
     return SPECS[key].label if key in SPECS else OTHER_SETTING_LABELS.get(key, key)
+
+
 # tables whose audit entity name differs from the table name
 _TABLES = {"case": "dispute_case"}
 # the attribute that names an object, first one present wins
