@@ -52,6 +52,12 @@ GRID_CELLS = """() => Array.from(document.querySelectorAll('[data-testid="stData
   Array.from(frame.querySelectorAll('table[role="grid"] tr')).map(row =>
     Array.from(row.querySelectorAll('th, td')).map(c => c.textContent)))"""
 
+# Each metric tile's value and change (null without one)
+METRICS = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => {
+  const v = m.querySelector('[data-testid="stMetricValue"]'), d = m.querySelector('[data-testid="stMetricDelta"]');
+  return [v ? v.innerText.trim() : '', d ? d.innerText.trim() : null];
+})"""
+
 
 def english_words(text: str) -> list[str]:
     text = URL.sub(" ", CODE.sub(" ", text))
@@ -105,12 +111,11 @@ def check(page, where: str, problems: list[str]) -> None:
     blank = blank_columns(tables)
     if blank:
         problems.append(f"{where}: blank (None) cells in {blank}")
-    for metric in page.get_by_test_id("stMetric").all():
-        value = metric.get_by_test_id("stMetricValue").inner_text().strip()
-        delta = metric.get_by_test_id("stMetricDelta")
-        if delta.count() and value not in ("0", "—") and delta.inner_text().strip().endswith(f"+{value}"):
+    # read in one go: a tile looked up one by one can be redrawn away between two reads
+    for value, delta in page.evaluate(METRICS):
+        if delta is not None and value not in ("0", "—") and delta.endswith(f"+{value}"):
             # a rise by the whole figure: the previous period had no data, so there is nothing to compare
-            problems.append(f"{where}: change against an empty period {delta.inner_text().strip()!r}")
+            problems.append(f"{where}: change against an empty period {delta!r}")
     if page.get_by_test_id("stException").count():
         problems.append(f"{where}: exception box")
 
