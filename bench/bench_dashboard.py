@@ -8,7 +8,7 @@ Creates (or reuses) the database `mujiu_bench_<N>` on the server of TEST_PG_ADMI
 loads the organisation fixture, COPYs N cases (+ parties, follow-ups) spread over the years, builds
 the rollup, then reports side by side:
 
-  (a) the dashboard's figures for one year at city scope as services.metrics computes them
+  (a) the dashboard's figures for one year at city scope as services.metrics.dashboard computes them
   (b) the same figures straight from the raw case rows by plain SQL
   (c) the naive way: that year's rows into pandas, then groupby
   (d) one AppTest run of the dashboard page against that database
@@ -38,8 +38,10 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from db.engine import get_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import MediationRoom, Township, Village  # noqa: E402
-from services import clock, metrics, org  # noqa: E402
-from services.metrics import Period, Scope  # noqa: E402
+from services import clock
+from services.metrics import dashboard
+from services.roster import org
+from services.metrics.dashboard import Period, Scope  # noqa: E402
 
 ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CASE_COLS = ["id", "number", "source", "police_officer", "received_at", "township_id", "village_id", "address",
@@ -192,12 +194,12 @@ def timed(fn, repeat: int = 7) -> tuple[float, float, object]:
 def portal_figures(url: str, period: Period, scope: Scope = Scope()) -> dict:
     """What pages/dashboard.py computes on a cache miss (repeat calls are on demand, timed apart)."""
     with session_scope(get_engine(url)) as s:
-        t = metrics.totals(s, period, scope)
-        return {"tiles": metrics.headline(s, period, scope), "weekly": metrics.weekly(s, period, scope),
-                "source": metrics.by_source(s, period, scope), "category": metrics.by_category(s, period, scope),
-                "mode": metrics.by_mode(s, period, scope), "township": metrics.by_township(s, period, scope),
-                "heat": metrics.heat(s, period, scope), "funnel": metrics.funnel(t), "totals": t,
-                "police": metrics.police_side(s, period, scope, t)}
+        t = dashboard.totals(s, period, scope)
+        return {"tiles": dashboard.headline(s, period, scope), "weekly": dashboard.weekly(s, period, scope),
+                "source": dashboard.by_source(s, period, scope), "category": dashboard.by_category(s, period, scope),
+                "mode": dashboard.by_mode(s, period, scope), "township": dashboard.by_township(s, period, scope),
+                "heat": dashboard.heat(s, period, scope), "funnel": dashboard.funnel(t), "totals": t,
+                "police": dashboard.police_side(s, period, scope, t)}
 
 
 def raw_figures(url: str, period: Period) -> dict:
@@ -206,8 +208,8 @@ def raw_figures(url: str, period: Period) -> dict:
     p = {"lo": lo, "hi": hi}
     day = "(received_at AT TIME ZONE 'Asia/Shanghai')::date"
     with session_scope(get_engine(url)) as s:
-        t = metrics.raw_totals(s, period)
-        prev = metrics.raw_totals(s, period.previous())
+        t = dashboard.raw_totals(s, period)
+        prev = dashboard.raw_totals(s, period.previous())
         q = lambda sql: s.execute(text(sql), p).all()  # noqa: E731
         where = "received_at >= :lo AND received_at < :hi"
         out = {
@@ -268,7 +270,7 @@ def apptest_run(url: str) -> tuple[float, float]:
 
 
 def case_list(url: str) -> dict[str, tuple[float, float]]:
-    from services import case_queries
+    from services.cases import case_queries
     from services.roles import STAFF, Actor
     staff = Actor(user_id=None, username="bench", role=STAFF)
     eng = get_engine(url)
@@ -336,7 +338,7 @@ def main() -> None:
         print(f"generated {args.cases:,} cases in {time.perf_counter() - t:.0f} s")
         t = time.perf_counter()
         with session_scope(get_engine(url)) as s:
-            metrics.mark_full_refresh(s)
+            dashboard.mark_full_refresh(s)
         print(f"full rollup refresh: {time.perf_counter() - t:.1f} s")
     with get_engine(url).connect() as c:
         n = c.scalar(text("SELECT count(*) FROM dispute_case"))
@@ -345,9 +347,9 @@ def main() -> None:
     today = clock.local(end).date()
     year = Period(dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31), "上一年")
     with session_scope(get_engine(url)) as s:
-        in_year = metrics.raw_totals(s, year)["received"]
+        in_year = dashboard.raw_totals(s, year)["received"]
         t = time.perf_counter()
-        days = metrics.refresh_dirty(s)
+        days = dashboard.refresh_dirty(s)
         dirty_ms = (time.perf_counter() - t) * 1000
     print(f"\n{n:,} cases; year {year.text}: {in_year:,} received; rollup rows {rollup_rows:,}; jit={jit}")
     print(f"incremental rollup refresh ({days} day(s) touched since the last refresh): {dirty_ms:.0f} ms\n")
@@ -361,7 +363,7 @@ def main() -> None:
             and a["totals"]["settled"] == c["settled"] and a["totals"]["satisfied"] == c["satisfied"])
     r_first, r_med, _ = timed(lambda: _repeat(url, year), repeat=2)
 
-    rows = [("(a) portal: services.metrics from the rollup", a_first, a_med),
+    rows = [("(a) portal: services.metrics.dashboard from the rollup", a_first, a_med),
             ("(b) plain SQL on the raw rows", b_first, b_med),
             (f"(c) naive: rows into pandas + groupby (max RSS +{(rss1 - rss0) / 1024:.0f} MB)", c_first, c_med),
             ("    repeat calls (on demand, raw window functions)", r_first, r_med)]
@@ -379,7 +381,7 @@ def main() -> None:
 
 def _repeat(url: str, period: Period):
     with session_scope(get_engine(url)) as s:
-        return metrics.repeat_calls(s, period)
+        return dashboard.repeat_calls(s, period)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def build(rebuild: bool) -> None:
     from db.engine import get_engine, session_scope
     from db.migrate import upgrade
     from db.models import Case, CaseEvent, DisputeCategory, DisputeCode, MediationRoom, Township, Village
-    from services import org
+    from services.roster import org
     url = bench_url()
     upgrade(url)
     engine = get_engine(url)

@@ -1,6 +1,6 @@
 """Case UI pieces: status badge, ladder strip, case card, timeline, time inputs and the action forms.
 
-Everything here draws data it is given (plain dicts from services.case_queries) or calls one
+Everything here draws data it is given (plain dicts from services.cases.case_queries) or calls one
 service per action through run_action. No raw HTML: user text goes through st.dataframe,
 st.text or widget labels only.
 """
@@ -15,7 +15,10 @@ from components import forms
 from components.context import db, field_error, plain, run_action
 from components.dates import ANY_DATE
 from components.tables import dataframe
-from services import case_queries, clock, ladder, settings, workflow
+from services import clock, settings
+from services.cases import case_queries
+from services.cases import ladder
+from services.cases import workflow
 from services.errors import ConcurrentEdit, DomainError
 
 STATUS_COLOURS = {"registered": "orange", "mediating": "blue", "settled": "green", "litigation": "violet",
@@ -35,7 +38,7 @@ def overdue_badges(names: list[str]) -> None:
 
 def ladder_strip(steps: list[dict]) -> None:
     """The ladder of the case's mode as a row of badges; the current level highlighted.
-    Level names come from services.ladder, never from user input."""
+    Level names come from services.cases.ladder, never from user input."""
     parts = []
     for step in steps:
         if step["state"] == "current":
@@ -134,7 +137,7 @@ def action_error() -> None:
 
 
 def label(action: str, name: str) -> str:
-    """A field's label, from the action's row of the MOVES table (services.ladder)."""
+    """A field's label, from the action's row of the MOVES table (services.cases.ladder)."""
     rule = ladder.RULES[action]
     return rule.required[name][0] if name in rule.required else rule.optional[name]
 
@@ -270,8 +273,8 @@ def follow_up_fields(case_id: int, v: int, key: str, form: forms.Bound) -> None:
 def party_editor(key: str = "in") -> list[dict]:
     """Rows of parties held in session state (add/remove); returns the filled-in rows.
 
-    Errors use the index among non-empty rows, the same numbering services.cases.validate uses."""
-    from services.cases import PARTY_ROLES
+    Errors use the index among non-empty rows, the same numbering services.cases.intake.validate uses."""
+    from services.cases.intake import PARTY_ROLES
     rows_key, next_key = f"{key}_party_rows", f"{key}_party_next"
     st.session_state.setdefault(rows_key, [0])
     st.session_state.setdefault(next_key, 1)

@@ -8,8 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from services import clock, metrics
-from services.metrics import Period, Scope
+from services import clock
+from services.metrics import dashboard
+from services.metrics.dashboard import Period, Scope
 
 PRESETS = {"article": "文章统计期 2023-07-01—2023-12-08", "month": "本月", "last_month": "上月", "quarter": "本季度",
            "year": "本年", "custom": "自定义"}
@@ -60,11 +61,11 @@ def narrow_to_township(prefix: str, chart_key: str) -> None:
         st.session_state[f"{prefix}_township"] = int(picked[0]["township_id"])
 
 
-def tiles(items: list[metrics.Tile], per_row: int = 5) -> None:
+def tiles(items: list[dashboard.Tile], per_row: int = 5) -> None:
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, t in zip(cols, items[i:i + per_row]):
-            none = t.delta == metrics.NO_DELTA  # nothing to compare with: a plain dash, no arrow, no colour
+            none = t.delta == dashboard.NO_DELTA  # nothing to compare with: a plain dash, no arrow, no colour
             col.metric(t.label, t.display, t.delta, help=t.help or None, border=True,
                        delta_color="off" if none else "inverse" if t.key in ("overdue", "open") else "normal",
                        delta_arrow="off" if none else "auto")
@@ -148,6 +149,6 @@ def heat_chart(rows: list[dict]) -> alt.Chart:
     return _config((cells + labels).properties(height=max(260, 22 * df["township"].nunique())))
 
 
-def download(exp: metrics.Export, key: str, label: str = "导出 Excel") -> None:
+def download(exp: dashboard.Export, key: str, label: str = "导出 Excel") -> None:
     st.download_button(label, exp.data, file_name=exp.filename, mime=exp.mime, key=key,
                        icon=":material/download:")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.context import db, field_error, plain, run_action
-from services import dispute_codes, settings
+from services import settings
+from services.codes import dispute_codes
 
 
 def render() -> None:

@@ -5,7 +5,8 @@ import streamlit as st
 
 from components.context import run_action
 from db.engine import session_scope
-from services import dispute_codes, settings
+from services import settings
+from services.codes import dispute_codes
 from services.errors import DomainError
 from services.roles import READ_ONLY_ROLES, Actor, may
 

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from services import clock, metrics
+from services import clock
+from services.metrics import dashboard
 
 MISSING = "—"
 
@@ -80,7 +81,7 @@ def dataframe(data=None, **kwargs):
 # ---------------------------------------------------------------- one way to write a figure
 def percent(rate: float | None) -> str:
     """A rate (0.985) as 98.5%; no rate (nothing to divide) as —."""
-    return MISSING if _is_missing(rate) else metrics.pct(rate)
+    return MISSING if _is_missing(rate) else dashboard.pct(rate)
 
 
 def one_decimal(value: float | None) -> str:

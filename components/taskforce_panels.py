@@ -9,7 +9,8 @@ import streamlit as st
 from components.context import db, plain
 from components.taskforce_widgets import items_table, red_rows
 from components.tables import dataframe
-from services import instruments, meetings
+from services.taskforce import instruments
+from services.taskforce import meetings
 from services.roles import Actor
 
 

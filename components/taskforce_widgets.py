@@ -15,7 +15,11 @@ from components import forms
 from components.context import can, db, field_error, page_top, plain, run_action
 from components.tables import dataframe, red_rows
 from db.engine import session_scope
-from services import bulletins, clock, instruments, meetings, metrics
+from services import clock
+from services.taskforce import bulletins
+from services.taskforce import instruments
+from services.taskforce import meetings
+from services.metrics import dashboard
 from services.errors import DomainError
 from services.roles import Actor
 
@@ -256,8 +260,8 @@ def bulletin_figures(view: dict) -> None:
     c = st.columns(4)
     c[0].metric("受理非警务警情", f"{f.get('received', 0):,}")
     c[1].metric("调解成功", f"{f.get('settled', 0):,}")
-    c[2].metric("调解成功率", metrics.pct(f.get("success_rate")))
-    c[3].metric("满意率", metrics.pct(f.get("satisfaction_rate")))
+    c[2].metric("调解成功率", dashboard.pct(f.get("success_rate")))
+    c[3].metric("满意率", dashboard.pct(f.get("satisfaction_rate")))
     st.caption("数据来源：" + ("领导驾驶舱统计口径" if f.get("source") == "metrics" else "本模块统计（驾驶舱未启用）"))
     r = view["rankings"]
     if r.get("top"):

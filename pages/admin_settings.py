@@ -5,7 +5,8 @@ import streamlit as st
 from components import public_access
 from components.context import db, field_error, guard, plain, run_action
 from components.tables import dataframe
-from services import admin_config, ladder, settings
+from services import admin_config, settings
+from services.cases import ladder
 
 me = guard(__file__)
 st.title("系统设置")

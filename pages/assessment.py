@@ -8,8 +8,10 @@ import streamlit as st
 from components import charts
 from components.context import db, field_error, guard, run_action
 from components.tables import dataframe, one_decimal, percent
-from services import assessment, clock, metrics
-from services.metrics import Period
+from services import clock
+from services.metrics import assessment
+from services.metrics import dashboard
+from services.metrics.dashboard import Period
 
 me = guard(__file__)
 st.title("考核排名")
@@ -55,7 +57,7 @@ else:
                "，".join(f"{assessment.WEIGHT_NAMES[k]} {w.get(k, 0):g}" for k in assessment.WEIGHT_NAMES) +
                "。红色为后三名；“较上期”与上一期排名相比。")
     period = Period(run["period_start"], run["period_end"], run["label"])
-    exp = metrics.export_xlsx(f"考核排名_{UNIT_LABELS[unit]}", period, "全市", assessment.LEAGUE_HEADER,
+    exp = dashboard.export_xlsx(f"考核排名_{UNIT_LABELS[unit]}", period, "全市", assessment.LEAGUE_HEADER,
                               assessment.league_rows_for_export(rows))
     charts.download(exp, key="as_export")
 
@@ -75,7 +77,7 @@ if allowed["weights"]:
     st.subheader("考核权重")
     with db() as s:
         current = assessment.current_weights(s)
-        minutes = metrics.police_minutes(s)
+        minutes = dashboard.police_minutes(s)
     with st.form("as_weights_form", enter_to_submit=False):
         cols = st.columns(len(assessment.WEIGHT_NAMES))
         new = {}

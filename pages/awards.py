@@ -3,10 +3,10 @@ import streamlit as st
 
 from components import forms, lists
 from components.context import db, field_error, guard
-from services import assessment
-from services.assessment import AWARD_KINDS, AwardInput
+from services.metrics import assessment
+from services.metrics.assessment import AWARD_KINDS, AwardInput
 from services.lists import AWARDS
-from services.metrics import Period
+from services.metrics.dashboard import Period
 
 me = guard(__file__)
 st.title("奖惩登记")

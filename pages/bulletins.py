@@ -7,7 +7,8 @@ import streamlit as st
 from components import forms, lists
 from components import taskforce_widgets as tw
 from components.context import field_error, plain
-from services import bulletins, clock
+from services import clock
+from services.taskforce import bulletins
 from services.lists import BULLETINS
 
 me, writer = tw.taskforce_page(__file__, "工作专报")

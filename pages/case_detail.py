@@ -7,7 +7,8 @@ from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
 from components.tables import dataframe, yuan
-from services import case_queries, clock, personal_data
+from services import clock, personal_data
+from services.cases import case_queries
 from services.errors import DomainError
 
 me = guard(__file__)

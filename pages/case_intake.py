@@ -7,7 +7,10 @@ from components import forms
 from components.case_widgets import open_case, party_editor
 from components.context import can, db, field_error, guard, plain
 from components.dates import ANY_DATE
-from services import case_queries, cases, clock, org
+from services import clock
+from services.cases import case_queries
+from services.cases import intake
+from services.roster import org
 
 me = guard(__file__)
 st.title("案件登记")
@@ -34,7 +37,7 @@ with db() as s:
     rooms = dict(case_queries.rooms(s)) if can("case.route_override") else {}
 
 st.subheader("来源")
-source = st.radio("案件来源", list(cases.SOURCES), format_func=cases.SOURCES.get, horizontal=True, key=k("source"))
+source = st.radio("案件来源", list(intake.SOURCES), format_func=intake.SOURCES.get, horizontal=True, key=k("source"))
 field_error("source")
 incident_no = officer = order_no = ""
 station_id = None
@@ -90,7 +93,7 @@ category_id = c1.selectbox("纠纷类别", list(categories), index=None, format_
                            key=k("category"), placeholder="请选择")
 with c1:
     field_error("category_id")
-complexity = c2.radio("复杂程度", list(cases.COMPLEXITY), format_func=cases.COMPLEXITY.get, horizontal=True,
+complexity = c2.radio("复杂程度", list(intake.COMPLEXITY), format_func=intake.COMPLEXITY.get, horizontal=True,
                       key=k("complexity"))
 with c2:
     field_error("complexity")
@@ -116,8 +119,8 @@ if rooms and st.checkbox("人工改派调解室", key=k("override")):
 
 def _register(session, actor, data, room_id, reason):
     try:
-        case = cases.register_case(session, actor, data, room_id, reason)
-    except cases.DuplicateCase as exc:
+        case = intake.register_case(session, actor, data, room_id, reason)
+    except intake.DuplicateCase as exc:
         st.session_state["in_duplicate"] = {"id": exc.case_id, "number": exc.number, "message": exc.message}
         raise
     return {"id": case.id, "number": case.number}
@@ -127,10 +130,10 @@ form.error_here()
 if st.button("登记案件", key=k("submit"), type="primary", icon=":material/save:"):
     st.session_state.pop("in_duplicate", None)
     st.session_state.pop("in_created", None)  # no stale success beside a new error
-    data = cases.CaseInput(
+    data = intake.CaseInput(
         source=source, received_at=received_at, township_id=township_id, village_id=village_id, grid_id=grid_id,
         address=address, category_id=category_id, complexity=complexity, description=description,
-        parties=[cases.PartyInput(**p) for p in parties], police_incident_no=incident_no,
+        parties=[intake.PartyInput(**p) for p in parties], police_incident_no=incident_no,
         police_officer=officer, police_station_id=station_id, hotline_order_no=order_no)
     result = form.submit(_register, data, override_room, override_reason)
     if result:

@@ -4,7 +4,9 @@ import streamlit as st
 from components import lists
 from components.case_widgets import open_case
 from components.context import can, db, guard
-from services import case_queries, ladder, org
+from services.cases import case_queries
+from services.cases import ladder
+from services.roster import org
 from services.lists import CASES
 from services.roles import MEDIATOR
 

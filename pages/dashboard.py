@@ -6,8 +6,8 @@ from components import charts
 from components.context import db, guard
 from components.tables import dataframe
 from db.config import database_url
-from services import metrics
-from services.metrics import Period, Scope
+from services.metrics import dashboard
+from services.metrics.dashboard import Period, Scope
 
 me = guard(__file__)
 st.title("领导驾驶舱")
@@ -18,13 +18,13 @@ def figures(db_key: str, start, end, label: str, kind: str, unit_id) -> dict:
     """Aggregates only (identical for every user, no personal data): safe to share for 60 s."""
     period, scope = Period(start, end, label), Scope(kind, unit_id)
     with db() as s:
-        metrics.ensure_fresh(s)
-        t = metrics.totals(s, period, scope)
-        return {"tiles": metrics.headline(s, period, scope), "weekly": metrics.weekly(s, period, scope),
-                "source": metrics.by_source(s, period, scope), "category": metrics.by_category(s, period, scope),
-                "mode": metrics.by_mode(s, period, scope), "township": metrics.by_township(s, period, scope),
-                "heat": metrics.heat(s, period, scope), "funnel": metrics.funnel(t),
-                "settle_time": metrics.settle_time(t), "police": metrics.police_side(s, period, scope, t),
+        dashboard.ensure_fresh(s)
+        t = dashboard.totals(s, period, scope)
+        return {"tiles": dashboard.headline(s, period, scope), "weekly": dashboard.weekly(s, period, scope),
+                "source": dashboard.by_source(s, period, scope), "category": dashboard.by_category(s, period, scope),
+                "mode": dashboard.by_mode(s, period, scope), "township": dashboard.by_township(s, period, scope),
+                "heat": dashboard.heat(s, period, scope), "funnel": dashboard.funnel(t),
+                "settle_time": dashboard.settle_time(t), "police": dashboard.police_side(s, period, scope, t),
                 "scope_name": scope.name(s)}
 
 
@@ -32,11 +32,11 @@ def figures(db_key: str, start, end, label: str, kind: str, unit_id) -> dict:
 def repeat_calls(db_key: str, start, end, kind: str, unit_id) -> list[dict]:
     """Township counts only (no phone or address leaves the database)."""
     with db() as s:
-        return metrics.repeat_calls(s, Period(start, end), Scope(kind, unit_id))
+        return dashboard.repeat_calls(s, Period(start, end), Scope(kind, unit_id))
 
 
 with db() as s:
-    options = metrics.scope_options(s)
+    options = dashboard.scope_options(s)
 c1, c2, c3 = st.columns([2, 1, 2])
 with c1:
     period = charts.period_picker("dash")
@@ -71,7 +71,7 @@ st.subheader("警务视角")
 ps = data["police"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("分流的110警情", f"{ps['diverted']:,}", border=True)
-c2.metric("占110接警总量", metrics.pct(ps["share"]), border=True,
+c2.metric("占110接警总量", dashboard.pct(ps["share"]), border=True,
           help="需录入每月110接警总量（考核排名页）；仅全市范围")
 c3.metric("估算节省警力", f"{ps['hours_saved']:,.0f} 小时", border=True,
           help=f"每起分流警情按 {ps['minutes_before']} 分钟降至 {ps['minutes_after']} 分钟估算（系统设置可调）")
@@ -88,7 +88,7 @@ if show_repeats:
 st.subheader("导出")
 tables = {
     "tiles": ("驾驶舱_核心指标", ["指标", "本期", "上一期"],
-              [[t.label, t.display, "" if t.prev is None else (metrics.pct(t.prev) if t.kind == "rate" else t.prev)]
+              [[t.label, t.display, "" if t.prev is None else (dashboard.pct(t.prev) if t.kind == "rate" else t.prev)]
                for t in data["tiles"]]),
     "township": ("驾驶舱_乡镇", ["乡镇（街道）", "案件数", "调解成功", "调解成功率"],
                  [[r["township"], r["received"], r["settled"], r["success_rate"]] for r in data["township"]]),
@@ -100,5 +100,5 @@ tables = {
 names = {"tiles": "核心指标", "township": "各乡镇", "heat": "乡镇 × 类别", "repeats": "重复报警（需先打开分析）"}
 which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table", placeholder="请选择")
 title, header, rows = tables[which]
-charts.download(metrics.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
+charts.download(dashboard.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
 st.caption("导出只含统计数字，不含任何当事人信息。")

@@ -8,7 +8,9 @@ from components import lists
 from components.context import can, db, field_error, guard, plain, run_action
 from components.tables import dataframe
 from db.models.roster import ROTATION_MODES
-from services import clock, duty, org
+from services import clock
+from services.roster import duty
+from services.roster import org
 from services.lists import DUTY_WEEK
 
 me = guard(__file__)

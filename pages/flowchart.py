@@ -1,10 +1,12 @@
-"""流程图: the 非警务警情联动处置流程图, drawn from services.ladder so chart and rules agree."""
+"""流程图: the 非警务警情联动处置流程图, drawn from services.cases.ladder so chart and rules agree."""
 import pandas as pd
 import streamlit as st
 
 from components.context import db, guard
 from components.tables import dataframe
-from services import case_queries, ladder, settings
+from services import settings
+from services.cases import case_queries
+from services.cases import ladder
 
 guard(__file__)
 st.title("流程图")

@@ -4,7 +4,8 @@ import streamlit as st
 from components import forms, lists
 from components.case_widgets import action_error, follow_up_fields, open_case
 from components.context import can, db, guard
-from services import case_queries, clock
+from services import clock
+from services.cases import case_queries
 from services.lists import FOLLOW_UPS
 
 me = guard(__file__)

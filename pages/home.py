@@ -5,7 +5,7 @@ from components.context import db, guard, plain
 from components.navigation import pages_for_actor
 from components.taskforce_panels import home_panel
 from db.config import app_mode
-from services import org
+from services.roster import org
 from services.roles import ROLES, TASKFORCE
 
 me = guard(__file__)

@@ -3,7 +3,9 @@ import streamlit as st
 
 from components.case_widgets import case_card
 from components.context import db, guard
-from services import case_queries, ladder, org
+from services.cases import case_queries
+from services.cases import ladder
+from services.roster import org
 
 me = guard(__file__)
 st.title("分级调处看板")

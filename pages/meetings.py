@@ -6,7 +6,9 @@ from components import lists
 from components import taskforce_widgets as tw
 from components.context import db, plain
 from db.engine import session_scope
-from services import documents, meetings, metrics
+from services import documents
+from services.taskforce import meetings
+from services.metrics import dashboard
 from services.errors import DomainError
 from services.lists import MEETINGS
 
@@ -48,8 +50,8 @@ if view["kind"] == "monthly_review" and view["figures"]:
     c = st.columns(4)
     c[0].metric("受理", f"{f.get('received', 0):,}")
     c[1].metric("调解成功", f"{f.get('settled', 0):,}")
-    c[2].metric("调解成功率", metrics.pct(f.get("success_rate")))
-    c[3].metric("满意率", metrics.pct(f.get("satisfaction_rate")))
+    c[2].metric("调解成功率", dashboard.pct(f.get("success_rate")))
+    c[3].metric("满意率", dashboard.pct(f.get("satisfaction_rate")))
 st.markdown("**交办事项**")
 if view["items"]:
     tw.items_table(view["items"], "mt_items")

@@ -7,7 +7,7 @@ from components import forms, lists
 from components import taskforce_widgets as tw
 from components.context import db
 from components.tables import dataframe
-from services import instruments
+from services.taskforce import instruments
 from services.errors import NotFound
 from services.lists import NOTICES
 

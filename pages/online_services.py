@@ -8,7 +8,7 @@ import streamlit as st
 from components import lists
 from components.context import can, db, field_error, page_top, run_action
 from services import clock
-from services import online_services as svc
+from services.codes import online_services as svc
 from services.lists import ONLINE
 
 me = page_top(__file__, "线上服务",

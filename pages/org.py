@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.context import can, db, field_error, guard, run_action
 from components.tables import dataframe
-from services import org
+from services.roster import org
 
 guard(__file__)
 st.title("组织机构")

@@ -5,7 +5,7 @@ import streamlit as st
 from components import lists
 from components.case_widgets import open_case
 from components.context import db, guard
-from services import case_queries
+from services.cases import case_queries
 from services.lists import OVERDUE
 
 me = guard(__file__)

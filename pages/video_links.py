@@ -9,7 +9,7 @@ from components import lists
 from components.context import can, db, field_error, page_top, run_action
 from components.tables import dataframe
 from services import clock
-from services import video_links as svc
+from services.codes import video_links as svc
 from services.lists import VIDEO
 
 me = page_top(__file__, "视频连线",

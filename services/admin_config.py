@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import Case, DisputeCategory, Mediator
-from services import audit, ladder, settings
+from services import audit, settings
+from services.cases import ladder
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 

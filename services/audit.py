@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent
-from services import clock, ladder
+from services import clock
+from services.cases import ladder
 from services.roles import ROLES, Actor, require
 
 ACTION_LABELS: dict[str, str] = {

@@ -128,7 +128,7 @@ def export(session: Session, actor: Actor, spec: ListDef, filters: dict, filter_
     the list, the filters and the export time. Logged when it holds personal data (see
     `ListDef.audit_action`) or when the list always logs its exports."""
     from services import audit, clock, exports
-    from services.metrics import Export
+    from services.metrics.dashboard import Export
 
     name = name or spec.name
     now = clock.local(clock.now())

@@ -11,20 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Party
-from services import (
-    assessment,
-    audit,
-    auth,
-    bulletins,
-    case_queries,
-    clock,
-    duty,
-    instruments,
-    meetings,
-    online_services,
-    roster,
-    video_links,
-)
+from services import audit, auth, clock
+from services.metrics import assessment
+from services.taskforce import bulletins
+from services.cases import case_queries
+from services.roster import duty
+from services.taskforce import instruments
+from services.taskforce import meetings
+from services.codes import online_services
+from services.roster import mediators
+from services.codes import video_links
 from services.listing import (
     Column,
     ListDef,
@@ -183,13 +179,13 @@ MEETINGS = ListDef("会议纪要", (
 
 
 # ------------------------------------------------------------------ 母舅名册, 值班, 用户
-def roster_filter(filters: dict) -> roster.RosterFilter:
-    return roster.RosterFilter(filters.get("township_id"), filters.get("unit_code"), filters.get("kind"),
+def roster_filter(filters: dict) -> mediators.RosterFilter:
+    return mediators.RosterFilter(filters.get("township_id"), filters.get("unit_code"), filters.get("kind"),
                                filters.get("specialty"), filters.get("active", True), filters.get("search") or "")
 
 
 def _roster(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
-    page = roster.list_roster(session, actor, roster_filter(filters), page=page_number(request),
+    page = mediators.list_roster(session, actor, roster_filter(filters), page=page_number(request),
                               page_size=request.size)
     rows = page.rows if page.page == page_number(request) else []  # list_roster clamps past the last page
     for r in rows:

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Case, Party
-from services import audit, cases, workflow
+from services import audit
+from services.cases import intake
+from services.cases import workflow
 from services.errors import NotFound, PermissionDenied
 from services.roles import MEDIATOR, Actor, may, require
 
@@ -41,7 +43,7 @@ def export_parties(session: Session, actor: Actor, case_id: int) -> bytes:
     ws = wb.create_sheet("当事人")
     ws.append(["案件编号", "姓名", "身份", "手机号码", "身份证号码", "住址"])
     for p in rows:
-        ws.append([case.number, p.name, cases.PARTY_ROLES.get(p.role, p.role), p.mobile, p.id_card or "", p.address])
+        ws.append([case.number, p.name, intake.PARTY_ROLES.get(p.role, p.role), p.mobile, p.id_card or "", p.address])
     audit.record(session, actor, "personal.export", "case", case.id, f"导出当事人 {len(rows)} 人", label=case.number,
                  rows=len(rows))
     buf = io.BytesIO()

@@ -28,7 +28,7 @@ from db.append_only import delete_all  # noqa: E402
 from db.engine import dispose_all, get_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Base  # noqa: E402
-from services import org  # noqa: E402
+from services.roster import org
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

@@ -6,7 +6,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from db.models import DisputeCategory, Township, User, Village
-from services import auth, cases, clock
+from services import auth, clock
+from services.cases import intake
 from services.roles import SYSTEM
 
 
@@ -24,11 +25,11 @@ def place(session, mode: str = "station"):
     return t, v
 
 
-def case_input(session, mode: str = "station", **overrides) -> cases.CaseInput:
+def case_input(session, mode: str = "station", **overrides) -> intake.CaseInput:
     t, v = place(session, mode)
     cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
     data = dict(source="walk_in", received_at=clock.now() - dt.timedelta(minutes=30), township_id=t.id,
                 village_id=v.id, category_id=cat.id, complexity="simple", description="两户因排水沟堵塞发生争执",
-                parties=[cases.PartyInput(name="王小明", role="applicant", mobile="13800138000")])
+                parties=[intake.PartyInput(name="王小明", role="applicant", mobile="13800138000")])
     data.update(overrides)
-    return cases.CaseInput(**data)
+    return intake.CaseInput(**data)

@@ -8,7 +8,10 @@ from sqlalchemy import delete, func, select, update
 
 from db.engine import get_engine, session_scope
 from db.models import AuditEvent, Case, DisputeCategory, Setting, Township, Village
-from services import admin_config, cases, clock, metrics, org, settings
+from services import admin_config, clock, settings
+from services.cases import intake
+from services.metrics import dashboard
+from services.roster import org
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TRAINER, Actor
 from tests.conftest import wipe_transactional
@@ -61,8 +64,8 @@ def test_valid_changes_persist_and_are_audited(eng):
         assert sorted(keys) == ["arrival_minutes", "follow_up_days", "level_time_limits", "station_room_hours"]
         # the new limits are what the case rules now use
         entered = clock.local_dt(2026, 3, 2, 9)
-        assert cases.level_due(s, "station_room", entered) == entered + dt.timedelta(days=5)
-        assert cases.level_due(s, "onsite", entered) == entered + dt.timedelta(days=1)
+        assert intake.level_due(s, "station_room", entered) == entered + dt.timedelta(days=5)
+        assert intake.level_due(s, "onsite", entered) == entered + dt.timedelta(days=1)
 
 
 OUT_OF_RANGE = [
@@ -98,16 +101,16 @@ def _grid_worker_reason(engine) -> str:
     """The reason 调度建议 gives for the place's grid worker on a new station-mode case."""
     with session_scope(engine) as s:
         village = s.scalar(select(Village).join(Township).where(Township.mode == "station").order_by(Village.code))
-        case = cases.register_case(s, Actor(None, "staff_t", STAFF), cases.CaseInput(
+        case = intake.register_case(s, Actor(None, "staff_t", STAFF), intake.CaseInput(
             source="walk_in", received_at=clock.now(), township_id=village.township_id, village_id=village.id,
             category_id=s.scalar(select(DisputeCategory.id).order_by(DisputeCategory.id)),
-            description="两户因排水沟堵塞发生争执", parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
-        return next(x["reason"] for x in cases.suggest_dispatch(s, case.id) if x["duty"] == "grid_worker")
+            description="两户因排水沟堵塞发生争执", parties=[intake.PartyInput(name="测试人", mobile="13900000001")]))
+        return next(x["reason"] for x in intake.suggest_dispatch(s, case.id) if x["duty"] == "grid_worker")
 
 
 def _quick_rate_help(engine) -> str:
     with session_scope(engine) as s:
-        return next(t.help for t in metrics.headline(s, metrics.Period.article()) if t.key == "quick_rate")
+        return next(t.help for t in dashboard.headline(s, dashboard.Period.article()) if t.key == "quick_rate")
 
 
 def test_messages_state_the_arrival_limit_that_is_set(eng):
@@ -124,7 +127,7 @@ def test_messages_state_the_arrival_limit_that_is_set(eng):
 
 def test_the_duty_cadre_suggestion_states_the_closing_hour_that_is_set(eng):
     from db.models import Mediator
-    from services import duty
+    from services.roster import duty
     from tests.factories import actor, place
     _run(eng, admin_config.update_station_room_hours, 8, 21)
     day = dt.date(2026, 3, 2)
@@ -136,11 +139,11 @@ def test_the_duty_cadre_suggestion_states_the_closing_hour_that_is_set(eng):
             cadre = s.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == t.id)
                              .order_by(Mediator.code))
             duty.assign(s, staff, t.id, day, cadre.id)
-            case = cases.register_case(s, staff, cases.CaseInput(
+            case = intake.register_case(s, staff, intake.CaseInput(
                 source="walk_in", received_at=clock.local_dt(2026, 3, 2, 21, 10), township_id=t.id, village_id=v.id,
                 category_id=s.scalar(select(DisputeCategory.id).order_by(DisputeCategory.id)),
-                description="夜间邻里噪音纠纷双方争吵", parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
-            reasons = {x["duty"]: x["reason"] for x in cases.suggest_dispatch(s, case.id)}
+                description="夜间邻里噪音纠纷双方争吵", parties=[intake.PartyInput(name="测试人", mobile="13900000001")]))
+            reasons = {x["duty"]: x["reason"] for x in intake.suggest_dispatch(s, case.id)}
     finally:
         clock.freeze(None)
     assert reasons["duty_cadre"] == "21:00 后由乡镇值班干部会同派出所处置"
@@ -211,10 +214,10 @@ def test_a_category_in_use_is_never_deleted(eng):
     used = _run(eng, admin_config.add_category, "测试在用类别", "t_used")
     with session_scope(eng) as s:
         village = s.scalar(select(Village).join(Township).where(Township.mode == "station").limit(1))
-        cases.register_case(s, Actor(None, "staff_t", STAFF), cases.CaseInput(
+        intake.register_case(s, Actor(None, "staff_t", STAFF), intake.CaseInput(
             source="walk_in", received_at=clock.now(), township_id=village.township_id, village_id=village.id,
             category_id=used.id, description="两户因宅基地边界发生争执",
-            parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
+            parties=[intake.PartyInput(name="测试人", mobile="13900000001")]))
         family_id = s.scalar(select(DisputeCategory.id).where(DisputeCategory.code == "family"))
     with pytest.raises(DomainError) as exc:
         _run(eng, admin_config.delete_category, used.id)

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 
 from db.models import (AssessmentResult, AssessmentRun, AuditEvent, AwardEntry, DisputeCategory, MediationRoom,
                        PoliceCallTotal, Setting, Township)
-from services import assessment, clock, metrics
-from services.assessment import AwardInput
+from services import clock
+from services.metrics import assessment
+from services.metrics import dashboard
+from services.metrics.assessment import AwardInput
 from services.errors import PermissionDenied, ValidationError
-from services.metrics import Period
+from services.metrics.dashboard import Period
 from services.roles import Actor
 from tests.test_metrics import L, forget_settings, make_case
 
@@ -204,7 +206,7 @@ def test_monthly_110_totals_by_staff_or_task_force_only(session):
     assessment.set_call_total(session, actor(session, "taskforce"), dt.date(2023, 7, 1), 3800)  # same month: updated
     assert session.scalar(select(PoliceCallTotal.total)) == 3800
     assert session.scalar(select(PoliceCallTotal.entered_by_name)) == "测试taskforce"
-    assert metrics.call_total_for(session, JULY) == 3800
+    assert dashboard.call_total_for(session, JULY) == 3800
 
 
 def test_bad_110_total_is_refused(session):
@@ -222,7 +224,7 @@ def test_league_export_opens_and_holds_no_personal_data(session):
     _month(session, 7, {0: (3, 0), 1: (2, 1), 2: (1, 1), 3: (1, 2)})
     run = assessment.compute_run(session, actor(session, "taskforce"), JULY)
     rows = assessment.league_table(session, run.id, "station")
-    exp = metrics.export_xlsx("考核排名_派出所", JULY, "全市", assessment.LEAGUE_HEADER,
+    exp = dashboard.export_xlsx("考核排名_派出所", JULY, "全市", assessment.LEAGUE_HEADER,
                               assessment.league_rows_for_export(rows))
     assert exp.filename == "考核排名_派出所_全市_2023-07-01_2023-07-31.xlsx"
     ws = openpyxl.load_workbook(io.BytesIO(exp.data)).active

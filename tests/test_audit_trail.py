@@ -13,11 +13,20 @@ from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, DisputeCategory, Mediator, MediationRoom, Township, User
-from services import (admin_config, assessment, audit, auth, bulletins, cases, clock, dispute_codes, duty,
-                      instruments, meetings, online_services, personal_data, roster, sessions, settings, video_links,
-                      workflow)
+from services import admin_config, audit, auth, clock, personal_data, sessions, settings
+from services.metrics import assessment
+from services.taskforce import bulletins
+from services.cases import intake
+from services.codes import dispute_codes
+from services.roster import duty
+from services.taskforce import instruments
+from services.taskforce import meetings
+from services.codes import online_services
+from services.roster import mediators
+from services.codes import video_links
+from services.cases import workflow
 from services.errors import DomainError, PermissionDenied
-from services.metrics import Period
+from services.metrics.dashboard import Period
 from services.roles import ADMIN, LEADER, ROLES, SYSTEM, STAFF, TASKFORCE
 from tests.factories import actor, case_input
 from tests.test_roster import xlsx as roster_xlsx
@@ -143,15 +152,15 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
         # a 110 case: the police times may be recorded only for those (the MOVES table's guard)
         data = case_input(s, source="110", police_incident_no="J3609812024030100001")
         bad = case_input(s, description="", parties=[])
-    case = w.ok(cases.register_case, staff, data, expect="case.register")
-    w.fails(cases.register_case, staff, bad)  # refused input: nothing saved, nothing logged
+    case = w.ok(intake.register_case, staff, data, expect="case.register")
+    w.fails(intake.register_case, staff, bad)  # refused input: nothing saved, nothing logged
     if other_room:
         w.ok(workflow.reroute, staff, case.id, None, other_room, "就近调处", expect="case.reroute")
     with session_scope(engine) as s:
-        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, case.id)[:1]]
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, case.id)[:1]]
     w.ok(workflow.transition, staff, case.id, "dispatch", None, people=people, expect="case.dispatch")
     with session_scope(engine) as s:
-        extra = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, case.id)[1:2]]
+        extra = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, case.id)[1:2]]
         dispatch_id = s.get(Case, case.id).dispatches[0].id
     if extra:
         w.ok(workflow.add_dispatch, staff, case.id, None, extra, expect="case.add_dispatch")
@@ -189,16 +198,16 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
         purpose="guidance", participants=["room", "city_centre"], room_id=room, result="已指导"), expect="video.log")
 
     # roster and duty
-    person = w.ok(roster.add_mediator, staff, roster.MediatorInput(name="赵走访", kind="village", phone="13900005555",
+    person = w.ok(mediators.add_mediator, staff, mediators.MediatorInput(name="赵走访", kind="village", phone="13900005555",
                                                                    unit_code="R-T13-V01"), expect="roster.add")
-    w.ok(roster.update_mediator, staff, person.id, roster.MediatorInput(
+    w.ok(mediators.update_mediator, staff, person.id, mediators.MediatorInput(
         name="赵走访", kind="village", phone="13900006666", unit_code="R-T13-V01", code=person.code), expect="roster.edit")
-    w.ok(roster.deactivate, staff, person.id, "调离", expect="roster.deactivate")
-    w.ok(roster.reactivate, staff, person.id, expect="roster.reactivate")
-    gone = w.ok(roster.add_mediator, staff, roster.MediatorInput(name="误录人员", kind="grid_worker", phone="13900004444",
+    w.ok(mediators.deactivate, staff, person.id, "调离", expect="roster.deactivate")
+    w.ok(mediators.reactivate, staff, person.id, expect="roster.reactivate")
+    gone = w.ok(mediators.add_mediator, staff, mediators.MediatorInput(name="误录人员", kind="grid_worker", phone="13900004444",
                                                                  unit_code="T01"), expect="roster.add")
-    w.ok(roster.delete_mediator, staff, gone.id, expect="roster.delete")
-    w.ok(roster.import_roster, staff, roster_xlsx([["", "钱导入", "住村母舅", "13900007777", "R-T13-V01"]]),
+    w.ok(mediators.delete_mediator, staff, gone.id, expect="roster.delete")
+    w.ok(mediators.import_roster, staff, roster_xlsx([["", "钱导入", "住村母舅", "13900007777", "R-T13-V01"]]),
          expect="roster.import")
     w.ok(duty.add_department, staff, "走访司法所", expect="department.add")
     night = today + dt.timedelta(days=14)
@@ -208,7 +217,7 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w.ok(duty.unassign, staff, town.id, night + dt.timedelta(days=1), expect="duty.unassign")
     monday = night + dt.timedelta(days=7 - night.weekday())
     w.ok(duty.copy_last_week, staff, town.id, monday, expect="duty.copy_week")
-    official = w.ok(roster.add_mediator, staff, roster.MediatorInput(
+    official = w.ok(mediators.add_mediator, staff, mediators.MediatorInput(
         name="钱司法", kind="department", phone="13900003333", unit_code="T01", department="走访司法所"), expect="roster.add")
     rot = w.ok(duty.add_rotation, staff, official.id, "rotating", today, today + dt.timedelta(days=9), room_id=room,
                expect="rotation.add")
@@ -266,7 +275,7 @@ def _events(engine, action=None):
 def test_events_are_readable_who_what_which_object_and_the_change(engine):
     with session_scope(engine) as s:
         staff, admin = actor(s, STAFF), actor(s, ADMIN)
-        case = cases.register_case(s, staff, case_input(s))
+        case = intake.register_case(s, staff, case_input(s))
         number = case.number
     with session_scope(engine) as s:
         auth.change_role(s, admin, staff.user_id, LEADER)
@@ -298,7 +307,7 @@ def test_a_setting_change_is_named_as_the_settings_page_names_it(keep_settings, 
 def test_filters_and_keyset_pages(engine):
     with session_scope(engine) as s:
         staff, admin, tf = actor(s, STAFF), actor(s, ADMIN), actor(s, TASKFORCE)
-        numbers = [cases.register_case(s, staff, case_input(s, description=f"第{i}起排水沟纠纷")).number
+        numbers = [intake.register_case(s, staff, case_input(s, description=f"第{i}起排水沟纠纷")).number
                    for i in range(7)]
     with session_scope(engine) as s:
         only_reg = audit.AuditFilter(user_id=staff.user_id, action="case.register")
@@ -318,7 +327,7 @@ def test_filters_and_keyset_pages(engine):
 def test_excel_export_holds_the_filtered_rows_and_is_logged(engine):
     with session_scope(engine) as s:
         staff, admin = actor(s, STAFF), actor(s, ADMIN)
-        number = cases.register_case(s, staff, case_input(s)).number
+        number = intake.register_case(s, staff, case_input(s)).number
     with session_scope(engine) as s:
         data = audit.export_xlsx(s, admin, audit.AuditFilter(action="case.register"))
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
@@ -387,7 +396,7 @@ def test_audit_log_page_reads_in_chinese_and_filters(ui_url):
     from db.engine import get_engine
     staff = ensure_user(ui_url, STAFF)
     with session_scope(get_engine(ui_url)) as s:
-        number = cases.register_case(s, staff, case_input(s)).number
+        number = intake.register_case(s, staff, case_input(s)).number
     at = app_as(ui_url, TASKFORCE, "pages/audit_log.py")  # the task force reads the log
     assert not at.exception
     table = at.dataframe[-1].value

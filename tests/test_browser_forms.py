@@ -26,7 +26,10 @@ from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, AwardEntry, Case, DisputeCode, Instrument, Meeting, Party, User
-from services import auth, cases, clock, instruments, workflow
+from services import auth, clock
+from services.cases import intake
+from services.taskforce import instruments
+from services.cases import workflow
 from tests.test_browser_case_loop import WAIT, choose, go, idle, login, pick
 
 pytestmark = pytest.mark.browser
@@ -260,10 +263,10 @@ def _two_new_cases(portal, tag, places=("剑光街道", "剑光街道")):
         for i, place in enumerate(places):
             t = s.scalar(select(Township).where(Township.name == place))
             v = s.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
-            c = cases.register_case(s, staff, cases.CaseInput(
+            c = intake.register_case(s, staff, intake.CaseInput(
                 source="walk_in", received_at=clock.now() - dt.timedelta(minutes=5), township_id=t.id,
                 village_id=v.id, category_id=cat.id, complexity="simple", description=f"调度测试 {tag}-{i}",
-                parties=[cases.PartyInput(name="测试甲", mobile="13600136000")]))
+                parties=[intake.PartyInput(name="测试甲", mobile="13600136000")]))
             numbers.append(c.number)
     return numbers
 
@@ -356,7 +359,7 @@ def test_a_follow_up_says_what_the_party_answered(page, portal):
     staff = _actor(portal, "staff")
     with _db(portal) as s:
         case_id = s.scalar(select(Case.id).where(Case.number == number))
-        people = [(o["mediator_id"], o["duty"]) for o in cases.suggest_dispatch(s, case_id)][:1]
+        people = [(o["mediator_id"], o["duty"]) for o in intake.suggest_dispatch(s, case_id)][:1]
         c = workflow.transition(s, staff, case_id, "dispatch", None, people=people)
         workflow.transition(s, staff, case_id, "settle", c.version, agreement_summary="赔偿维修费用 500 元")
     login(page, portal.url, "taskforce")

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from db.engine import get_engine, session_scope
-from services import dispute_codes
+from services.codes import dispute_codes
 from tests.test_dispute_codes import make_case
 from tests.ui import ensure_user
 

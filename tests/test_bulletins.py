@@ -8,7 +8,12 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Bulletin, Case
-from services import bulletins, cases, clock, instruments, metrics, workflow
+from services import clock
+from services.taskforce import bulletins
+from services.cases import intake
+from services.taskforce import instruments
+from services.metrics import dashboard
+from services.cases import workflow
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -29,8 +34,8 @@ def frozen():
 
 def _settled_case(engine, satisfied=True):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor("staff"), case_input(s))
-        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)[:1]]
+        c = intake.register_case(s, actor("staff"), case_input(s))
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, c.id)[:1]]
         workflow.transition(s, actor("staff"), c.id, "dispatch", None, people=people)
         workflow.transition(s, actor("staff"), c.id, "settle", None, agreement_summary="赔偿并道歉")
         workflow.transition(s, actor("taskforce"), c.id, "follow_up", None, method="phone", agreement_holds=True,
@@ -48,15 +53,15 @@ def test_a_bulletin_gives_the_dashboards_figures_for_the_same_period(engine, fro
     reopened = _settled_case(engine, satisfied=False)  # the dissatisfied follow-up reopens the case
     again = _settled_case(engine, satisfied=False)
     with session_scope(engine) as s:
-        cases.register_case(s, actor("staff"), case_input(s, "village"))
+        intake.register_case(s, actor("staff"), case_input(s, "village"))
         workflow.transition(s, actor("staff"), again, "settle", None, agreement_summary="增加赔偿")
         workflow.transition(s, actor("taskforce"), again, "follow_up", None, method="visit", agreement_holds=True,
                             satisfaction="basic")
     bid = _draft(engine)
     with session_scope(engine) as s:
         f = bulletins.get(s, actor("leader"), bid)["figures"]
-        metrics.mark_full_refresh(s)
-        tiles = {t.key: t for t in metrics.headline(s, metrics.Period(DAY - dt.timedelta(days=9), DAY))}
+        dashboard.mark_full_refresh(s)
+        tiles = {t.key: t for t in dashboard.headline(s, dashboard.Period(DAY - dt.timedelta(days=9), DAY))}
         status = s.get(Case, reopened).status
     # every follow-up counts, also the one that reopened a case that was settled again afterwards
     assert (f["received"], f["settled"], f["followed"], f["satisfied"]) == (4, 2, 4, 2)

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
 from db.models import Case, DisputeCategory, FollowUp, Grid, Township, Village
-from services import cases, clock, workflow
+from services import clock
+from services.cases import intake
+from services.cases import workflow
 from tests.ui import form_el, app_as, by_key, ensure_user, texts
 
 INTAKE, DETAIL, LIST = "pages/case_intake.py", "pages/case_detail.py", "pages/case_list.py"
@@ -39,11 +41,11 @@ def make_case(url, incident="", mobile="13912345678"):
     t, v, g, cat = place(url)
     staff = ensure_user(url, "staff")
     with db(url) as s:
-        c = cases.register_case(s, staff, cases.CaseInput(
+        c = intake.register_case(s, staff, intake.CaseInput(
             source="110" if incident else "walk_in", police_incident_no=incident,
             received_at=clock.now() - dt.timedelta(minutes=30), township_id=t, village_id=v, grid_id=g,
             category_id=cat, complexity="simple", description="欧阳明月家楼上漏水引发邻里争吵，回电 13912345678",
-            parties=[cases.PartyInput(name="欧阳明月", role="applicant", mobile=mobile)]))
+            parties=[intake.PartyInput(name="欧阳明月", role="applicant", mobile=mobile)]))
         return c.id, c.number
 
 
@@ -182,7 +184,7 @@ def test_lost_update_asks_to_reload_and_saves_nothing(url):
     other = ensure_user(url, "staff")
     with db(url) as s:  # someone else dispatches meanwhile
         c = s.get(Case, case_id)
-        person = cases.suggest_dispatch(s, case_id)[0]
+        person = intake.suggest_dispatch(s, case_id)[0]
         workflow.transition(s, other, case_id, "dispatch", c.version, people=[(person["mediator_id"], person["duty"])])
     form_el(at.selectbox, "cd", "terminate_code").set_value("withdrawn")
     form_el(at.text_area, "cd", "terminate_note").input("申请人撤回")
@@ -225,7 +227,7 @@ def test_case_detail_shows_the_agreement_amount_in_yuan_and_no_blank_fields(url)
     case_id, number = make_case(url)
     staff = ensure_user(url, "staff")
     with db(url) as s:
-        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, case_id)[:2]]
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, case_id)[:2]]
         c = workflow.transition(s, staff, case_id, "dispatch", None, people=people)
         workflow.transition(s, staff, case_id, "settle", c.version, agreement_summary="赔偿修缮费",
                             agreement_amount="12345.5")

@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from db.models import DisputeCategory, Grid, Mediator, PoliceStation, Township, Village
-from services import case_queries as q
-from services import cases, clock, ladder, workflow
+from services.cases import case_queries as q
+from services import clock
+from services.cases import intake
+from services.cases import ladder
+from services.cases import workflow
 from services.errors import PermissionDenied
 from services.roles import LEADER, MEDIATOR, STAFF, TASKFORCE, TRAINER, Actor
 
@@ -38,17 +41,17 @@ def make_case(session, mode="station", n=0, name="张三", mobile="13800138000",
               description="邻居装修噪音引发争吵"):
     t, v, g = place(session, mode, n)
     cat = session.scalar(select(DisputeCategory.id).where(DisputeCategory.code == category))
-    data = cases.CaseInput(source=source, received_at=received or clock.now() - dt.timedelta(hours=1),
+    data = intake.CaseInput(source=source, received_at=received or clock.now() - dt.timedelta(hours=1),
                            township_id=t.id, village_id=v.id, grid_id=g.id, address="某路 12 号 3 栋",
                            category_id=cat, complexity="simple", description=description,
-                           parties=[cases.PartyInput(name=name, role="applicant", mobile=mobile, id_card=id_card,
+                           parties=[intake.PartyInput(name=name, role="applicant", mobile=mobile, id_card=id_card,
                                                      address="幸福小区 5 栋 201")],
                            police_incident_no=incident, hotline_order_no=order, police_station_id=station_id)
-    return cases.register_case(session, STAFF_A, data)
+    return intake.register_case(session, STAFF_A, data)
 
 
 def dispatch(session, c, at=None):
-    people = [(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:2]]
+    people = [(s["mediator_id"], s["duty"]) for s in intake.suggest_dispatch(session, c.id)[:2]]
     return workflow.transition(session, STAFF_A, c.id, "dispatch", c.version, people=people, notified_at=at)
 
 
@@ -150,7 +153,7 @@ def test_free_text_hides_names_and_numbers_from_roles_without_personal_access(se
     typed = "欧阳明月（13912345678，身份证 11010519491231002X）称明月家住幸福小区 5 栋 201，邻居电话 137-0000-0001，座机 0795-1234567"
     c = make_case(session, name="欧阳明月", mobile="13912345678", id_card=ID_X, description=typed)
     c = workflow.transition(session, STAFF_A, c.id, "dispatch", c.version, note="已电话联系欧阳明月",
-                            people=[(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:1]])
+                            people=[(s["mediator_id"], s["duty"]) for s in intake.suggest_dispatch(session, c.id)[:1]])
     c = workflow.transition(session, STAFF_A, c.id, "settle", c.version, agreement_summary="邻居向欧阳明月赔偿 500 元")
     view = q.case_view(session, Actor(user_id=None, username="r", role=role), c.id)
     shown = " ".join([view["description"], view["agreement_summary"], *(e["note"] for e in view["timeline"]),
@@ -295,7 +298,7 @@ def test_timeline_names_people_and_current_mediator_follows_a_transfer(session):
     from tests.factories import actor
     clerk = actor(session, STAFF, username="clerk_wang")  # display name 测试staff
     c = make_case(session)
-    people = [(s["mediator_id"], s["duty"]) for s in cases.suggest_dispatch(session, c.id)[:2]]
+    people = [(s["mediator_id"], s["duty"]) for s in intake.suggest_dispatch(session, c.id)[:2]]
     c = workflow.transition(session, clerk, c.id, "dispatch", c.version, people=people)
     assert q.case_view(session, clerk, c.id)["current_mediator"]  # the person sent, by name
     clock.freeze(BASE + dt.timedelta(hours=2))

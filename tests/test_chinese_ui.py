@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from services.instruments import MAX_FILE_BYTES
+from services.taskforce.instruments import MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from components.navigation import PAGES
 from db.engine import get_engine, session_scope
 from db.models import OnlineRequest, VideoLink
-from services import dispute_codes, online_services
+from services.codes import dispute_codes
+from services.codes import online_services
 from tests.test_dispute_codes import make_case
 from tests.ui import ROOT, app_as, by_key, ensure_user, texts
 

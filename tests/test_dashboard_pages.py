@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
 from db.models import AwardEntry, DisputeCategory, Setting, Township
-from services import assessment, metrics
+from services.metrics import assessment
+from services.metrics import dashboard
 from services.demo import assessment as demo_assessment, cases as demo_cases
 from tests.test_metrics import L, forget_settings, make_case
 from tests.ui import form_el, app_as, by_key, texts
@@ -58,7 +59,7 @@ def test_leader_reads_the_dashboard_rankings_and_register_on_demo_data(url, expo
     # narrowing to one township changes every tile to that township's figures
     with session_scope(get_engine(url)) as s:
         town = s.scalar(select(Township).order_by(Township.code))
-        expected = metrics.raw_totals(s, metrics.Period.article(), metrics.Scope("township", town.id))["received"]
+        expected = dashboard.raw_totals(s, dashboard.Period.article(), dashboard.Scope("township", town.id))["received"]
     by_key(at.selectbox, "dash_scope_kind").set_value("township").run()
     by_key(at.selectbox, "dash_township").set_value(town.id).run()
     assert not at.exception
@@ -145,7 +146,7 @@ def test_admin_edits_weights_old_ranking_keeps_its_own(url):
     _some_cases(url)
     with session_scope(get_engine(url)) as s:
         from tests.test_assessment import actor
-        assessment.compute_run(s, actor(s, "taskforce"), metrics.Period.month(dt.date(2023, 7, 1)))
+        assessment.compute_run(s, actor(s, "taskforce"), dashboard.Period.month(dt.date(2023, 7, 1)))
     at = app_as(url, "admin", "pages/assessment.py")
     assert not at.exception
     assert [b for b in at.button if b.key == "as_compute"] == []  # admin sets weights, does not compute

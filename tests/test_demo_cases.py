@@ -10,7 +10,10 @@ from sqlalchemy import and_, func, select
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
 from db.models import Case, CaseEvent, Counter, Dispatch, FollowUp, Mediator, Party, User
-from services import cases, clock, demo, ladder, org
+from services import clock, demo
+from services.cases import intake
+from services.cases import ladder
+from services.roster import org
 from services.demo import cases as demo_cases
 from services.auth import actor_for
 from services.validation import normalise_id_card
@@ -173,9 +176,9 @@ def test_new_registrations_continue_the_numbering(s):
     category = s.scalar(select(Case.category_id).limit(1))
 
     def register(received):
-        return cases.register_case(s, staff, cases.CaseInput(
+        return intake.register_case(s, staff, intake.CaseInput(
             source="walk_in", received_at=received, township_id=township, village_id=village, category_id=category,
-            description="两户因宅基地边界发生争执", parties=[cases.PartyInput(name="测试人", mobile="13900000001")]))
+            description="两户因宅基地边界发生争执", parties=[intake.PartyInput(name="测试人", mobile="13900000001")]))
 
     assert register(clock.now() - dt.timedelta(minutes=5)).number == f"丰-{clock.local(clock.now()).year}-{live_count + 1:06d}"
     late_2023 = register(clock.local_dt(2023, 12, 20, 9))
@@ -195,7 +198,7 @@ def test_the_same_seed_gives_the_same_cases(s, demo_url):
 
 def test_live_descriptions_quote_the_caller_and_a_leader_reads_them_masked(s):
     """Trainers can show the free-text masking without typing: new calls name their caller and number."""
-    from services import case_queries
+    from services.cases import case_queries
     c = s.scalar(select(Case).where(Case.status == "registered", Case.description.contains("来电人"))
                  .order_by(Case.id).limit(1))
     assert c is not None
@@ -209,7 +212,7 @@ def test_live_descriptions_quote_the_caller_and_a_leader_reads_them_masked(s):
 def test_the_sql_twin_of_the_table_picks_the_same_cases_as_the_rules(s):
     """ladder.sql_allows(action) (used by the queues) selects exactly the cases for which
     ladder.refusal(state, action) is None, over the demo's cases in every state."""
-    from services import workflow
+    from services.cases import workflow
     waiting = dict(s.execute(select(Dispatch.case_id, func.count()).where(Dispatch.arrived_at.is_(None))
                              .group_by(Dispatch.case_id)).all())
     states = {}

@@ -16,7 +16,11 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, DisputeCode, Mediator, Township, Village
-from services import cases, clock, dispute_codes, org, workflow
+from services import clock
+from services.cases import intake
+from services.codes import dispute_codes
+from services.roster import org
+from services.cases import workflow
 from services.errors import PermissionDenied
 from services.validation import id_check_digit
 from tests.ui import ensure_user
@@ -36,13 +40,13 @@ def make_case(session, actor, state: str = "mediating", markers: dict | None = N
     town = session.scalar(select(Township).where(Township.mode == mode).order_by(Township.code))
     village = session.scalar(select(Village).where(Village.township_id == town.id).order_by(Village.code))
     cat = org.categories(session)[0]
-    data = cases.CaseInput(
+    data = intake.CaseInput(
         source="walk_in", received_at=clock.now() - dt.timedelta(hours=3), township_id=town.id,
         village_id=village.id, category_id=cat.id, complexity="simple",
         description=f"邻里因排水沟堵塞发生争执 {m.get('description', '')}", address=m.get("case_address", ""),
-        parties=[cases.PartyInput(name=m.get("name", "张三"), mobile=m.get("mobile", "13800138000"),
+        parties=[intake.PartyInput(name=m.get("name", "张三"), mobile=m.get("mobile", "13800138000"),
                                   id_card=m.get("id_card", ""), address=m.get("address", ""))])
-    case = cases.register_case(session, actor, data)
+    case = intake.register_case(session, actor, data)
     dispute_codes.issue_for_case(session, case.id)
     if state == "registered":
         return case

@@ -7,7 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import (Department, DisputeCategory, DutyShift, MediationRoom, Mediator, Township, Village)
-from services import cases, clock, duty, roster
+from services import clock
+from services.cases import intake
+from services.roster import duty
+from services.roster import mediators
 from services.errors import PermissionDenied, ValidationError
 from tests.test_roster import _keep_people, actor  # noqa: F401  (autouse: restores the kept mediator table)
 
@@ -87,17 +90,17 @@ def test_a_deactivated_person_is_never_on_duty_nor_suggested(session, town):
     v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
     cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
     clock.freeze(at(D, 23, 30))
-    case = cases.register_case(session, staff, cases.CaseInput(
+    case = intake.register_case(session, staff, intake.CaseInput(
         source="walk_in", received_at=at(D, 23), township_id=t.id, village_id=v.id, category_id=cat.id,
         complexity="simple", description="夜间邻里噪音纠纷双方争吵",
-        parties=[cases.PartyInput(name="王小明", mobile="13800138000")]))
-    suggested = {s["mediator_id"] for s in cases.suggest_dispatch(session, case.id)}
+        parties=[intake.PartyInput(name="王小明", mobile="13800138000")]))
+    suggested = {s["mediator_id"] for s in intake.suggest_dispatch(session, case.id)}
     assert a.id in suggested and station_m.id in suggested
 
-    gap_nights = roster.deactivate(session, staff, a.id, "调离")
-    roster.deactivate(session, staff, station_m.id, "退休")
+    gap_nights = mediators.deactivate(session, staff, a.id, "调离")
+    mediators.deactivate(session, staff, station_m.id, "退休")
     assert D in gap_nights
-    suggested = {s["mediator_id"] for s in cases.suggest_dispatch(session, case.id)}
+    suggested = {s["mediator_id"] for s in intake.suggest_dispatch(session, case.id)}
     assert a.id not in suggested and station_m.id not in suggested
     on = duty.who_is_on_duty(session, at(D, 23, 30), township_id=t.id)
     assert on.gap and a.id not in [p["mediator_id"] for p in on.people]
@@ -156,7 +159,7 @@ def test_stays_make_department_people_dispatchable(session, town):
     staff = actor(session, "staff")
     session.add(Department(name="司法所", sort_order=0, active=True))
     session.flush()
-    p = roster.add_mediator(session, staff, roster.MediatorInput(name="钱司法", kind="department", phone="13900003333",
+    p = mediators.add_mediator(session, staff, mediators.MediatorInput(name="钱司法", kind="department", phone="13900003333",
                                                                  unit_code="T01", department="司法所"))
     duty.add_rotation(session, staff, p.id, "rotating", D, D + dt.timedelta(days=9), room_id=room.id)
     assert [m.id for m in duty.rotation_people(session, room.id, at(D, 10))] == [p.id]
@@ -169,10 +172,10 @@ def test_stays_make_department_people_dispatchable(session, town):
 
     v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
     cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "land"))
-    case = cases.register_case(session, staff, cases.CaseInput(
+    case = intake.register_case(session, staff, intake.CaseInput(
         source="walk_in", received_at=at(D, 9), township_id=t.id, village_id=v.id, category_id=cat.id,
         complexity="general", description="宅基地边界争议涉及多户",
-        parties=[cases.PartyInput(name="王小明", mobile="13800138000")]))
+        parties=[intake.PartyInput(name="王小明", mobile="13800138000")]))
     duty.add_rotation(session, staff, p.id, "on_demand", case_number=case.number)
     assert [m.id for m in duty.case_people(session, case.id)] == [p.id]
     assert {r["方式"] for r in duty.list_rotations(session, t.id)} == {"轮驻", "随驻"}
@@ -198,7 +201,7 @@ def test_village_room_is_always_on(session):
 def test_at_half_past_one_the_closed_station_room_is_not_preselected(session, town):
     """Issue 11 #5: at 01:30 the dispatch form preselected a station mediator of a room that
     closed at 22:00. The night's duty cadre is preselected; the room's people stay choosable."""
-    from services import case_queries
+    from services.cases import case_queries
     t, (a, _b, _c), room = town
     staff = actor(session, "staff")
     duty.assign(session, staff, t.id, D, a.id)
@@ -206,10 +209,10 @@ def test_at_half_past_one_the_closed_station_room_is_not_preselected(session, to
     cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "neighbor"))
     next_day = D + dt.timedelta(days=1)
     clock.freeze(at(next_day, 1, 30))
-    case = cases.register_case(session, staff, cases.CaseInput(
+    case = intake.register_case(session, staff, intake.CaseInput(
         source="walk_in", received_at=at(next_day, 1, 20), township_id=t.id, village_id=v.id, category_id=cat.id,
         complexity="simple", description="凌晨邻里噪音纠纷双方争吵",
-        parties=[cases.PartyInput(name="王小明", mobile="13800138000")]))
+        parties=[intake.PartyInput(name="王小明", mobile="13800138000")]))
     options = case_queries.dispatch_options(session, staff, case.id)
     preselectable = {o["mediator_id"] for o in options if o["suggested"]}
     room_people = {m.id for m in session.scalars(select(Mediator).where(Mediator.room_id == room.id,

@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 
 from db.engine import session_scope
 from db.models import OnlineRequest
-from services import dispute_codes, inputs, online_services, settings
+from services import inputs, settings
+from services.codes import dispute_codes
+from services.codes import online_services
 from services.errors import ValidationError
 from services.redact import contains_personal_number, redact
 from tests.test_dispute_codes import make_case, valid_id
@@ -376,7 +378,7 @@ def _formula_cells(raw: bytes) -> list[str]:
 def test_roster_import_refuses_formula_names_and_no_export_holds_a_formula(engine):
     from sqlalchemy.orm import Session
 
-    from services import roster
+    from services.roster import mediators
     from tests.test_roster import actor, xlsx
     with Session(engine) as s:  # never committed: the kept roster stays as it was
         staff = actor(s, "staff")
@@ -385,22 +387,22 @@ def test_roster_import_refuses_formula_names_and_no_export_holds_a_formula(engin
             ["", "@SUM(1)", "住村母舅", "13900001113", "R-T13-V01", "", "", "", "", "", ""],
             ["", "赵德明", "住村母舅", "13900001112", "R-T13-V01", "", "", "-2+3", "", "", "+1-2 备注"],
         ])
-        result = roster.import_roster(s, staff, raw)
+        result = mediators.import_roster(s, staff, raw)
         assert result.inserted == 1 and len(result.invalid) == 2
         assert all("姓名" in " ".join(r.errors) for r in result.invalid)
         assert "不能以 = + - @ 开头" in " ".join(result.invalid[1].errors)
-        assert _formula_cells(roster.error_report_xlsx(result.invalid)) == []
-        exported = roster.export_xlsx(s, staff, roster.RosterFilter(active=None))
+        assert _formula_cells(mediators.error_report_xlsx(result.invalid)) == []
+        exported = mediators.export_xlsx(s, staff, mediators.RosterFilter(active=None))
         assert _formula_cells(exported) == []
-        assert roster.parse_import(s, exported).count("unchanged") >= 1 and not roster.parse_import(s, exported).invalid
+        assert mediators.parse_import(s, exported).count("unchanged") >= 1 and not mediators.parse_import(s, exported).invalid
         s.rollback()
 
 
 def test_statistics_export_neutralises_formula_cells():
-    from services import metrics
+    from services.metrics import dashboard
     from services.exports import csv_bytes
     period = type("P", (), {"text": "2026年", "start": dt.date(2026, 1, 1), "end": dt.date(2026, 12, 31)})()
-    exp = metrics.export_xlsx("统计", period, "全市", ["单位", "件数"], [["=1+1", 3], ["-2+3", 4], ["@SUM(1)", 5]])
+    exp = dashboard.export_xlsx("统计", period, "全市", ["单位", "件数"], [["=1+1", 3], ["-2+3", 4], ["@SUM(1)", 5]])
     assert _formula_cells(exp.data) == []
     assert csv_bytes([["=1+1", 2]]).decode("utf-8-sig").startswith("'=1+1,2")
 
@@ -461,7 +463,7 @@ def test_create_admin_takes_the_password_from_the_environment(db_url):
 def _org_problem(mutate) -> str:
     import json
 
-    from services import org
+    from services.roster import org
     data = json.loads(org.DEFAULT_ORG_FILE.read_text(encoding="utf-8"))
     mutate(data)
     with pytest.raises(ValidationError) as err:
@@ -599,13 +601,13 @@ def _docx_text(raw: bytes) -> str:
 
 
 def _personal_case(engine):
-    from services import cases
+    from services.cases import intake
     from tests.factories import case_input
     from tests.test_meetings import actor
     with session_scope(engine) as s:
-        data = case_input(s, parties=[cases.PartyInput(name="张斌东", role="applicant", mobile="17381337463",
+        data = case_input(s, parties=[intake.PartyInput(name="张斌东", role="applicant", mobile="17381337463",
                                                        id_card="362202199003214441")])
-        return cases.register_case(s, actor("staff"), data).id
+        return intake.register_case(s, actor("staff"), data).id
 
 
 def _hidden(text: str) -> bool:
@@ -614,7 +616,7 @@ def _hidden(text: str) -> bool:
 
 @pytest.mark.parametrize("role", ["leader", "trainer"])
 def test_minutes_free_text_is_masked_for_leaders_on_the_page_and_in_the_files(engine, role):
-    from services import meetings
+    from services.taskforce import meetings
     from tests.test_meetings import DAY, actor
     case_id = _personal_case(engine)
     data = meetings.MeetingInput(kind="coordination", held_on=DAY, place="市综治中心", convened_by="专班 熊建国",
@@ -635,7 +637,7 @@ def test_minutes_free_text_is_masked_for_leaders_on_the_page_and_in_the_files(en
 
 @pytest.mark.parametrize("role", ["leader", "trainer"])
 def test_notice_situation_is_masked_for_leaders_on_the_page_and_in_the_docx(engine, role):
-    from services import instruments
+    from services.taskforce import instruments
     from tests.test_meetings import DAY, actor
     case_id = _personal_case(engine)
     with session_scope(engine) as s:
@@ -653,18 +655,18 @@ def test_notice_situation_is_masked_for_leaders_on_the_page_and_in_the_docx(engi
 
 def _write_case_description(engine, text):
     from db.models import Case
-    from services import cases
+    from services.cases import intake
     from tests.factories import case_input
     from tests.test_meetings import actor
     with session_scope(engine) as s:
-        cid = cases.register_case(s, actor("staff"), case_input(s, description="邻里纠纷：" + text)).id
+        cid = intake.register_case(s, actor("staff"), case_input(s, description="邻里纠纷：" + text)).id
     with session_scope(engine) as s:
         return s.get(Case, cid).description, "邻里纠纷："
 
 
 def _write_meeting(engine, text):
     from db.models import Meeting
-    from services import meetings
+    from services.taskforce import meetings
     from tests.test_meetings import DAY, actor
     data = meetings.MeetingInput(kind="coordination", held_on=DAY, place="市综治中心", convened_by="熊建国",
                                  topic="协调" + text, attending_units=["剑光街道"], attendees=["熊建国"],
@@ -679,7 +681,7 @@ def _write_meeting(engine, text):
 
 def _write_notice(engine, text):
     from db.models import Instrument
-    from services import instruments
+    from services.taskforce import instruments
     from tests.test_meetings import DAY, actor
     with session_scope(engine) as s:
         iid = instruments.create_draft(s, actor("taskforce"), "risk_notice", instruments.InstrumentInput(

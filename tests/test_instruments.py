@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import AuditEvent, Counter, Instrument
-from services import cases, clock, instruments
+from services import clock
+from services.cases import intake
+from services.taskforce import instruments
 from services.errors import ConcurrentEdit, DomainError, PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -37,7 +39,7 @@ def frozen():
 
 def _case(engine, mode="station", **overrides):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor(s, "staff"), case_input(s, mode, **overrides))
+        c = intake.register_case(s, actor(s, "staff"), case_input(s, mode, **overrides))
         return c.id, c.number
 
 

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Case, CaseEvent, MediationRoom, Party
-from services import cases, clock
+from services import clock
+from services.cases import intake
 from services.errors import PermissionDenied, ValidationError
 from services.validation import id_check_digit, normalise_id_card, normalise_mobile
 from tests.factories import actor, case_input
@@ -37,12 +38,12 @@ def _count(engine, model):
 def test_register_routes_urban_to_station_room_and_numbers(engine):
     with session_scope(engine) as s:
         staff = actor(s, "staff")
-        c = cases.register_case(s, staff, case_input(s, "station"))
+        c = intake.register_case(s, staff, case_input(s, "station"))
         room = s.get(MediationRoom, c.room_id)
         assert (c.mode, room.kind) == ("station", "station")
         assert c.number.startswith(f"丰-{clock.local(c.received_at).year}-") and c.number.endswith("000001")
         assert c.status == "registered" and c.level == "onsite"
-        c2 = cases.register_case(s, staff, case_input(s, "village"))
+        c2 = intake.register_case(s, staff, case_input(s, "village"))
         assert c2.mode == "village" and s.get(MediationRoom, c2.room_id).village_id == c2.village_id
         assert c2.number.endswith("000002")
         assert [e.action for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id))] == ["register"]
@@ -50,9 +51,9 @@ def test_register_routes_urban_to_station_room_and_numbers(engine):
 
 @pytest.mark.parametrize("overrides,field", [
     (dict(parties=[]), "parties"),
-    (dict(parties=[cases.PartyInput(name="李四", mobile="12345")]), "party0.mobile"),
-    (dict(parties=[cases.PartyInput(name="李四", mobile="13800138000", id_card="110105194912310021")]), "party0.id_card"),
-    (dict(parties=[cases.PartyInput(name="", mobile="13800138000")]), "party0.name"),
+    (dict(parties=[intake.PartyInput(name="李四", mobile="12345")]), "party0.mobile"),
+    (dict(parties=[intake.PartyInput(name="李四", mobile="13800138000", id_card="110105194912310021")]), "party0.id_card"),
+    (dict(parties=[intake.PartyInput(name="", mobile="13800138000")]), "party0.name"),
     (dict(received_at=clock.now() + dt.timedelta(hours=2)), "received_at"),
     (dict(received_at=clock.local_dt(1999, 12, 31, 23, 59)), "received_at"),  # a typo in the year
     (dict(township_id=None), "township_id"),
@@ -66,7 +67,7 @@ def test_register_routes_urban_to_station_room_and_numbers(engine):
 def test_bad_input_is_refused_on_its_field_and_nothing_saved(engine, overrides, field):
     with pytest.raises(ValidationError) as exc:
         with session_scope(engine) as s:
-            cases.register_case(s, actor(s, "staff"), case_input(s, **overrides))
+            intake.register_case(s, actor(s, "staff"), case_input(s, **overrides))
     assert field in exc.value.fields and exc.value.fields[field]
     assert _count(engine, Case) == 0 and _count(engine, Party) == 0
 
@@ -74,9 +75,9 @@ def test_bad_input_is_refused_on_its_field_and_nothing_saved(engine, overrides, 
 def test_second_party_errors_name_the_party(engine):
     with pytest.raises(ValidationError) as exc:
         with session_scope(engine) as s:
-            cases.register_case(s, actor(s, "staff"), case_input(s, parties=[
-                cases.PartyInput(name="甲", mobile="13800138000"),
-                cases.PartyInput(name="乙", mobile="1380013", role="respondent")]))
+            intake.register_case(s, actor(s, "staff"), case_input(s, parties=[
+                intake.PartyInput(name="甲", mobile="13800138000"),
+                intake.PartyInput(name="乙", mobile="1380013", role="respondent")]))
     assert exc.value.fields == {"party1.mobile": exc.value.fields["party1.mobile"]}
     assert "当事人2" in exc.value.fields["party1.mobile"]
 
@@ -85,24 +86,24 @@ def test_village_of_another_township_is_refused(engine):
     with session_scope(engine) as s:
         _, other_village = __import__("tests.factories", fromlist=["place"]).place(s, "village")
         with pytest.raises(ValidationError) as exc:
-            cases.register_case(s, actor(s, "staff"), case_input(s, "station", village_id=other_village.id))
+            intake.register_case(s, actor(s, "staff"), case_input(s, "station", village_id=other_village.id))
     assert "village_id" in exc.value.fields
 
 
 def test_normalised_values_are_stored(engine):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor(s, "staff"), case_input(s, parties=[
-            cases.PartyInput(name="赵六", mobile="+86 139-0000-1111", id_card="11010519491231002x")]))
+        c = intake.register_case(s, actor(s, "staff"), case_input(s, parties=[
+            intake.PartyInput(name="赵六", mobile="+86 139-0000-1111", id_card="11010519491231002x")]))
         assert (c.parties[0].mobile, c.parties[0].id_card) == ("13900001111", "11010519491231002X")
 
 
 def test_duplicate_110_number_links_to_the_existing_case(engine):
     with session_scope(engine) as s:
-        first = cases.register_case(s, actor(s, "staff"), case_input(s, source="110", police_incident_no="J20261129-0001"))
+        first = intake.register_case(s, actor(s, "staff"), case_input(s, source="110", police_incident_no="J20261129-0001"))
         number = first.number
-    with pytest.raises(cases.DuplicateCase) as exc:
+    with pytest.raises(intake.DuplicateCase) as exc:
         with session_scope(engine) as s:
-            cases.register_case(s, actor(s, "staff"), case_input(s, source="110", police_incident_no="J20261129-0001"))
+            intake.register_case(s, actor(s, "staff"), case_input(s, source="110", police_incident_no="J20261129-0001"))
     assert exc.value.number == number and number in exc.value.message
     assert _count(engine, Case) == 1
 
@@ -111,7 +112,7 @@ def test_duplicate_110_number_links_to_the_existing_case(engine):
 def test_roles_that_do_not_register_are_refused(engine, role):
     with pytest.raises(PermissionDenied):
         with session_scope(engine) as s:
-            cases.register_case(s, actor(s, role), case_input(s))
+            intake.register_case(s, actor(s, role), case_input(s))
     assert _count(engine, Case) == 0
 
 
@@ -120,9 +121,9 @@ def test_route_override_needs_a_reason_and_is_recorded(engine):
         staff = actor(s, "staff")
         other_room = s.scalar(select(MediationRoom).where(MediationRoom.kind == "village"))
         with pytest.raises(ValidationError) as exc:
-            cases.register_case(s, staff, case_input(s, "station"), override_room_id=other_room.id)
+            intake.register_case(s, staff, case_input(s, "station"), override_room_id=other_room.id)
         assert "override_reason" in exc.value.fields
-        c = cases.register_case(s, staff, case_input(s, "station"), override_room_id=other_room.id,
+        c = intake.register_case(s, staff, case_input(s, "station"), override_room_id=other_room.id,
                                 override_reason="当事人住所在该村")
         assert (c.mode, c.room_id, c.route_overridden) == ("village", other_room.id, True)
         assert "当事人住所在该村" in c.route_note
@@ -139,17 +140,17 @@ def test_after_hours_station_case_suggests_the_duty_cadre(engine):
             data = case_input(s, "station", received_at=late)
             cadre = s.scalar(select(Mediator).where(Mediator.kind == "duty_cadre", Mediator.township_id == data.township_id))
             s.add(DutyShift(township_id=data.township_id, duty_date=dt.date(2026, 11, 20), mediator_id=cadre.id))
-            c = cases.register_case(s, staff, data)
+            c = intake.register_case(s, staff, data)
             assert c.after_hours
             clock.freeze(clock.local_dt(2026, 11, 20, 22, 40))  # dispatched the same night
-            duties = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)]
+            duties = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, c.id)]
             assert (cadre.id, "duty_cadre") in duties
             assert duties[0][1] == "grid_worker"
             clock.freeze(clock.local_dt(2026, 11, 21, 23, 0))  # dispatched the next night, nobody rostered
-            assert (cadre.id, "duty_cadre") in [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, c.id)]
-            day = cases.register_case(s, staff, case_input(s, "station", received_at=clock.local_dt(2026, 11, 20, 21, 58)))
+            assert (cadre.id, "duty_cadre") in [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, c.id)]
+            day = intake.register_case(s, staff, case_input(s, "station", received_at=clock.local_dt(2026, 11, 20, 21, 58)))
             assert not day.after_hours
             clock.freeze(clock.local_dt(2026, 11, 20, 21, 59))  # the room is still open
-            assert "duty_cadre" not in [x["duty"] for x in cases.suggest_dispatch(s, day.id)]
+            assert "duty_cadre" not in [x["duty"] for x in intake.suggest_dispatch(s, day.id)]
     finally:
         clock.freeze(None)

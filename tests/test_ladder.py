@@ -1,4 +1,4 @@
-"""The MOVES table (services.ladder) and the one state change (services.case_state), as plain
+"""The MOVES table (services.cases.ladder) and the one state change (services.cases.case_state), as plain
 tests: every allowed move, every forbidden one, the side actions' gates, and random sequences of
 moves through transition() that never leave the states the table allows."""
 import datetime as dt
@@ -11,7 +11,11 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Case, Dispatch
-from services import case_state, cases, clock, ladder, workflow
+from services import clock
+from services.cases import case_state
+from services.cases import intake
+from services.cases import ladder
+from services.cases import workflow
 from services.errors import IllegalTransition, PermissionDenied, ValidationError
 from tests.factories import actor, case_input
 
@@ -139,7 +143,7 @@ def test_required_fields_come_from_the_table_with_their_chinese_messages():
 
 
 def test_the_public_words_come_from_the_table():
-    from services.dispute_codes import _step_label
+    from services.codes.dispute_codes import _step_label
     assert _step_label("transfer", "township") == "已移送乡镇综治中心"
     assert _step_label("dispatch", "onsite") == "现场调解中"
     assert _step_label("arrive", "onsite") is None  # internal steps never reach the citizen
@@ -156,7 +160,7 @@ def _payload(s, c: Case, action: str, variant: int) -> dict:
     """A complete payload for the action (variant picks among valid answers)."""
     now = clock.now()
     if action in ("dispatch", "add_dispatch"):
-        return {"people": [(m["mediator_id"], m["duty"]) for m in cases.suggest_dispatch(s, c.id)[:1 + variant % 2]]}
+        return {"people": [(m["mediator_id"], m["duty"]) for m in intake.suggest_dispatch(s, c.id)[:1 + variant % 2]]}
     if action == "arrive":
         d = s.scalar(select(Dispatch).where(Dispatch.case_id == c.id, Dispatch.arrived_at.is_(None)).limit(1))
         return {"dispatch_id": d.id if d else None, "arrived_at": now}
@@ -186,7 +190,7 @@ def test_random_sequences_never_leave_the_table(engine, mode, source, steps):
     with session_scope(engine) as s:
         number = uuid.uuid4().hex[:12].upper()
         extra = {"police_incident_no": f"J{number}"} if source == "110" else {"hotline_order_no": f"GD{number}"}
-        cid = cases.register_case(s, actor(s, "staff"), case_input(s, mode, source=source, **extra)).id
+        cid = intake.register_case(s, actor(s, "staff"), case_input(s, mode, source=source, **extra)).id
     for action, variant in steps:
         with session_scope(engine) as s:
             c = s.get(Case, cid)

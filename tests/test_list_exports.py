@@ -28,20 +28,15 @@ from db.models import (
     Township,
     VideoLink,
 )
-from services import (
-    assessment,
-    audit,
-    bulletins,
-    clock,
-    dispute_codes,
-    duty,
-    instruments,
-    listing,
-    lists,
-    meetings,
-    online_services,
-    video_links,
-)
+from services import audit, clock, listing, lists
+from services.metrics import assessment
+from services.taskforce import bulletins
+from services.codes import dispute_codes
+from services.roster import duty
+from services.taskforce import instruments
+from services.taskforce import meetings
+from services.codes import online_services
+from services.codes import video_links
 from services.roles import SYSTEM
 from tests.test_dispute_codes import make_case
 from tests.ui import ensure_user

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import DisputeCategory, Grid, Mediator, Township, Village
-from services import audit, cases, clock
+from services import audit, clock
+from services.cases import intake
 from services.roles import SYSTEM
 from tests.ui import app_as, by_key, ensure_user, texts
 
@@ -29,10 +30,10 @@ def add_cases(url, n: int, mode: str = "station", mobile: str = "13900000000", l
         g = s.scalar(select(Grid).where(Grid.village_id == v.id).order_by(Grid.code))
         cat = s.scalar(select(DisputeCategory.id).where(DisputeCategory.code == "neighbor"))
         start = clock.now() - dt.timedelta(hours=2) + dt.timedelta(minutes=later)
-        return [cases.register_case(s, staff, cases.CaseInput(
+        return [intake.register_case(s, staff, intake.CaseInput(
             source="walk_in", received_at=start + dt.timedelta(minutes=i), township_id=t.id, village_id=v.id,
             grid_id=g.id, category_id=cat, complexity="simple", description=f"楼上漏水引发邻里争吵{i}",
-            parties=[cases.PartyInput(name="欧阳明月", role="applicant", mobile=mobile)])).number for i in range(n)]
+            parties=[intake.PartyInput(name="欧阳明月", role="applicant", mobile=mobile)])).number for i in range(n)]
 
 
 def shown(at, column: str) -> list[str]:

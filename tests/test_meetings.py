@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import ActionItem, AuditEvent, Meeting
-from services import cases, clock, documents, meetings
+from services import clock, documents
+from services.cases import intake
+from services.taskforce import meetings
 from services.errors import PermissionDenied, ValidationError
 from services.roles import Actor
 from tests.factories import case_input
@@ -33,7 +35,7 @@ def frozen():
 
 def _case(engine, **kw):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor("staff"), case_input(s, **kw))
+        c = intake.register_case(s, actor("staff"), case_input(s, **kw))
         return c.id, c.number
 
 
@@ -243,7 +245,7 @@ def test_minutes_are_refused_to_roles_that_cannot_read_meetings(engine, frozen):
 
 
 def test_minutes_take_their_figures_from_metrics_so_meetings_and_bulletins_form_no_cycle():
-    """Bulletins list the meetings; the minutes' figures come from services.metrics, so meetings
+    """Bulletins list the meetings; the minutes' figures come from services.metrics.dashboard, so meetings
     imports nothing of bulletins (not even inside a function), and either module imports first."""
     import ast
     import sys
@@ -255,10 +257,10 @@ def test_minutes_take_their_figures_from_metrics_so_meetings_and_bulletins_form_
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             names |= {node.module or ""} | {f"{node.module}.{a.name}" for a in node.names}
-    assert "services.bulletins" not in names
+    assert "services.taskforce.bulletins" not in names
     root = Path(__file__).resolve().parent.parent
     for first, second in (("meetings", "bulletins"), ("bulletins", "meetings")):
-        code = f"import services.{first}, services.{second}; print('ok')"
+        code = f"import services.taskforce.{first}, services.taskforce.{second}; print('ok')"
         out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
                              check=False)
         assert out.stdout.strip() == "ok", out.stderr

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 
 from db.models import Case, CaseDayStat, CaseEvent, DisputeCategory, FollowUp, Party, PoliceCallTotal, Setting, Township
-from services import clock, metrics
-from services.metrics import Period, Scope
+from services import clock
+from services.metrics import dashboard
+from services.metrics.dashboard import Period, Scope
 
 L = clock.local_dt
 JULY = Period(dt.date(2023, 7, 1), dt.date(2023, 7, 31))
@@ -20,10 +21,10 @@ _seq = iter(range(1, 10**6))
 def forget_settings(url):
     """The setting table survives between tests (conftest keeps it with the organisation)."""
     from db.engine import get_engine, session_scope
-    from services import assessment
+    from services.metrics import assessment
     with session_scope(get_engine(url)) as s:
         s.execute(delete(Setting).where(Setting.key.in_(
-            [assessment.WEIGHTS_KEY, metrics.ROLLUP_STATE_KEY, metrics.POLICE_MINUTES_KEY])))
+            [assessment.WEIGHTS_KEY, dashboard.ROLLUP_STATE_KEY, dashboard.POLICE_MINUTES_KEY])))
 
 
 @pytest.fixture(autouse=True)
@@ -93,38 +94,38 @@ def july(session):
     # 8: June (the previous period): settled at the township centre
     make_case(session, b, L(2023, 6, 20, 8), category_id=cats[0], status="settled", level="township",
               settled=L(2023, 6, 22, 8), settled_level="township")
-    metrics.mark_full_refresh(session)
+    dashboard.mark_full_refresh(session)
     return a, b
 
 
 def test_one_rate_rule_rounds_half_up_to_a_tenth_of_a_point_and_never_divides_by_zero():
-    assert [metrics.rate(*x) for x in ((2, 3), (1971, 2000), (19709, 20000), (0, 5), (5, 0), (0, 0))] == \
+    assert [dashboard.rate(*x) for x in ((2, 3), (1971, 2000), (19709, 20000), (0, 5), (5, 0), (0, 0))] == \
         [0.667, 0.986, 0.985, 0.0, None, None]  # 98.55% is 98.6%, 98.545% is 98.5%
-    assert [metrics.pct(v) for v in (0.986, 1.0, 0.0, None)] == ["98.6%", "100.0%", "0.0%", "—"]
-    assert metrics.pct(None, "暂无数据") == "暂无数据"
+    assert [dashboard.pct(v) for v in (0.986, 1.0, 0.0, None)] == ["98.6%", "100.0%", "0.0%", "—"]
+    assert dashboard.pct(None, "暂无数据") == "暂无数据"
 
 
 def test_july_figures_at_city_scope(session, july):
-    t = metrics.totals(session, JULY)
+    t = dashboard.totals(session, JULY)
     assert (t["received"], t["from110"], t["settled"], t["failed"], t["litigated"]) == (7, 2, 3, 1, 1)
-    r = metrics.rates(t)
+    r = dashboard.rates(t)
     assert r == {"success_rate": 0.75, "satisfaction_rate": 0.667, "quick_rate": 0.5, "follow_up_rate": 0.667}
-    assert {f["stage"]: f["cases"] for f in metrics.funnel(t)} == {
+    assert {f["stage"]: f["cases"] for f in dashboard.funnel(t)} == {
         "现场调解": 2, "调解室（驻所/住村）": 1, "乡镇综治中心": 0, "市综治中心": 0, "引导司法程序": 1}
-    assert [b["cases"] for b in metrics.settle_time(t)] == [2, 0, 1, 0, 0]
-    assert metrics.open_now(session) == {"open": 2, "overdue": 1}
+    assert [b["cases"] for b in dashboard.settle_time(t)] == [2, 0, 1, 0, 0]
+    assert dashboard.open_now(session) == {"open": 2, "overdue": 1}
 
 
 def test_period_boundary_23_59_59_counts_midnight_does_not(session, july):
-    assert metrics.totals(session, JULY)["settled"] == 3
-    assert metrics.totals(session, AUGUST)["settled"] == 1
+    assert dashboard.totals(session, JULY)["settled"] == 3
+    assert dashboard.totals(session, AUGUST)["settled"] == 1
     last_day = Period(dt.date(2023, 7, 31), dt.date(2023, 7, 31))
-    assert metrics.totals(session, last_day)["settled"] == 1
-    assert metrics.raw_totals(session, last_day)["settled"] == 1
+    assert dashboard.totals(session, last_day)["settled"] == 1
+    assert dashboard.raw_totals(session, last_day)["settled"] == 1
 
 
 def test_headline_tiles_show_values_and_change_against_previous_period(session, july):
-    tiles = {t.key: t for t in metrics.headline(session, JULY)}
+    tiles = {t.key: t for t in dashboard.headline(session, JULY)}
     assert tiles["received"].display == "7" and tiles["received"].delta == "+6"  # June: 1 case
     assert tiles["settled"].delta == "+2"
     assert tiles["success_rate"].display == "75.0%"
@@ -137,7 +138,7 @@ def test_no_change_is_shown_against_a_period_before_the_first_case(session, july
     # the fixture's first case was received in June 2023: May has no data, so June's figures
     # are not a rise from zero ("+1") but have nothing to compare with
     june = Period(dt.date(2023, 6, 1), dt.date(2023, 6, 30))
-    tiles = {t.key: t for t in metrics.headline(session, june)}
+    tiles = {t.key: t for t in dashboard.headline(session, june)}
     assert tiles["received"].display == "1"
     assert {tiles[k].delta for k in ("received", "settled", "success_rate", "share110")} == {"—"}
     assert tiles["open"].delta is None and tiles["overdue"].delta is None  # live figures: never compared
@@ -146,34 +147,34 @@ def test_no_change_is_shown_against_a_period_before_the_first_case(session, july
 def test_share_of_110_calls_needs_the_month_total(session, july):
     session.add(PoliceCallTotal(month=dt.date(2023, 7, 1), total=40, entered_at=clock.now()))
     session.flush()
-    ps = metrics.police_side(session, JULY)
+    ps = dashboard.police_side(session, JULY)
     assert ps["calls110"] == 40 and ps["share"] == pytest.approx(2 / 40)
     assert ps["minutes_saved"] == 2 * (60 - 20)
     half = Period(dt.date(2023, 7, 1), dt.date(2023, 7, 15))
-    assert metrics.call_total_for(session, half) == pytest.approx(40 * 15 / 31)
-    assert metrics.call_total_for(session, Period(dt.date(2023, 7, 20), dt.date(2023, 8, 5))) is None
+    assert dashboard.call_total_for(session, half) == pytest.approx(40 * 15 / 31)
+    assert dashboard.call_total_for(session, Period(dt.date(2023, 7, 20), dt.date(2023, 8, 5))) is None
 
 
 def test_scope_township_and_station(session, july):
     a, b = july
-    tb = metrics.totals(session, JULY, Scope("township", b.id))
+    tb = dashboard.totals(session, JULY, Scope("township", b.id))
     assert (tb["received"], tb["failed"], tb["followed"]) == (3, 1, 1)
-    ta = metrics.totals(session, JULY, Scope("station", a.police_station_id))
+    ta = dashboard.totals(session, JULY, Scope("station", a.police_station_id))
     assert ta["received"] == 4 and ta["settled"] == 3
-    assert metrics.open_now(session, Scope("township", b.id)) == {"open": 2, "overdue": 1}
+    assert dashboard.open_now(session, Scope("township", b.id)) == {"open": 2, "overdue": 1}
 
 
 def test_series(session, july):
     a, b = july
-    modes = {m["mode"]: m["received"] for m in metrics.by_mode(session, JULY)}
+    modes = {m["mode"]: m["received"] for m in dashboard.by_mode(session, JULY)}
     assert modes == {"station": 4, "village": 3}
-    sources = {s["source"]: s["received"] for s in metrics.by_source(session, JULY)}
+    sources = {s["source"]: s["received"] for s in dashboard.by_source(session, JULY)}
     assert sources == {"110": 2, "12345": 1, "walk_in": 4}
-    assert sum(w["received"] for w in metrics.weekly(session, JULY)) == 7
-    weeks = {w["week"]: w["received"] for w in metrics.weekly(session, JULY)}
+    assert sum(w["received"] for w in dashboard.weekly(session, JULY)) == 7
+    weeks = {w["week"]: w["received"] for w in dashboard.weekly(session, JULY)}
     assert weeks[dt.date(2023, 7, 31)] == 2  # Monday 31 July
     assert weeks[dt.date(2023, 7, 3)] == 1
-    heat = {(h["township"], h["category"]): h["received"] for h in metrics.heat(session, JULY)}
+    heat = {(h["township"], h["category"]): h["received"] for h in dashboard.heat(session, JULY)}
     assert sum(heat.values()) == 7 and heat[(b.name, "邻里纠纷")] == 2
 
 
@@ -188,9 +189,9 @@ def test_repeat_calls_by_party_phone_or_address_within_30_days(session):
     make_case(session, a, L(2023, 8, 5, 8), mobile="13600001111", **kw)  # 35 days later: not in July anyway
     make_case(session, a, L(2023, 7, 2, 8), mobile="13500002222", **kw)
     make_case(session, a, L(2023, 7, 31, 9), mobile="13500002222", **kw)  # 29 days 1 h: repeat
-    rows = {r["township"]: (r["cases"], r["repeats"]) for r in metrics.repeat_calls(session, JULY)}
+    rows = {r["township"]: (r["cases"], r["repeats"]) for r in dashboard.repeat_calls(session, JULY)}
     assert rows == {b.name: (3, 2), a.name: (3, 1)}
-    aug = {r["township"]: r["repeats"] for r in metrics.repeat_calls(session, AUGUST)}
+    aug = {r["township"]: r["repeats"] for r in dashboard.repeat_calls(session, AUGUST)}
     assert aug == {a.name: 0}  # 13600001111: 35 days after the last call
 
 
@@ -244,12 +245,12 @@ PERIODS = [JULY, AUGUST, Period(dt.date(2023, 6, 10), dt.date(2023, 8, 20)), Per
 def test_rollup_equals_raw_figures_on_random_data_and_after_changes(session):
     rng = random.Random(7)
     _random_cases(session, 400, rng)
-    metrics.mark_full_refresh(session)
+    dashboard.mark_full_refresh(session)
     town = session.scalar(select(Township.id).order_by(Township.code))
     scopes = [Scope(), Scope("township", town)]
     for p in PERIODS:
         for sc in scopes:
-            assert metrics.totals(session, p, sc) == metrics.raw_totals(session, p, sc), (p, sc)
+            assert dashboard.totals(session, p, sc) == dashboard.raw_totals(session, p, sc), (p, sc)
     # change some cases the way the workflow does: reopen a settled case (its old settlement day
     # is in its events), settle an open one today-ish, guide one to court
     settled = list(session.scalars(select(Case).where(Case.settled_at.isnot(None)).limit(5)))
@@ -262,18 +263,18 @@ def test_rollup_equals_raw_figures_on_random_data_and_after_changes(session):
     open_one.status, open_one.settled_at, open_one.settled_level = "settled", L(2023, 7, 31, 23, 59, 59), "onsite"
     open_one.updated_at = clock.now()
     session.flush()
-    assert metrics.totals(session, WIDE) != metrics.raw_totals(session, WIDE)  # stale before refresh
-    metrics.refresh_dirty(session)
+    assert dashboard.totals(session, WIDE) != dashboard.raw_totals(session, WIDE)  # stale before refresh
+    dashboard.refresh_dirty(session)
     for p in PERIODS:
         for sc in scopes:
-            assert metrics.totals(session, p, sc) == metrics.raw_totals(session, p, sc), (p, sc)
+            assert dashboard.totals(session, p, sc) == dashboard.raw_totals(session, p, sc), (p, sc)
     # the weekly and category series add up to the raw count too
-    raw_received = metrics.raw_totals(session, PERIODS[2])["received"]
-    assert sum(w["received"] for w in metrics.weekly(session, PERIODS[2])) == raw_received
-    assert sum(c["received"] for c in metrics.by_category(session, PERIODS[2])) == raw_received
-    assert sum(s["received"] for s in metrics.by_source(session, PERIODS[2])) == raw_received
+    raw_received = dashboard.raw_totals(session, PERIODS[2])["received"]
+    assert sum(w["received"] for w in dashboard.weekly(session, PERIODS[2])) == raw_received
+    assert sum(c["received"] for c in dashboard.by_category(session, PERIODS[2])) == raw_received
+    assert sum(s["received"] for s in dashboard.by_source(session, PERIODS[2])) == raw_received
     n_rows = session.scalar(select(func.count()).select_from(CaseDayStat))
-    metrics.refresh_rollup(session)  # a full rebuild gives the same rows
+    dashboard.refresh_rollup(session)  # a full rebuild gives the same rows
     assert session.scalar(select(func.count()).select_from(CaseDayStat)) == n_rows
 
 
@@ -281,23 +282,23 @@ def test_export_carries_period_and_scope_in_name_and_refuses_personal_data():
     import io
 
     import openpyxl
-    exp = metrics.export_xlsx("驾驶舱_乡镇", JULY, "全市", ["乡镇", "案件数"], [["剑南街道", 12], ["河洲街道", 3]])
+    exp = dashboard.export_xlsx("驾驶舱_乡镇", JULY, "全市", ["乡镇", "案件数"], [["剑南街道", 12], ["河洲街道", 3]])
     assert exp.filename == "驾驶舱_乡镇_全市_2023-07-01_2023-07-31.xlsx"
     ws = openpyxl.load_workbook(io.BytesIO(exp.data)).active
     assert ws["A2"].value == "乡镇" and ws["B3"].value == 12
     from services.errors import DomainError
     with pytest.raises(DomainError, match="手机号或身份证号"):
-        metrics.export_xlsx("x", JULY, "全市", ["a"], [["联系 13912345678"]])
+        dashboard.export_xlsx("x", JULY, "全市", ["a"], [["联系 13912345678"]])
 
 
 def test_periods_split_into_whole_months_and_edge_days():
     d = dt.date
-    assert metrics.split_months(Period(d(2023, 7, 1), d(2023, 12, 8))) == (
+    assert dashboard.split_months(Period(d(2023, 7, 1), d(2023, 12, 8))) == (
         [d(2023, 7, 1), d(2023, 8, 1), d(2023, 9, 1), d(2023, 10, 1), d(2023, 11, 1)], [(d(2023, 12, 1), d(2023, 12, 8))])
-    assert metrics.split_months(Period(d(2023, 6, 10), d(2023, 8, 20))) == (
+    assert dashboard.split_months(Period(d(2023, 6, 10), d(2023, 8, 20))) == (
         [d(2023, 7, 1)], [(d(2023, 6, 10), d(2023, 6, 30)), (d(2023, 8, 1), d(2023, 8, 20))])
-    assert metrics.split_months(Period(d(2023, 7, 5), d(2023, 7, 31))) == ([], [(d(2023, 7, 5), d(2023, 7, 31))])
-    assert metrics.split_months(Period(d(2024, 2, 1), d(2024, 2, 29))) == ([d(2024, 2, 1)], [])
+    assert dashboard.split_months(Period(d(2023, 7, 5), d(2023, 7, 31))) == ([], [(d(2023, 7, 5), d(2023, 7, 31))])
+    assert dashboard.split_months(Period(d(2024, 2, 1), d(2024, 2, 29))) == ([d(2024, 2, 1)], [])
     assert Period(d(2023, 7, 1), d(2023, 7, 31)).previous() == Period(d(2023, 5, 31), d(2023, 6, 30), "上一期")
 
 
@@ -317,8 +318,8 @@ def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, 
         try:
             barrier.wait(10)
             with session_scope(engine) as s:
-                metrics.ensure_fresh(s)
-                results.append(metrics.totals(s, JULY)["received"])
+                dashboard.ensure_fresh(s)
+                results.append(dashboard.totals(s, JULY)["received"])
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -329,4 +330,4 @@ def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, 
         t.join(60)
     assert errors == [] and results == [5, 5]
     with session_scope(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Setting).where(Setting.key == metrics.ROLLUP_STATE_KEY)) == 1
+        assert s.scalar(select(func.count()).select_from(Setting).where(Setting.key == dashboard.ROLLUP_STATE_KEY)) == 1

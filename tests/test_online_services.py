@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import AuditEvent, OnlineRequest, VideoLink
-from services import clock, dispute_codes, online_services as svc, video_links
+from services import clock
+from services.codes import dispute_codes
+from services.codes import online_services as svc
+from services.codes import video_links
 from services.errors import ConcurrentEdit, IllegalTransition, NotFound, PermissionDenied, ValidationError
 from tests.test_dispute_codes import make_case
 from tests.ui import ensure_user

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
 from db.models import GovernanceCentre, Grid, MediationRoom, Mediator, PoliceStation, Township, User
-from services import auth, demo, org
+from services import auth, demo
+from services.roster import org
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import LEADER, TRAINER
 

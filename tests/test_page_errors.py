@@ -7,7 +7,7 @@ import pytest
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from components.errors import run_page
-from services import case_queries
+from services.cases import case_queries
 from tests.ui import app_as
 
 SENTENCE = re.compile(r"^系统出现异常，已记录（事件编号 ([0-9A-F]{8})），请稍后重试或联系管理员。$")

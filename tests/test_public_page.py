@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from db.engine import get_engine, session_scope
 from db.models import Dispatch, Mediator, OnlineRequest
-from services import dispute_codes
+from services.codes import dispute_codes
 from tests.conftest import _migrated_with_org, wipe_transactional
 from tests.test_dispute_codes import make_case, valid_id
 from tests.ui import ensure_user

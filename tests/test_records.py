@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Instrument
-from services import instruments, meetings, records
+from services import records
+from services.taskforce import instruments
+from services.taskforce import meetings
 from services.errors import ConcurrentEdit, NotFound
 from services.roles import Actor
 

@@ -8,7 +8,10 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import ActionItem, Bulletin, Instrument
-from services import cases, clock, documents, instruments, meetings
+from services import clock, documents
+from services.cases import intake
+from services.taskforce import instruments
+from services.taskforce import meetings
 from services.documents.fonts import install_hint
 from services.roles import Actor
 from tests.factories import case_input
@@ -24,7 +27,7 @@ def url(ui_url):
 
 def _case(url) -> tuple[int, str]:
     with session_scope(get_engine(url)) as s:
-        c = cases.register_case(s, Actor(None, "t_staff", "staff"), case_input(s))
+        c = intake.register_case(s, Actor(None, "t_staff", "staff"), case_input(s))
         return c.id, c.number
 
 

@@ -7,14 +7,16 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Case, CaseEvent, Counter, Dispatch, FollowUp, Mediator
-from services import cases, clock, workflow
+from services import clock
+from services.cases import intake
+from services.cases import workflow
 from services.errors import ConcurrentEdit, IllegalTransition, PermissionDenied, ValidationError
 from tests.factories import actor, case_input
 
 
 def _new(engine, mode="station", **kw):
     with session_scope(engine) as s:
-        c = cases.register_case(s, actor(s, "staff"), case_input(s, mode, **kw))
+        c = intake.register_case(s, actor(s, "staff"), case_input(s, mode, **kw))
         return c.id
 
 
@@ -31,7 +33,7 @@ def _do(engine, role, cid, action, **payload):
 
 def _dispatch(engine, cid):
     with session_scope(engine) as s:
-        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, cid)[:2]]
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, cid)[:2]]
     return _do(engine, "staff", cid, "dispatch", people=people)
 
 
@@ -150,7 +152,7 @@ def test_arrival_clock_and_police_times(engine):
     received = clock.now() - dt.timedelta(hours=2)
     cid = _new(engine, received_at=received, source="110", police_incident_no="J-ARR-1")
     with session_scope(engine) as s:
-        people = [(x["mediator_id"], x["duty"]) for x in cases.suggest_dispatch(s, cid)[:2]]
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, cid)[:2]]
         staff = actor(s, "staff")
         workflow.transition(s, staff, cid, "dispatch", s.get(Case, cid).version, people=people,
                             notified_at=received + dt.timedelta(minutes=5))
@@ -246,7 +248,7 @@ def test_twenty_clerks_register_at_once_without_duplicate_numbers(engine):
             barrier.wait(timeout=20)  # all twenty press 保存 at the same moment
             with session_scope(engine) as s:
                 data = case_input(s, source="110", police_incident_no=f"J-CONC-{i:03d}")
-                numbers.append(cases.register_case(s, clerk, data).number)
+                numbers.append(intake.register_case(s, clerk, data).number)
         except Exception as exc:  # noqa: BLE001 - any error is a failure of this test
             errors.append(repr(exc))
 
@@ -270,9 +272,9 @@ def test_same_110_number_registered_twice_at_once_creates_one_case(engine):
             with session_scope(engine) as s:
                 who = actor(s, "staff", username)
                 data = case_input(s, source="110", police_incident_no="J-RACE-1")
-                cases.register_case(s, who, data)
+                intake.register_case(s, who, data)
             outcomes.append("created")
-        except cases.DuplicateCase:
+        except intake.DuplicateCase:
             outcomes.append("duplicate")
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             outcomes.append(repr(exc)[:300])

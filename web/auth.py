@@ -27,7 +27,8 @@ from starlette.routing import Route
 
 from db.config import app_mode
 from db.engine import session_scope
-from services import auth, demo, dispute_codes, sessions
+from services import auth, demo, sessions
+from services.codes import dispute_codes
 from web.public import CSS, DB_DOWN, SECURITY_HEADERS, SlidingWindow
 
 LOGIN_LIMIT, LOGIN_WINDOW = 20, 300.0  # refused login posts per client address per five minutes

@@ -40,7 +40,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from db.engine import get_engine, session_scope
-from services import dispute_codes, online_services
+from services.codes import dispute_codes
+from services.codes import online_services
 from services.errors import NotFound, ValidationError
 from services import settings as app_settings
 from services.redact import mask_phone

@@ -3,7 +3,7 @@ daily rollup the leaders' dashboard reads.
 
 A ranking run stores the weights it used and its results, so an old period's ranking never
 changes when the weights change later. The rollup tables are derived data: rebuilt from the
-case rows by services.metrics.refresh_rollup(), never edited by hand.
+case rows by services.metrics.dashboard.refresh_rollup(), never edited by hand.
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class AwardEntry(Base):
 
     __tablename__ = "award_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)  # services.assessment.AWARD_KINDS
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # services.metrics.assessment.AWARD_KINDS
     unit_type: Mapped[str] = mapped_column(String(10))
     unit_id: Mapped[int] = mapped_column(Integer)
     unit_name: Mapped[str] = mapped_column(String(80))
@@ -120,7 +120,7 @@ class AwardEntry(Base):
 
 
 class _Measures:
-    """The counts behind every dashboard figure (services.metrics.MEASURE_NAMES defines each)."""
+    """The counts behind every dashboard figure (services.metrics.dashboard.MEASURE_NAMES defines each)."""
 
     received: Mapped[int] = mapped_column(Integer, default=0)
     from110: Mapped[int] = mapped_column(Integer, default=0)
@@ -147,7 +147,7 @@ class CaseDayStat(_Measures, Base):
     """Rollup: per local day × township × mode, the counts behind every dashboard figure.
 
     Each count is anchored on its own event's day (received, settled, ended, followed up);
-    see services.metrics for the exact definition of each column.
+    see services.metrics.dashboard for the exact definition of each column.
     """
 
     __tablename__ = "case_day_stat"

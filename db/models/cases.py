@@ -1,6 +1,6 @@
 """Cases (非警务警情) and everything that hangs on them: parties, dispatches, events, follow-ups.
 
-The level and status columns of `Case` are written only by services.workflow.transition().
+The level and status columns of `Case` are written only by services.cases.workflow.transition().
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)  # 丰-2026-000123
-    source: Mapped[str] = mapped_column(String(10))  # services.cases.SOURCES
+    source: Mapped[str] = mapped_column(String(10))  # services.cases.intake.SOURCES
     police_incident_no: Mapped[str | None] = mapped_column(String(40), unique=True)  # 110 警情编号
     police_officer: Mapped[str] = mapped_column(String(50), default="")
     police_station_id: Mapped[int | None] = mapped_column(ForeignKey("police_station.id"), index=True)
@@ -47,8 +47,8 @@ class Case(Base):
     route_note: Mapped[str] = mapped_column(String(200), default="")
 
     # ladder state (written only by transition())
-    level: Mapped[str] = mapped_column(String(20))  # services.ladder level codes
-    status: Mapped[str] = mapped_column(String(20), index=True)  # services.ladder STATUSES
+    level: Mapped[str] = mapped_column(String(20))  # services.cases.ladder level codes
+    status: Mapped[str] = mapped_column(String(20), index=True)  # services.cases.ladder STATUSES
     level_entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     level_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     current_mediator_id: Mapped[int | None] = mapped_column(ForeignKey("mediator.id"), index=True)

@@ -46,10 +46,10 @@ class OnlineRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)  # 丰线〔2026〕000123
     case_id: Mapped[int] = mapped_column(ForeignKey("dispute_case.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # services.online_services.KINDS
+    kind: Mapped[str] = mapped_column(String(30))  # services.codes.online_services.KINDS
     mobile: Mapped[str] = mapped_column(String(11))  # normalised; personal data, never public
     note: Mapped[str] = mapped_column(String(200), default="")  # the citizen's words, staff only
-    status: Mapped[str] = mapped_column(String(20))  # services.online_services.STATUSES
+    status: Mapped[str] = mapped_column(String(20))  # services.codes.online_services.STATUSES
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     sla_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

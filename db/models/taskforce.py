@@ -3,7 +3,7 @@ coordination meetings (协调会) with action items, and work bulletins (工作�
 
 Overdue is never stored: an instrument is overdue when it was issued, has no reply and its
 reply deadline (a Beijing-time date) has passed; an action item when it is open past its
-deadline. services.instruments / services.meetings hold the SQL expressions for both.
+deadline. services.taskforce.instruments / services.taskforce.meetings hold the SQL expressions for both.
 """
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from db.append_only import delete_all
 from db.config import app_mode
 from db.models import Base, Mediator, Township, User
-from services import audit, auth, clock, org, settings
+from services import audit, auth, clock, settings
+from services.roster import org
 from services.errors import DomainError
 from services.roles import ADMIN, LEADER, MEDIATOR, STAFF, SYSTEM, TASKFORCE, TRAINER, Actor, require
 

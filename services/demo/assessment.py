@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import AssessmentRun, AwardEntry, PoliceCallTotal, User
-from services import assessment, auth, clock, metrics, settings
-from services.assessment import AwardInput
-from services.metrics import Period
+from services import auth, clock, settings
+from services.metrics import assessment
+from services.metrics import dashboard
+from services.metrics.assessment import AwardInput
+from services.metrics.dashboard import Period
 from services.roles import TASKFORCE, Actor
 
 MONTHS = [dt.date(2023, m, 1) for m in range(7, 13)]
@@ -42,7 +44,7 @@ def load(session: Session, rng: random.Random) -> None:
                                     entered_by_name=tf.display_name, entered_at=clock.local_dt(m.year, m.month, 1, 9)
                                     + dt.timedelta(days=33)))
     settings.put(session, assessment.WEIGHTS_KEY, {k: float(v) for k, v in assessment.DEFAULT_WEIGHTS.items()})
-    metrics.mark_full_refresh(session)
+    dashboard.mark_full_refresh(session)
 
     runs: list[AssessmentRun] = []
     for m in RUN_MONTHS:

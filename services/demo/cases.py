@@ -10,8 +10,8 @@ Live set, relative to clock.now(): a few dozen open cases at every level of both
 (some overdue, some with overdue arrivals) and ~15 settled cases awaiting their follow-up,
 numbered in the current year's sequence. The demo mediator accounts each have open cases.
 
-Every row is what services.workflow.transition() would have written: a small simulator
-(`_Sim`) applies each move through services.ladder.check_move, stamps level/status/due
+Every row is what services.cases.workflow.transition() would have written: a small simulator
+(`_Sim`) applies each move through services.cases.ladder.check_move, stamps level/status/due
 times and the version the same way, and appends the CaseEvent. Rows go in by bulk insert.
 """
 from __future__ import annotations
@@ -25,7 +25,11 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Counter, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, FollowUp,
                        Party, Township, User, Village)
-from services import case_state, clock, duty, ladder, numbering, org
+from services import clock, numbering
+from services.cases import case_state
+from services.roster import duty
+from services.cases import ladder
+from services.roster import org
 from services.demo import roster as demo_roster
 from services.validation import id_check_digit
 
@@ -231,8 +235,8 @@ class _Ctx:
 
 
 class _Sim:
-    """One case built move by move through services.case_state.apply, the state change that
-    services.workflow.transition() writes: only the storing differs (rows for a bulk insert)."""
+    """One case built move by move through services.cases.case_state.apply, the state change that
+    services.cases.workflow.transition() writes: only the storing differs (rows for a bulk insert)."""
 
     def __init__(self, ctx: _Ctx, row: dict):
         self.ctx = ctx

@@ -22,8 +22,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Case, DisputeCode, MediationRoom, Mediator, OnlineRequest, User, VideoLink
-from services import clock, ladder, numbering, org
-from services.online_services import sla_due
+from services import clock, numbering
+from services.cases import ladder
+from services.roster import org
+from services.codes.online_services import sla_due
 
 LINK_START = clock.local_dt(2023, 7, 3, 9)
 LINK_DAYS = 155  # to early December 2023

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Case, Department, DutyShift, GovernanceCentre, MediationRoom, Mediator, Rotation, Township
-from services import clock, duty
+from services import clock
+from services.roster import duty
 
 DEMO_PERIOD = (dt.date(2023, 6, 25), dt.date(2023, 12, 10))
 GAP_OFFSET_DAYS = 3  # the deliberate gap: tonight + 3

@@ -25,7 +25,11 @@ from sqlalchemy.orm import Session
 
 from db.models import (ActionItem, Case, Counter, MediationRoom, Meeting, PoliceStation, Township, User,
                        meeting_case)
-from services import bulletins, clock, documents, instruments, meetings, org
+from services import clock, documents
+from services.taskforce import bulletins
+from services.taskforce import instruments
+from services.taskforce import meetings
+from services.roster import org
 
 START, END = dt.date(2023, 7, 1), dt.date(2023, 12, 8)
 TASKFORCE_NAMES = ["熊建国", "邹丽萍", "万志强", "涂春燕", "喻国华", "付晓东", "聂文静", "罗晨", "曾小梅", "肖卫东"]

@@ -18,7 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import Case, DisputeCode, OnlineRequest
-from services import audit, clock, ladder, numbering, org, records
+from services import audit, clock, numbering, records
+from services.cases import ladder
+from services.roster import org
 from services.errors import IllegalTransition, NotFound, ValidationError
 from services.roles import Actor, require
 from services import inputs

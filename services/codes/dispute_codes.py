@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, DisputeCategory, DisputeCode, GovernanceCentre, MediationRoom,
                        OnlineRequest)
-from services import audit, clock, ladder, org, settings
+from services import audit, clock, settings
+from services.cases import ladder
+from services.roster import org
 from services.documents.fonts import Face, cjk_faces
 from services.errors import DomainError, NotFound
 from services.redact import redact
@@ -301,7 +303,7 @@ def public_view(session: Session, token: str) -> dict | None:
 
 def build_public_view(row, events, reqs, city: dict) -> dict:
     """The public view from the fetched row, its (action, to_level, at) events and its request tuples."""
-    from services import online_services  # the request rules live there
+    from services.codes import online_services
 
     timeline = []
     for action, to_level, at in events:

@@ -1,7 +1,7 @@
-"""The one writer of a case: transition(), for every row of the MOVES table (services.ladder).
+"""The one writer of a case: transition(), for every row of the MOVES table (services.cases.ladder).
 
 Every call checks the role, the row, the payload and the version the user saw; the state
-change itself is services.case_state.apply (pure, shared with the demo); this module loads and
+change itself is services.cases.case_state.apply (pure, shared with the demo); this module loads and
 writes. Two people acting on the same case: the second gets ConcurrentEdit.
 """
 from __future__ import annotations
@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Case, CaseEvent, Dispatch, FollowUp, MediationRoom, Mediator
-from services import audit, case_state, clock, ladder
+from services import audit, clock
+from services.cases import case_state
+from services.cases import ladder
 from services.errors import ConcurrentEdit, NotFound, PermissionDenied, ValidationError
 from services.roles import MEDIATOR, Actor, require
 
@@ -73,7 +75,7 @@ STATE_FIELDS = ("mode", "level", "status", "source", "received_at", "room_id", "
 
 
 def state_of(session: Session, case: Case) -> dict:
-    """The case as services.case_state reads it (its fields and who is still on the way)."""
+    """The case as services.cases.case_state reads it (its fields and who is still on the way)."""
     state = {name: getattr(case, name) for name in STATE_FIELDS}
     state["waiting_dispatches"] = session.scalar(select(func.count()).select_from(Dispatch).where(
         Dispatch.case_id == case.id, Dispatch.arrived_at.is_(None))) or 0
@@ -83,7 +85,7 @@ def state_of(session: Session, case: Case) -> dict:
 @concurrency_safe
 def transition(session: Session, actor: Actor, case_id: int, action: str, expected_version: int | None,
                note: str = "", **payload) -> Case:
-    """Apply one row of the MOVES table (services.ladder) to a case: check the role, the row,
+    """Apply one row of the MOVES table (services.cases.ladder) to a case: check the role, the row,
     the payload (the row's fields) and the version the user saw; write the case, its new
     dispatch/follow-up rows and a CaseEvent with its audit event, in the caller's transaction.
 

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 from db.models import (AssessmentResult, AssessmentRun, AwardEntry, Case, MediationRoom, PoliceCallTotal,
                        PoliceStation, Township)
 from db.models.assessment import UNIT_ROOM, UNIT_STATION, UNIT_TYPES
-from services import audit, clock, metrics, settings
+from services import audit, clock, settings
+from services.metrics import dashboard
 from services.errors import NotFound, ValidationError
-from services.metrics import Period
+from services.metrics.dashboard import Period
 from services.roles import STAFF, Actor, may, require
 
 WEIGHTS_KEY = "assessment_weights"
@@ -78,7 +79,7 @@ def set_police_minutes(session: Session, actor: Actor, before: int, after: int) 
         errors["minutes_after"] = "分流后的用时不应多于分流前。"
     if errors:
         raise ValidationError(errors)
-    settings.put(session, metrics.POLICE_MINUTES_KEY, {"before": before, "after": after}, actor)
+    settings.put(session, dashboard.POLICE_MINUTES_KEY, {"before": before, "after": after}, actor)
 
 
 # ------------------------------------------------------------------ monthly 110 totals
@@ -128,7 +129,7 @@ def _overdue_by(session: Session, period: Period, key, join_cond, as_of: dt.date
     """Cases of the unit received in the period that, at `as_of`, are open past their level's time
     limit, or settled and still not followed up after the follow-up due date."""
     lo, hi = period.utc_bounds()
-    cond = or_(and_(Case.status.in_(metrics.OPEN_STATUSES), Case.level_due_at < as_of),
+    cond = or_(and_(Case.status.in_(dashboard.OPEN_STATUSES), Case.level_due_at < as_of),
                and_(Case.status == "settled", Case.followed_up_at.is_(None), Case.follow_up_due_at < as_of))
     q = select(key.label("unit"), func.count()).where(Case.received_at >= lo, Case.received_at < hi, cond)
     if join_cond is not None:
@@ -146,13 +147,13 @@ def unit_figures(session: Session, period: Period, unit_type: str) -> list[dict]
     else:
         key, join_cond = Case.room_id, None
         units = session.execute(select(MediationRoom.id, MediationRoom.name).order_by(MediationRoom.code)).all()
-    rows = metrics.raw_totals(session, period, group_by=[key.label("unit")], extra_where=join_cond)
+    rows = dashboard.raw_totals(session, period, group_by=[key.label("unit")], extra_where=join_cond)
     by_unit = {r["unit"]: r for r in rows if r["unit"] is not None}
     overdue = _overdue_by(session, period, key, join_cond, clock.now())
     out = []
     for uid, name in units:
-        t = by_unit.get(uid) or {n: 0 for n in metrics.MEASURE_NAMES}
-        r = metrics.rates(t)
+        t = by_unit.get(uid) or {n: 0 for n in dashboard.MEASURE_NAMES}
+        r = dashboard.rates(t)
         out.append({"unit_id": uid, "unit_name": name, "cases": int(t["received"]), "settled": int(t["settled"]),
                     "resolved": int(t["settled"]) + int(t["failed"]), **r, "overdue": overdue.get(uid, 0)})
     return out
@@ -160,12 +161,12 @@ def unit_figures(session: Session, period: Period, unit_type: str) -> list[dict]
 
 def score(row: dict, weights: dict[str, float], max_cases: int) -> float:
     ind = {
-        "cases": metrics.rate(row["cases"], max_cases) or 0.0,
+        "cases": dashboard.rate(row["cases"], max_cases) or 0.0,
         "success": row["success_rate"] or 0.0,
         "satisfaction": row["satisfaction_rate"] or 0.0,
         "quick": row["quick_rate"] or 0.0,
         "follow_up": row["follow_up_rate"] or 0.0,
-        "on_time": max(0.0, 1 - metrics.rate(row["overdue"], row["cases"])) if row["cases"] else 0.0,
+        "on_time": max(0.0, 1 - dashboard.rate(row["overdue"], row["cases"])) if row["cases"] else 0.0,
     }
     total_w = sum(weights.values())
     return round(100 * sum(weights[k] * ind[k] for k in weights) / total_w, 2) if total_w else 0.0

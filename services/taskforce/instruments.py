@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, DisputeCategory, Instrument, MediationRoom, Party, PoliceStation, Township, Village,
                        instrument_case)
-from services import audit, clock, documents, ladder, numbering, records, settings
+from services import audit, clock, documents, numbering, records, settings
+from services.cases import ladder
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import ADMIN, LEADER, STAFF, TASKFORCE, TRAINER, Actor, person_name, require
 from services.validation import masker_for, party_replacements, redact_text

@@ -4,7 +4,7 @@ A meeting's minutes: date, place, convened by, topic, attending units and people
 discussed (linked both ways through meeting_case), decisions, and action items (task,
 responsible unit, deadline). An item is open or done; marking it done needs an evidence note
 (落实情况). Overdue is computed: open and its deadline (a Beijing date) before today. A monthly
-review stores the period's figures as a snapshot (services.metrics.period_figures).
+review stores the period's figures as a snapshot (services.metrics.dashboard.period_figures).
 
 Minutes print as a 会议纪要 (DOCX or PDF) from templates/official/meeting_minutes.json: `document()`
 builds it, `render()` prints it. The 期号 (`Meeting.serial`) is drawn from the year's counter when the
@@ -21,9 +21,10 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import ActionItem, Case, Meeting, meeting_case
-from services import audit, clock, documents, metrics, numbering, records
+from services import audit, clock, documents, numbering, records
+from services.metrics import dashboard
 from services.errors import ValidationError
-from services.instruments import WRITE, can_read
+from services.taskforce.instruments import WRITE, can_read
 from services.roles import Actor, person_name, require
 from services.validation import masker_for
 
@@ -132,7 +133,7 @@ def create_meeting(session: Session, actor: Actor, data: MeetingInput, items: li
     m.cases = _cases(session, data.case_ids)
     if data.kind == "monthly_review":
         m.period_start, m.period_end = _review_period(data)
-        m.figures = metrics.period_figures(session, m.period_start, m.period_end)
+        m.figures = dashboard.period_figures(session, m.period_start, m.period_end)
     m.serial = numbering.next_value(session, "minutes", data.held_on.year)
     session.add(m)
     for item in items or []:
@@ -360,8 +361,8 @@ def document(session: Session, actor: Actor, meeting_id: int) -> documents.Offic
         values.update(
             figures_period=f"{cn(m.period_start)}至{cn(m.period_end)}",
             received=str(int(f.get("received") or 0)), settled=str(int(f.get("settled") or 0)),
-            success_rate=metrics.pct(f.get("success_rate"), NO_RATE),
-            satisfaction_rate=metrics.pct(f.get("satisfaction_rate"), NO_RATE))
+            success_rate=dashboard.pct(f.get("success_rate"), NO_RATE),
+            satisfaction_rate=dashboard.pct(f.get("satisfaction_rate"), NO_RATE))
     if units:
         values["copy_to"] = units
     doc = documents.fill_template("meeting_minutes", values)

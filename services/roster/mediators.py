@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, aliased
 from db.models import (Case, Department, Dispatch, DisputeCategory, DutyShift, GovernanceCentre, Grid, MediationRoom,
                        Mediator, Rotation, Township, User)
 from db.models.org import MEDIATOR_KINDS
-from services import audit, clock, inputs, ladder, metrics
+from services import audit, clock, inputs
+from services.cases import ladder
+from services.metrics import dashboard
 from services.errors import ConcurrentEdit, NotFound, ValidationError
 from services.exports import is_formula_like, safe_row
 from services.roles import Actor, may, require
@@ -422,10 +424,10 @@ def _rows(session: Session, role: str, ids: list[int]) -> list[dict]:
             "active_from": m.active_from, "active_to": m.active_to,
             "status": "在岗" if m.active else f"停用（{m.active_to or ''}）",
             "open_cases": f.get("open", 0), "month_cases": f.get("month", 0),
-            "success_rate": metrics.pct(metrics.rate(f.get("settled", 0), f.get("resolved", 0))),
-            "satisfaction": metrics.pct(metrics.rate(f.get("satisfied", 0), f.get("followed", 0))),
-            "success_ratio": metrics.rate(f.get("settled", 0), f.get("resolved", 0)),
-            "satisfaction_ratio": metrics.rate(f.get("satisfied", 0), f.get("followed", 0)),
+            "success_rate": dashboard.pct(dashboard.rate(f.get("settled", 0), f.get("resolved", 0))),
+            "satisfaction": dashboard.pct(dashboard.rate(f.get("satisfied", 0), f.get("followed", 0))),
+            "success_ratio": dashboard.rate(f.get("settled", 0), f.get("resolved", 0)),
+            "satisfaction_ratio": dashboard.rate(f.get("satisfied", 0), f.get("followed", 0)),
         })
     return out
 

@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, Village)
-from services import audit, case_state, clock, dispute_codes, duty, inputs, ladder, numbering, org, settings
+from services import audit, clock, inputs, numbering, settings
+from services.cases import case_state
+from services.codes import dispute_codes
+from services.roster import duty
+from services.cases import ladder
+from services.roster import org
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_id_card, normalise_mobile

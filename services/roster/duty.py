@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from db.models import Case, Department, DutyShift, MediationRoom, Mediator, Rotation, Township
 from db.models.org import MEDIATOR_KINDS
 from db.models.roster import ROTATION_MODES
-from services import audit, clock, ladder, settings
+from services import audit, clock, settings
+from services.cases import ladder
 from services.errors import ConcurrentEdit, NotFound, PermissionDenied, ValidationError
 from services.roles import Actor, may, require
 from services.validation import mask_phone

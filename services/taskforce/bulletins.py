@@ -5,7 +5,7 @@ article counts its 16 issues; the number is given when the issue is issued (coun
 "bulletin", year 0), so a discarded draft leaves no gap.
 
 A draft takes a snapshot of the period (Beijing-time dates, both ends included):
-- headline figures and the township table: services.metrics, the dashboard's own measures and
+- headline figures and the township table: services.metrics.dashboard, the dashboard's own measures and
   rates read from the case rows, so a bulletin and the dashboard give the same numbers for the
   same period;
 - rankings top and bottom from the latest assessment run ending in the period, or a note that
@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 
 from db.models import (ActionItem, AssessmentResult, AssessmentRun, Bulletin, Case, DisputeCategory, Instrument,
                        Township)
-from services import audit, clock, documents, ladder, meetings, metrics, numbering, records
+from services import audit, clock, documents, numbering, records
+from services.cases import ladder
+from services.taskforce import meetings
+from services.metrics import dashboard
 from services.errors import DomainError, ValidationError
-from services.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition
-from services.metrics import pct, period_figures
+from services.taskforce.instruments import DRAFT_SERIAL, KINDS as INSTRUMENT_KINDS, WRITE, can_read, overdue_condition
+from services.metrics.dashboard import pct, period_figures
 from services.roles import Actor, person_name, require
 
 STATES = {"draft": "草稿", "issued": "已印发"}
@@ -37,14 +40,14 @@ NOTABLE_LIMIT = 5
 
 # ------------------------------------------------------------------ figures
 def township_rows(session: Session, start: dt.date, end: dt.date, limit: int = TOWNSHIP_ROWS) -> list[list[str]]:
-    rows = metrics.raw_totals(session, metrics.Period(start, end), group_by=[Case.township_id.label("township_id")])
+    rows = dashboard.raw_totals(session, dashboard.Period(start, end), group_by=[Case.township_id.label("township_id")])
     names = dict(session.execute(select(Township.id, Township.name)).all())
     rows = sorted((r for r in rows if r["received"]), key=lambda r: (-r["received"], r["township_id"]))
     out = []
     for r in rows[:limit]:
-        rates = metrics.rates(r)
-        out.append([names.get(r["township_id"], ""), str(r["received"]), metrics.pct(rates["success_rate"]),
-                    metrics.pct(rates["satisfaction_rate"])])
+        rates = dashboard.rates(r)
+        out.append([names.get(r["township_id"], ""), str(r["received"]), dashboard.pct(rates["success_rate"]),
+                    dashboard.pct(rates["satisfaction_rate"])])
     return out
 
 
@@ -69,7 +72,7 @@ def rankings(session: Session, start: dt.date, end: dt.date) -> dict:
 
 def notable_cases(session: Session, start: dt.date, end: dt.date, limit: int = NOTABLE_LIMIT) -> list[dict]:
     """Major cases or cases settled at city level, settled in the period (no personal data)."""
-    lo, hi = metrics.Period(start, end).utc_bounds()
+    lo, hi = dashboard.Period(start, end).utc_bounds()
     q = (select(Case.number, Case.mode, Case.settled_level, Case.complexity, Township.name.label("township"),
                 DisputeCategory.name.label("category"))
          .join(Township, Case.township_id == Township.id).join(DisputeCategory, Case.category_id == DisputeCategory.id)

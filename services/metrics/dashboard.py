@@ -43,8 +43,9 @@ from sqlalchemy.orm import Session
 
 from db.models import (Case, CaseDayMix, CaseDayStat, CaseEvent, CaseMonthMix, CaseMonthStat, DisputeCategory, FollowUp, Party,
                        PoliceCallTotal, PoliceStation, Township)
-from services import cases as case_service
-from services import clock, ladder, settings
+from services.cases import intake as case_service
+from services import clock, settings
+from services.cases import ladder
 from services.errors import DomainError
 from services.exports import safe_row
 from services.redact import contains_personal_number

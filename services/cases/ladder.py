@@ -6,8 +6,8 @@ Rural 住村:  现场调解 → 住村母舅工作室 → 乡镇综治中心 →
 Each row of MOVES is one thing that can happen to a case: the statuses and levels it may start
 from, extra conditions (guards), where it leads, the permission it needs, the fields it must
 carry, and its words for the staff (action picker), the citizen (the public page's timeline) and
-the audit log. Everything else reads this table: services.case_state applies a row (the one
-state change, used by services.workflow and by the demo), services.case_queries lists the
+the audit log. Everything else reads this table: services.cases.case_state applies a row (the one
+state change, used by services.cases.workflow and by the demo), services.cases.case_queries lists the
 allowed actions and builds their SQL twin (`sql_allows`), the forms take their labels from it,
 the flowchart is drawn from it and the public page words its timeline with it.
 """

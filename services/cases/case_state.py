@@ -1,10 +1,10 @@
 """The one state change of a case: apply(state, action, payload, now, limits) -> Outcome.
 
-Pure: no database, no session, no clock. services.workflow.transition() loads the case, checks
+Pure: no database, no session, no clock. services.cases.workflow.transition() loads the case, checks
 the role and what needs the database (the people and rooms exist), calls apply() and writes the
 outcome; the demo (services.demo.cases) calls the same function on its rows, so the demo cannot
 drift from the rules. The rules themselves (which action from where, to where, with which
-fields) are the MOVES table in services.ladder.
+fields) are the MOVES table in services.cases.ladder.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from services import clock, ladder
+from services import clock
+from services.cases import ladder
 from services.errors import ValidationError
 
 DEFAULT_LEVEL_DAYS = 7

@@ -2,7 +2,7 @@
 
 Nothing here writes. Lists are filtered and paginated in SQL; aggregates are GROUP BY/COUNT.
 Mediators (role mediator) see only the cases in their scope, the same rule as
-services.workflow.in_mediator_scope: current mediator, a dispatch to them, or their room.
+services.cases.workflow.in_mediator_scope: current mediator, a dispatch to them, or their room.
 
 Overdue (an open case needs action now):
 - level:     open and level_due_at < now (the level's time limit, services.settings "level_time_limits")
@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, User, Village)
 from db.models.org import MEDIATOR_KINDS
-from services import cases, clock, ladder, workflow
+from services import clock
+from services.cases import intake
+from services.cases import ladder
+from services.cases import workflow
 from services.errors import NotFound, PermissionDenied
 from services.roles import MEDIATOR, ROLES, Actor, may
 from services.validation import (mask_address, mask_id, mask_name, mask_phone, normalise_mobile,
@@ -29,7 +32,7 @@ from services.validation import (mask_address, mask_id, mask_name, mask_phone, n
 OPEN_STATUSES = ladder.statuses_in(ladder.OPEN)
 STATUS_CATEGORIES = {ladder.OPEN: "未办结", ladder.RESOLVED: "已化解/已办结", ladder.CLOSED: "已闭环"}
 OVERDUE_KINDS = {"arrival": "到场超时", "level": "层级办理超时", "follow_up": "回访超时"}
-# The duty a person is dispatched in, from the kind of person (services.cases.DUTIES).
+# The duty a person is dispatched in, from the kind of person (services.cases.intake.DUTIES).
 DUTY_FOR_KIND = {"grid_worker": "grid_worker", "village": "village", "station": "station",
                  "duty_cadre": "duty_cadre", "city_brand": "city_brand", "lawyer": "lawyer",
                  "department": "department"}
@@ -154,8 +157,8 @@ def _row_dict(r, now: dt.datetime) -> dict:
         "level": r.level, "level_name": ladder.level_name(r.mode, r.level), "status": r.status,
         "status_name": ladder.status_name(r.status), "status_category": ladder.STATUSES[r.status][1],
         "stage": ladder.stage_label(r.mode, r.level, r.status), "complexity": r.complexity,
-        "complexity_name": cases.COMPLEXITY.get(r.complexity, r.complexity), "source": r.source,
-        "source_name": cases.SOURCES.get(r.source, r.source), "mediator": r.mediator or "",
+        "complexity_name": intake.COMPLEXITY.get(r.complexity, r.complexity), "source": r.source,
+        "source_name": intake.SOURCES.get(r.source, r.source), "mediator": r.mediator or "",
         "version": r.version, "level_due_at": r.level_due_at, "arrival_due_at": r.arrival_due_at,
         "follow_up_due_at": r.follow_up_due_at, "settled_at": r.settled_at,
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
@@ -214,7 +217,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
     phones = may(actor.role, "roster.view_phone")
     party_rows = list(session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id)))
     parties = [{"id": p.id, "name": p.name if personal else mask_name(p.name),
-                "role": cases.PARTY_ROLES.get(p.role, p.role),
+                "role": intake.PARTY_ROLES.get(p.role, p.role),
                 "mobile": p.mobile if personal else mask_phone(p.mobile),
                 "id_card": (p.id_card or "") if personal else mask_id(p.id_card),
                 "address": p.address if personal else mask_address(p.address)}
@@ -235,7 +238,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         dispatches.append({
             "id": d.id, "mediator_id": d.mediator_id, "name": m.name if m else "",
             "phone": (m.phone if phones else mask_phone(m.phone)) if m else "",
-            "kind": MEDIATOR_KINDS.get(m.kind, m.kind) if m else "", "duty": cases.DUTIES.get(d.duty, d.duty),
+            "kind": MEDIATOR_KINDS.get(m.kind, m.kind) if m else "", "duty": intake.DUTIES.get(d.duty, d.duty),
             "notified_at": d.notified_at, "due_at": d.due_at, "arrived_at": d.arrived_at, "late": late,
             "minutes": int((d.arrived_at - d.notified_at).total_seconds() // 60) if d.arrived_at else None,
             "note": text(d.note)})
@@ -258,13 +261,13 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
     kinds = overdue_kinds(c, now)
     return {
         "id": c.id, "number": c.number, "version": c.version, "source": c.source,
-        "source_name": cases.SOURCES.get(c.source, c.source), "police_incident_no": c.police_incident_no or "",
+        "source_name": intake.SOURCES.get(c.source, c.source), "police_incident_no": c.police_incident_no or "",
         "police_officer": c.police_officer, "police_station": _name(session, PoliceStation, c.police_station_id),
         "hotline_order_no": c.hotline_order_no or "", "received_at": c.received_at,
         "township": _name(session, Township, c.township_id), "village": _name(session, Village, c.village_id),
         "grid": _name(session, Grid, c.grid_id), "address": c.address if personal else mask_address(c.address),
         "category": _name(session, DisputeCategory, c.category_id), "complexity": c.complexity,
-        "complexity_name": cases.COMPLEXITY.get(c.complexity, c.complexity), "description": text(c.description),
+        "complexity_name": intake.COMPLEXITY.get(c.complexity, c.complexity), "description": text(c.description),
         "mode": c.mode, "mode_name": ladder.MODE_NAMES.get(c.mode, c.mode),
         "room": _name(session, MediationRoom, c.room_id), "room_id": c.room_id, "after_hours": c.after_hours,
         "route_overridden": c.route_overridden, "route_note": text(c.route_note),
@@ -364,13 +367,13 @@ def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]
     if actor.role == MEDIATOR and not workflow.in_mediator_scope(session, actor, c):
         raise PermissionDenied("该案件不在您的调解范围内。")
     out, seen = [], set()
-    for s in cases.suggest_dispatch(session, case_id):
+    for s in intake.suggest_dispatch(session, case_id):
         if s["mediator_id"] in seen:
             continue
         seen.add(s["mediator_id"])
         out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": s.get("suggested", True),
-                    "label": f"{s['name']}（{cases.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
-    for m in cases.dispatchable_people(session, case_id):
+                    "label": f"{s['name']}（{intake.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
+    for m in intake.dispatchable_people(session, case_id):
         if m.id in seen:
             continue
         seen.add(m.id)
@@ -476,7 +479,7 @@ def _q(text: str) -> str:
 
 
 def flowchart_dot(time_limits: dict | None = None) -> str:
-    """非警务警情联动处置流程图 as Graphviz DOT, drawn only from services.ladder (levels, ladders and
+    """非警务警情联动处置流程图 as Graphviz DOT, drawn only from services.cases.ladder (levels, ladders and
     the MOVES table), so the chart cannot disagree with the rules transition() applies."""
     limits = time_limits or {}
     colours = {"transfer": "#d9822b", "settle": "#2e7d32", "terminate": "#757575", "litigate": "#1565c0",
@@ -485,7 +488,7 @@ def flowchart_dot(time_limits: dict | None = None) -> str:
              '  node [shape=box, style="rounded,filled", fillcolor="#f5f7fa", fontname="Noto Sans CJK SC", '
              'fontsize=11];',
              '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
-    for code, name in cases.SOURCES.items():
+    for code, name in intake.SOURCES.items():
         lines.append(f"  src_{code} [label={_q(name)}, fillcolor=\"#e3f2fd\"];")
         lines.append(f"  src_{code} -> triage;")
     lines.append(f'  triage [label={_q("登记受理 · 按发生地分流")}, shape=diamond, fillcolor="#fff8e1"];')
@@ -569,10 +572,10 @@ def police_stations(session: Session) -> list[tuple[int, str]]:
 
 
 def route_preview(session: Session, township_id: int | None, village_id: int | None, at: dt.datetime) -> dict | None:
-    """The routing the case would get (services.cases.route_for), in words, before it is saved."""
+    """The routing the case would get (services.cases.intake.route_for), in words, before it is saved."""
     if not township_id or not village_id:
         return None
-    route = cases.route_for(session, township_id, village_id, at)
+    route = intake.route_for(session, township_id, village_id, at)
     text = f"{ladder.MODE_NAMES[route.mode]} · {_name(session, MediationRoom, route.room_id) or '（未设调解室）'}"
     if route.after_hours:
         text += "；接报时在驻所调解室服务时间以外，由乡镇值班干部会同派出所处置"

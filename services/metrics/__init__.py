@@ -1,0 +1,1 @@
+"""Figures: the leaders' dashboard figures (dashboard) and the stations' assessment (assessment)."""
