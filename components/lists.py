@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from components import forms
+from components.dates import ANY_DATE
 from components.context import actor, db
 from components.tables import dataframe, one_decimal, percent, red_rows, yuan
 from services import clock, exports, listing
@@ -76,6 +77,7 @@ class ListView:
     red: str | None = None  # rows whose field is true are drawn in red
     export: bool = True  # 导出 Excel of every matching row (not only this page)
     export_name: str | None = None  # the file's and title line's name (default: the list's)
+    jump: str | None = None  # label of a date box that starts the list at that date (keyset lists)
 
 
 @dataclass
@@ -188,23 +190,19 @@ def _table(view: ListView, rows: list[dict]):
 def show(view: ListView) -> Listed:
     me = actor()
     filters, words = _filters(view)
+    day = _jump(view)
     tokens_key, seen_key = f"{view.scope}_tokens", f"{view.scope}_seen_filters"
-    signature = repr(sorted(filters.items(), key=lambda kv: kv[0]))
+    signature = repr((sorted(filters.items(), key=lambda kv: kv[0]), day))
     if st.session_state.get(seen_key) != signature or tokens_key not in st.session_state:
         st.session_state[seen_key] = signature  # a new search starts on its first page
-        st.session_state[tokens_key] = [None]
+        st.session_state[tokens_key] = [view.spec.jump(day) if day else None]
     tokens = st.session_state[tokens_key]
     with db() as s:
         page = view.spec.fetch(s, me, filters, PageRequest(view.page_size, tokens[-1]))
-    number = len(tokens)
-    if page.total is None:
-        count = f"第 {number} 页，每页 {view.page_size} {view.unit}"
-    else:
-        count = f"共 {page.total:,} {view.unit}，第 {number} / {max(1, math.ceil(page.total / view.page_size))} 页"
-    st.caption(count + (f"（{view.note}）" if view.note else ""))
+    st.caption(_count_text(view, page, len(tokens), day))
     if not page.rows:
         st.info(view.empty)
-        if number > 1:
+        if len(tokens) > 1:
             _pager(view, tokens, page)
         return Listed(page, filters)
     clicked = _table(view, page.rows)
@@ -215,6 +213,34 @@ def show(view: ListView) -> Listed:
         _export_button(view, me, filters, words)
     picked = _picker(view, page.rows)
     return Listed(page, filters, picked)
+
+
+def _jump(view: ListView):
+    """The date the list starts at (None: the newest), for keyset lists that offer it."""
+    if not view.jump or view.spec.jump is None:
+        return None
+    return st.date_input(view.jump, value=None, key=f"{view.scope}_jump", format="YYYY-MM-DD", **ANY_DATE,
+                         help="从该日（含）及以前接报的记录开始显示；清空则回到最新")
+
+
+def _count_text(view: ListView, page: Page, number: int, day) -> str:
+    """共 1,234 件，第 2 / 62 页 | 约 1,000,000 件，第 2 页 | 第 2 页, with the list's note."""
+    where = f"自 {day.isoformat()} 起" if day else ""
+    if page.total is None:
+        text = f"{where}第 {number} 页，每页 {view.page_size} {view.unit}"
+    elif page.estimated:
+        text = f"约 {round_estimate(page.total):,} {view.unit}（估算），{where}第 {number} 页"
+    elif day:
+        text = f"共 {page.total:,} {view.unit}，{where}第 {number} 页"
+    else:
+        text = f"共 {page.total:,} {view.unit}，第 {number} / {max(1, math.ceil(page.total / view.page_size))} 页"
+    return text + (f"（{view.note}）" if view.note else "")
+
+
+def round_estimate(n: int) -> int:
+    """An estimate to two significant figures: 1,003,418 -> 1,000,000; 12,345 -> 12,000."""
+    digits = len(str(abs(int(n))))
+    return int(round(n, 2 - digits)) if digits > 2 else int(n)
 
 
 def _pager(view: ListView, tokens: list, page: Page) -> None:

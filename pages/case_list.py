@@ -20,7 +20,7 @@ with db() as s:
 
 personal = can("case.view_personal")  # names and mobiles are searchable only where they are visible
 lists.show(lists.ListView(
-    "cl", CASES, unit="件", note="按接报时间倒序", filters_in="筛选", empty="没有符合条件的案件。",
+    "cl", CASES, unit="件", note="按接报时间倒序", filters_in="筛选", empty="没有符合条件的案件。", jump="跳到接报日期",
     search="案件编号、当事人姓名、手机号码、110 警情编号或 12345 工单号" if personal
     else "案件编号、110 警情编号或 12345 工单号（本角色不能按当事人姓名或手机号码查询）",
     filters=[lists.Filter("township_id", "乡镇（街道）", townships),

@@ -11,9 +11,11 @@ next page. The screen (components/lists.py) and the Excel export call the same f
 file holds exactly what the screen would show, page after page.
 
 Paging is "next / previous" only: a page is named by the token the previous page returned (None
-for the first). Offset paging returns the next offset (`offset_page`); a keyset list (the audit
-trail) returns the last id it showed. The component keeps a stack of tokens, so a list can move
-to keyset paging without any change to the screen.
+for the first). Offset paging returns the next offset (`offset_page`); a keyset list (the case
+list, the audit trail) returns the key of the last row it showed, so a deep page costs what the
+first does, and may offer `jump` (a date -> the token of the page starting at that date). The
+component keeps a stack of tokens, so a list can move to keyset paging without any change to the
+screen.
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ class Page:
     rows: list[dict]
     total: int | None = None  # None when counting would cost too much (keyset lists)
     next: Any = None  # the token of the following page; None on the last page
+    estimated: bool = False  # `total` is an estimate (shown as 约 N)
 
 
 Fetch = Callable[[Session, Actor, dict, PageRequest], Page]
@@ -67,6 +70,7 @@ class ListDef:
     export_action: str | None = None  # an export always logged under this action (else see `audit_action`)
     max_batch: int = 200  # the largest page the feeding function serves (exports read in batches of this)
     max_rows: int | None = None  # an export stops here (said in its title line)
+    jump: Callable[[Any], Any] | None = None  # a date -> the token of the page starting there (keyset lists)
 
     @property
     def screen_columns(self) -> tuple[Column, ...]:

@@ -60,9 +60,9 @@ def with_parties(session: Session, actor: Actor, rows: list[dict]) -> list[dict]
 
 
 def _cases(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
-    rows, total = case_queries.list_cases(session, actor, case_queries.CaseFilters(**filters),
-                                          page=page_number(request), page_size=request.size)
-    return offset_page(with_parties(session, actor, rows), total, request)
+    found = case_queries.list_cases(session, actor, case_queries.CaseFilters(**filters), after=request.token,
+                                    page_size=request.size)
+    return Page(with_parties(session, actor, found.rows), found.total, found.next, found.estimated)
 
 
 def _overdue(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
@@ -77,7 +77,7 @@ def _follow_ups(session: Session, actor: Actor, filters: dict, request: PageRequ
 
 
 _CASES = {"columns": CASE_COLUMNS, "personal_permission": "case.view_personal"}
-CASES = ListDef("案件列表", fetch=_cases, **_CASES)
+CASES = ListDef("案件列表", fetch=_cases, jump=case_queries.after_date, **_CASES)
 OVERDUE = ListDef("超时预警", fetch=_overdue, **_CASES)
 FOLLOW_UPS = ListDef("回访队列", fetch=_follow_ups, **_CASES)
 

@@ -22,6 +22,12 @@ BASE = clock.local_dt(2026, 3, 10, 10, 0)
 ID_X = "11010519491231002X"  # valid check digit X
 
 
+def listed(session, actor, filters=None):
+    """The first page's rows and the total."""
+    page = q.list_cases(session, actor, filters)
+    return page.rows, page.total
+
+
 @pytest.fixture(autouse=True)
 def frozen():
     clock.freeze(BASE)
@@ -66,11 +72,11 @@ def test_search_by_number_name_phone_and_110_number(session):
     b = make_case(session, name="李四", mobile="13700000001", source="12345", order="GD-778899")
     for term, want in ((a.number, a.id), ("王小明", a.id), ("+86 139-1234-5678", a.id), ("13912345678", a.id),
                        ("JJ20260310001", a.id), ("GD-778899", b.id), ("李四", b.id)):
-        rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search=term))
+        rows, total = listed(session, STAFF_A, q.CaseFilters(search=term))
         assert (total, [r["id"] for r in rows]) == (1, [want]), term
-    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search="没有这个人"))
+    rows, total = listed(session, STAFF_A, q.CaseFilters(search="没有这个人"))
     assert (rows, total) == ([], 0)
-    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(search="%"))  # wildcards are literal
+    rows, total = listed(session, STAFF_A, q.CaseFilters(search="%"))  # wildcards are literal
     assert total == 0
 
 
@@ -82,7 +88,7 @@ def test_each_filter_narrows_the_list(session):
     dispatch(session, c)
 
     def ids(**kw):
-        rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(**kw))
+        rows, total = listed(session, STAFF_A, q.CaseFilters(**kw))
         assert total == len(rows)
         return {r["id"] for r in rows}
 
@@ -102,16 +108,58 @@ def test_each_filter_narrows_the_list(session):
 def test_pagination_totals_and_stable_order(session):
     made = [make_case(session, received=BASE - dt.timedelta(hours=1 + i % 5), mobile=f"1380000{i:04d}")
             for i in range(23)]
-    seen = []
-    for page in (1, 2, 3):
-        rows, total = q.list_cases(session, STAFF_A, page=page, page_size=10)
-        assert total == 23
-        seen += rows
-    assert [len(seen[:10]), len(seen[10:20]), len(seen[20:])] == [10, 10, 3]
+    seen, token, pages = [], None, 0
+    while True:
+        page = q.list_cases(session, STAFF_A, after=token, page_size=10)
+        assert (page.total, page.estimated) == (23, False)
+        seen += page.rows
+        pages += 1
+        token = page.next
+        if token is None:
+            break
+    assert pages == 3 and [len(seen[:10]), len(seen[10:20]), len(seen[20:])] == [10, 10, 3]
     assert len({r["id"] for r in seen}) == 23 == len(made)
-    keys = [(r["received_at"], r["id"]) for r in seen]
+    keys = [(r["received_at"], r["id"]) for r in seen]  # ties on received_at are broken by id
     assert keys == sorted(keys, reverse=True)
-    assert q.list_cases(session, STAFF_A, page=4, page_size=10) == ([], 23)
+    last = q.list_cases(session, STAFF_A, after=(seen[-1]["received_at"], seen[-1]["id"]), page_size=10)
+    assert (last.rows, last.total, last.next) == ([], 23, None)
+
+
+def test_a_list_can_start_at_a_date(session):
+    """跳到接报日期: the first row is the newest case received on that day (Beijing time) or before."""
+    days = [make_case(session, received=clock.local_dt(2026, 3, d, 23, 30), mobile=f"1390000{d:04d}")
+            for d in (1, 3, 5, 7)]
+    page = q.list_cases(session, STAFF_A, after=q.after_date(dt.date(2026, 3, 5)), page_size=10)
+    assert [r["id"] for r in page.rows] == [days[2].id, days[1].id, days[0].id]  # 23:30 on the 5th included
+    page = q.list_cases(session, STAFF_A, after=q.after_date(dt.date(2026, 2, 28)), page_size=10)
+    assert page.rows == [] and page.total == 4
+
+
+def test_a_large_count_is_an_estimate_on_postgresql(session, monkeypatch):
+    """Above the exact-count limit PostgreSQL's planner estimates (shown as 约 N); SQLite counts."""
+    for i in range(6):
+        make_case(session, received=BASE - dt.timedelta(hours=i), mobile=f"1370000{i:04d}")
+    monkeypatch.setattr(q, "EXACT_COUNT_LIMIT", 4)
+    page = q.list_cases(session, STAFF_A, page_size=2)
+    if session.get_bind().dialect.name == "postgresql":
+        assert page.estimated and page.total > 4
+    else:
+        assert (page.estimated, page.total) == (False, 6)
+    assert len(page.rows) == 2 and page.next is not None
+    assert q.list_cases(session, STAFF_A, q.CaseFilters(township_id=-1)).total == 0  # small: exact again
+
+
+def test_a_broad_search_gives_the_same_cases_as_a_narrow_one(session, monkeypatch):
+    """Ids are collected first; a term matching more than the limit falls back to a subquery."""
+    a = make_case(session, name="王小明", mobile="13912345678")
+    b = make_case(session, name="王小红", mobile="13912345679")
+    make_case(session, name="李四", mobile="13700000001")
+    want = ({a.id, b.id}, 2)
+    page = q.list_cases(session, STAFF_A, q.CaseFilters(search="王小"))
+    assert ({r["id"] for r in page.rows}, page.total) == want
+    monkeypatch.setattr(q, "SEARCH_IDS_LIMIT", 1)
+    page = q.list_cases(session, STAFF_A, q.CaseFilters(search="王小"))
+    assert ({r["id"] for r in page.rows}, page.total) == want
 
 
 def test_mediator_sees_only_own_cases(session):
@@ -121,14 +169,14 @@ def test_mediator_sees_only_own_cases(session):
     me = session.scalar(select(Mediator).where(Mediator.room_id == mine.room_id).order_by(Mediator.id))
     actor = Actor(user_id=None, username="m", role=MEDIATOR, mediator_id=me.id)
     workflow.transition(session, STAFF_A, dispatched.id, "dispatch", dispatched.version, people=[(me.id, "station")])
-    rows, total = q.list_cases(session, actor)
+    rows, total = listed(session, actor)
     assert {r["id"] for r in rows} == {mine.id, dispatched.id} and total == 2
     with pytest.raises(PermissionDenied):
         q.case_view(session, actor, other.id)
     assert q.case_view(session, actor, dispatched.id)["number"] == dispatched.number
     board = q.board(session, actor, "station")
     assert sum(col["count"] for col in board) == 2
-    assert q.list_cases(session, Actor(user_id=None, username="x", role=MEDIATOR)) == ([], 0)  # unlinked account
+    assert listed(session, Actor(user_id=None, username="x", role=MEDIATOR)) == ([], 0)  # unlinked account
 
 
 @pytest.mark.parametrize("role", [LEADER, TRAINER])
@@ -173,10 +221,10 @@ def test_roles_without_personal_access_cannot_search_by_name_or_mobile(session, 
     a = make_case(session, name="王小明", mobile="13912345678", source="110", incident="JJ20260310001")
     reader = Actor(user_id=None, username="r", role=role)
     for term in ("王小明", "小明", "13912345678", "+86 139-1234-5678"):
-        assert q.list_cases(session, reader, q.CaseFilters(search=term)) == ([], 0), term
-        assert q.list_cases(session, STAFF_A, q.CaseFilters(search=term))[1] == 1, term
+        assert listed(session, reader, q.CaseFilters(search=term)) == ([], 0), term
+        assert listed(session, STAFF_A, q.CaseFilters(search=term))[1] == 1, term
     for term in (a.number, "JJ20260310001"):
-        rows, total = q.list_cases(session, reader, q.CaseFilters(search=term))
+        rows, total = listed(session, reader, q.CaseFilters(search=term))
         assert (total, [r["id"] for r in rows]) == (1, [a.id]), term
 
 
@@ -224,9 +272,9 @@ def test_overdue_kinds_arrival_level_follow_up(session):
     clock.freeze(BASE + dt.timedelta(days=8))  # follow-up due 7 days after settlement
     groups = q.overdue_list(session, STAFF_A)
     assert [r["id"] for r in groups["follow_up"]["items"]] == [settled.id]
-    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(overdue="follow_up"))
+    rows, total = listed(session, STAFF_A, q.CaseFilters(overdue="follow_up"))
     assert total == 1 and rows[0]["overdue_names"] == ["回访超时"]
-    rows, total = q.list_cases(session, STAFF_A, q.CaseFilters(overdue="any"))
+    rows, total = listed(session, STAFF_A, q.CaseFilters(overdue="any"))
     assert total == 3
 
 

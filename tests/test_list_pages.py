@@ -3,6 +3,7 @@ rows, the search finds a record, 下一页 shows the following rows and 上一�
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +104,34 @@ def test_audit_log_pages_by_keyset_and_filters(url):
     assert shown(at, "对象") == newest
     by_key(at.selectbox, "al_action").set_value("demo.load").run()
     assert shown(at, "对象") == ["演示数据"] and not [b for b in at.button if b.key == "al_next"]
+
+
+def test_case_list_jumps_to_a_received_date(url):
+    """跳到接报日期 starts the list at that day's newest case; clearing it returns to the newest."""
+    older = add_cases(url, 2, later=-3 * 24 * 60)  # three days earlier
+    newer = add_cases(url, 2)
+    at = app_as(url, "staff", "pages/case_list.py")
+    assert shown(at, "案件编号") == newer[::-1] + older[::-1]
+    day = clock.local(clock.now() - dt.timedelta(days=2)).date()
+    at.date_input(key="cl_jump").set_value(day).run()
+    assert not at.exception
+    assert shown(at, "案件编号") == older[::-1]
+    assert f"共 4 件，自 {day.isoformat()} 起第 1 页（按接报时间倒序）" in texts(at)
+    at.date_input(key="cl_jump").set_value(None).run()
+    assert shown(at, "案件编号") == newer[::-1] + older[::-1]
+    assert "共 4 件，第 1 / 1 页（按接报时间倒序）" in texts(at)
+
+
+def test_case_list_says_when_its_count_is_an_estimate(url, monkeypatch):
+    """Above the exact-count limit PostgreSQL's estimate is shown as 约 N 件（估算）; SQLite counts."""
+    from services.cases import case_queries
+    add_cases(url, 5)
+    monkeypatch.setattr(case_queries, "EXACT_COUNT_LIMIT", 3)
+    at = app_as(url, "staff", "pages/case_list.py")
+    assert not at.exception
+    assert len(shown(at, "案件编号")) == 5
+    caption = next(c.value for c in at.caption if "第 1" in c.value)
+    if url.startswith("postgresql"):
+        assert re.fullmatch(r"约 [\d,]+ 件（估算），第 1 页（按接报时间倒序）", caption), caption
+    else:
+        assert caption == "共 5 件，第 1 / 1 页（按接报时间倒序）"
