@@ -34,8 +34,7 @@ def _as_demo_account(url: str, username: str, path: str) -> AppTest:
         token = sessions.create(s, user.id, "127.0.0.1", "AppTest")
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["session_token"] = token
-    at.run()
-    at.switch_page(path)
+    at.switch_page(path)  # the router opens the page on the first run (as a reload of its URL would)
     at.run()
     return at
 

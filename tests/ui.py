@@ -60,10 +60,9 @@ def app_as(url: str, role: str | None, page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if role is not None:
         log_in(at, url, role)
-    at.run()
     if page is not None:
-        at.switch_page(page)
-        at.run()
+        at.switch_page(page)  # the router opens it on the first run, as a reload of its URL would
+    at.run()
     return at
 
 
