@@ -164,3 +164,12 @@ def test_three_cases_within_90_days_are_flagged_for_the_task_force(session):
     assert repeats.alerts(session, TASK_A)[0]["count"] == 4
     with pytest.raises(PermissionDenied):
         repeats.alerts(session, Actor(user_id=None, username="m", role=MEDIATOR, mediator_id=1))
+
+
+def test_the_lookups_have_their_indexes(engine):
+    from sqlalchemy import inspect
+    found = inspect(engine)
+    party = {tuple(i["column_names"]) for i in found.get_indexes("party")}
+    cases = {tuple(i["column_names"]) for i in found.get_indexes("dispute_case")}
+    assert ("mobile",) in party and ("id_card",) in party
+    assert ("address", "received_at") in cases
