@@ -6,6 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
+from components.repeat_panels import case_panel as repeat_panel
 from components.tables import dataframe, yuan
 from services import clock, personal_data
 from services.cases import case_queries
@@ -59,6 +60,8 @@ if conflict:
         st.session_state.pop("case_conflict")
         st.session_state["cd_seen"] = (case_id, view["version"])
         st.rerun()
+
+repeat_panel(case_id, me)  # 疑似重复纠纷: earlier cases of the same party or address
 
 left, right = st.columns(2)
 with left:
