@@ -13,6 +13,7 @@ the rollup, then reports side by side:
   (c) the naive way: that year's rows into pandas, then groupby
   (d) one AppTest run of the dashboard page against that database
   (e) the case list: page 1 with its count, a deep page (OFFSET and keyset), search by number / mobile
+  (f) repeat disputes: a case's earlier cases, a typed mobile's, the task force's 3-in-90-days list
 
 Figures and the command are recorded in docs/dashboard.md. Nothing here is a test: timings vary.
 """
@@ -316,6 +317,30 @@ def case_list(url: str) -> dict[str, tuple[float, float]]:
     return out
 
 
+def repeat_lookups(url: str) -> dict[str, tuple[float, float]]:
+    """Repeat disputes (services.cases.repeats): one case's earlier cases (target ≤ 20 ms at 1M),
+    the same for a draft's typed mobile, and the task force's 3-in-90-days list."""
+    from services.cases import repeats
+    from services.roles import STAFF, TASKFORCE, Actor
+    staff = Actor(user_id=None, username="bench", role=STAFF)
+    eng = get_engine(url)
+    with eng.connect() as c:
+        cid, mobile = c.execute(text(
+            "SELECT c.id, p.mobile FROM dispute_case c JOIN party p ON p.case_id = c.id "
+            "WHERE c.id = (SELECT max(id) - 1000 FROM dispute_case) LIMIT 1")).one()
+
+    def run(fn, *args):
+        def go():
+            with session_scope(eng) as s:
+                return fn(s, *args)
+        return go
+    return {"earlier cases of a case (repeats.earlier_for_case)": timed(run(repeats.earlier_for_case, staff, cid))[:2],
+            "earlier cases of a typed mobile (repeats.earlier_for_draft)":
+                timed(run(repeats.earlier_for_draft, staff, [mobile]))[:2],
+            "3 in 90 days list (repeats.alerts)":
+                timed(run(repeats.alerts, Actor(user_id=None, username="b", role=TASKFORCE)), repeat=2)[:2]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
@@ -373,6 +398,8 @@ def main() -> None:
         rows.append(("(d) AppTest: switch to this year (cache cold)", d_year, d_year))
     for label, (first, med) in case_list(url).items():
         rows.append((f"(e) {label}", first, med))
+    for label, (first, med) in repeat_lookups(url).items():
+        rows.append((f"(f) {label}", first, med))
     print(f"{'measurement':70s} {'first ms':>10s} {'median ms':>10s}")
     for label, first, med in rows:
         print(f"{label:70s} {first:10.1f} {med:10.1f}")
