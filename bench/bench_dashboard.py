@@ -322,12 +322,13 @@ def repeat_lookups(url: str) -> dict[str, tuple[float, float]]:
     the same for a draft's typed mobile, and the task force's 3-in-90-days list."""
     from services.cases import repeats
     from services.roles import STAFF, TASKFORCE, Actor
+    from sqlalchemy import func
+    from db.models import Case, Party
     staff = Actor(user_id=None, username="bench", role=STAFF)
     eng = get_engine(url)
-    with eng.connect() as c:
-        cid, mobile = c.execute(text(
-            "SELECT c.id, p.mobile FROM dispute_case c JOIN party p ON p.case_id = c.id "
-            "WHERE c.id = (SELECT max(id) - 1000 FROM dispute_case) LIMIT 1")).one()
+    with session_scope(eng) as s:  # a case near the end, received within the last year
+        cid = s.scalar(select(func.max(Case.id))) - 1000
+        mobile = s.scalar(select(Party.mobile).where(Party.case_id == cid).limit(1))
 
     def run(fn, *args):
         def go():
