@@ -13,6 +13,7 @@ the rollup, then reports side by side:
   (c) the naive way: that year's rows into pandas, then groupby
   (d) one AppTest run of the dashboard page against that database
   (e) the case list: page 1 with its count, a deep page (OFFSET and keyset), search by number / mobile
+  (f) repeat disputes: a case's earlier cases, a typed mobile's, the task force's 3-in-90-days list
 
 Figures and the command are recorded in docs/dashboard.md. Nothing here is a test: timings vary.
 """
@@ -307,6 +308,31 @@ def case_list(url: str) -> dict[str, tuple[float, float, float | None]]:
     return out
 
 
+def repeat_lookups(url: str) -> dict[str, tuple[float, float]]:
+    """Repeat disputes (services.cases.repeats): one case's earlier cases (target ≤ 20 ms at 1M),
+    the same for a draft's typed mobile, and the task force's 3-in-90-days list."""
+    from services.cases import repeats
+    from services.roles import STAFF, TASKFORCE, Actor
+    from sqlalchemy import func
+    from db.models import Case, Party
+    staff = Actor(user_id=None, username="bench", role=STAFF)
+    eng = get_engine(url)
+    with session_scope(eng) as s:  # a case near the end, received within the last year
+        cid = s.scalar(select(func.max(Case.id))) - 1000
+        mobile = s.scalar(select(Party.mobile).where(Party.case_id == cid).limit(1))
+
+    def run(fn, *args):
+        def go():
+            with session_scope(eng) as s:
+                return fn(s, *args)
+        return go
+    return {"earlier cases of a case (repeats.earlier_for_case)": timed(run(repeats.earlier_for_case, staff, cid))[:2],
+            "earlier cases of a typed mobile (repeats.earlier_for_draft)":
+                timed(run(repeats.earlier_for_draft, staff, [mobile]))[:2],
+            "3 in 90 days list (repeats.alerts)":
+                timed(run(repeats.alerts, Actor(user_id=None, username="b", role=TASKFORCE)), repeat=2)[:2]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
@@ -365,8 +391,14 @@ def main() -> None:
     targets = {}
     for label, (first, med, target) in case_list(url).items():
         rows.append((f"(e) {label}", first, med))
+<<<<<<< HEAD
         targets[f"(e) {label}"] = target
     print(f"{'measurement':70s} {'first ms':>10s} {'median ms':>10s} {'target':>10s}")
+=======
+    for label, (first, med) in repeat_lookups(url).items():
+        rows.append((f"(f) {label}", first, med))
+    print(f"{'measurement':70s} {'first ms':>10s} {'median ms':>10s}")
+>>>>>>> i15-repeats
     for label, first, med in rows:
         target = targets.get(label)
         verdict = f"≤ {target:g} {'✓' if med <= target else '✗'}" if target else ""

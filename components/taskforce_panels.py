@@ -6,9 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import forms
+from components.case_widgets import open_case
 from components.context import db, plain
-from components.taskforce_widgets import items_table, red_rows
+from components.taskforce_widgets import draft_button, items_table, red_rows
 from components.tables import dataframe
+from services import clock
+from services.cases import repeats
 from services.taskforce import instruments
 from services.taskforce import meetings
 from services.roles import Actor
@@ -57,3 +61,36 @@ def home_panel(actor: Actor) -> None:
         dataframe(red_rows(df, [True] * len(late)), hide_index=True, width="stretch", key="tfh_late")
     st.page_link("pages/notices.py", label="风险提示与督办", icon=":material/campaign:")
     st.page_link("pages/meetings.py", label="协调会", icon=":material/groups_3:")
+
+
+REPEAT_TITLE = "重复纠纷预警（90天内3次及以上）"
+
+
+def repeat_alerts(actor: Actor, writer: bool, limit: int = 20) -> None:
+    """On 风险提示与督办: cases that are the third (or later) of the same party or address within
+    90 days (services.cases.repeats.alerts). The task force starts a risk notice draft from one,
+    pre-filled with the case and its earlier ones; readers open the case."""
+    st.subheader(REPEAT_TITLE)
+    with db() as s:
+        rows = repeats.alerts(s, actor, limit=limit)
+    if not rows:
+        st.caption("近 90 天内没有同一当事人或同一地址 3 次及以上的纠纷。")
+        return
+    st.caption(f"近 90 天内接报、且 90 天内同一当事人（手机号码、身份证号码）或同一地址已有 2 件及以上的案件，"
+               f"最新在前（最多 {limit} 件）。")
+    dataframe(pd.DataFrame([{"案件编号": r["number"], "接报时间": clock.fmt(r["received_at"]),
+                             "乡镇（街道）": r["township"], "纠纷类别": r["category"], "状态": r["status_name"],
+                             "90天内次数": r["count"], "此前案件": "、".join(r["earlier_numbers"])} for r in rows]),
+              hide_index=True, width="stretch", key="nt_repeat_alerts")
+    for r in rows:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.text(f"{r['number']}：90 天内第 {r['count']} 次（{r['category']}，{r['status_name']}）")
+        with c2:
+            if st.button("打开案件", key=f"nt_repeat_open_{r['id']}", icon=":material/open_in_new:"):
+                open_case(r["id"])
+        if writer:
+            drafting = forms.bound("nt_repeat", r["id"])
+            with c1:
+                draft_button(drafting, f"起草风险提示函（{r['number']} 等 {r['count']} 件）", "nt",
+                             "草稿已生成，请核对后发出。", instruments.draft_from_case, "risk_notice",
+                             [r["id"], *r["earlier_ids"]])

@@ -6,6 +6,7 @@ import streamlit as st
 from components.case_panels import PANELS
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
+from components.repeat_panels import case_panel as repeat_panel
 from components.tables import dataframe, yuan
 from services import clock, personal_data
 from services.cases import case_queries
@@ -24,6 +25,17 @@ with st.expander("按案件编号打开", expanded="case_id" not in st.session_s
             st.session_state.pop("case_conflict", None)
         except DomainError as exc:
             st.error(exc.message)
+
+# a link from another tab (案件登记's 疑似重复纠纷 panel): case_detail?case=<number>, same scope rules
+linked = st.query_params.get("case")
+if linked and st.session_state.get("cd_linked") != linked:
+    st.session_state["cd_linked"] = linked
+    try:
+        with db() as s:
+            st.session_state["case_id"] = case_queries.find_case_id(s, me, linked)
+        st.session_state.pop("case_conflict", None)
+    except DomainError as exc:
+        st.error(exc.message)
 
 case_id = st.session_state.get("case_id")
 if case_id is None:
@@ -59,6 +71,8 @@ if conflict:
         st.session_state.pop("case_conflict")
         st.session_state["cd_seen"] = (case_id, view["version"])
         st.rerun()
+
+repeat_panel(case_id, me)  # 疑似重复纠纷: earlier cases of the same party or address
 
 left, right = st.columns(2)
 with left:

@@ -7,6 +7,7 @@ from components import forms
 from components.case_widgets import open_case, party_editor
 from components.context import can, db, field_error, guard, plain
 from components.dates import ANY_DATE
+from components.repeat_panels import draft_panel
 from services import clock
 from services.cases import case_queries
 from services.cases import intake
@@ -102,6 +103,7 @@ field_error("description")
 
 st.subheader("当事人")
 parties = party_editor(form.prefix)
+draft_panel(me, form.prefix, parties, address, received_at)  # 疑似重复纠纷, before saving
 
 st.subheader("分流")
 if route:

@@ -30,6 +30,7 @@ lists.show(lists.ListView(
              lists.Filter("level", "层级", dict(ladder.LEVELS)),
              lists.Filter("status", "状态", {**case_queries.STATUS_CATEGORIES,
                                             **{k: v[0] for k, v in ladder.STATUSES.items()}}),
-             lists.Filter("overdue", "超时", {"any": "任一超时", **case_queries.OVERDUE_KINDS})],
+             lists.Filter("overdue", "超时", {"any": "任一超时", **case_queries.OVERDUE_KINDS}),
+             lists.Filter("repeat", "只看重复纠纷（12 个月内同一当事人或地址已有案件）", kind="check")],
     pick="打开案件", pick_label=lambda r: f"{r['number']}（{r['status_name']}）",
     actions=[lists.Action("open", "打开", open_case)], row_click=open_case))

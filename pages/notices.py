@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import forms, lists
 from components import taskforce_widgets as tw
+from components.taskforce_panels import repeat_alerts
 from components.context import db
 from components.tables import dataframe
 from services.taskforce import instruments
@@ -28,6 +29,8 @@ if writer:
                         key=drafting.key("kind"))
         picked = tw.case_picker(drafting.prefix)
         tw.draft_button(drafting, "起草", "nt", "草稿已生成，请核对后发出。", instruments.draft_from_case, kind, picked)
+
+repeat_alerts(me, writer)  # 重复纠纷预警: candidates for a risk notice
 
 st.subheader("文书台账")
 listed = lists.show(lists.ListView(

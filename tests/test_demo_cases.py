@@ -16,6 +16,8 @@ from services.cases import ladder
 from services.roster import org
 from services.demo import cases as demo_cases
 from services.auth import actor_for
+from services.cases import case_queries as q
+from services.roles import STAFF, TASKFORCE, Actor
 from services.validation import normalise_id_card
 from tests.conftest import BACKENDS, new_database
 
@@ -85,7 +87,10 @@ def test_figures_land_on_the_article(s):
 
 
 def test_parties_have_unique_mobiles_and_valid_id_numbers(s):
-    assert _n(s, model=Party) == s.scalar(select(func.count(func.distinct(Party.mobile))))
+    # a mobile is one person's: a party who calls again (a repeat dispute) comes back whole
+    people = s.execute(select(Party.mobile, Party.name, Party.id_card, Party.address).distinct()).all()
+    assert len(people) == s.scalar(select(func.count(func.distinct(Party.mobile))))
+    assert len(people) < _n(s, model=Party)  # some parties are in more than one case
     ids = s.scalars(select(Party.id_card).where(Party.id_card.isnot(None))).all()
     assert len(ids) > 1000
     assert all(normalise_id_card(i) == i for i in ids)
@@ -226,3 +231,18 @@ def test_the_sql_twin_of_the_table_picks_the_same_cases_as_the_rules(s):
         assert by_sql == by_rules, action
         if action in ("dispatch", "settle", "follow_up", "close", "arrive", "police", "transfer"):
             assert by_rules, action  # the demo has cases where each of these is possible
+
+
+def test_some_disputes_repeat_and_one_party_calls_a_third_time(s):
+    """docs/demo-data.md, "Repeat disputes": 3–5% of the cases have an earlier case of the same
+    party or place within 12 months, some of them still open, and one is the third in 90 days."""
+    from services.cases import repeats
+    staff = Actor(user_id=None, username="d", role=STAFF)
+    total = _n(s)
+    _, n = q.list_cases(s, staff, q.CaseFilters(repeat=True))
+    assert 0.03 <= n / total <= 0.05, n
+    _, still_open = q.list_cases(s, staff, q.CaseFilters(repeat=True, status="open"))
+    assert still_open >= 3
+    flagged = repeats.alerts(s, Actor(user_id=None, username="t", role=TASKFORCE))
+    assert flagged and flagged[0]["count"] >= 3 and flagged[0]["status_name"] in ("待调度", "调解中")
+    assert len(repeats.earlier_for_case(s, staff, flagged[0]["id"])) >= 2

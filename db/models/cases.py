@@ -20,6 +20,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_dispute_case_township_status_received", "township_id", "status", "received_at", "id"),
         Index("ix_dispute_case_status_level", "status", "level"),
+        # repeat disputes: the same incident address within 12 months (migration 0013_repeat_lookup)
+        Index("ix_dispute_case_address_received", "address", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +103,7 @@ class Party(Base):
     name: Mapped[str] = mapped_column(String(50), index=True)
     role: Mapped[str] = mapped_column(String(20))  # applicant / respondent / other
     mobile: Mapped[str] = mapped_column(String(11), index=True)
-    id_card: Mapped[str | None] = mapped_column(String(18))
+    id_card: Mapped[str | None] = mapped_column(String(18), index=True)  # repeat disputes (0013)
     address: Mapped[str] = mapped_column(String(200), default="")
 
     case: Mapped[Case] = relationship(back_populates="parties")

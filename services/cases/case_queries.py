@@ -48,6 +48,7 @@ class CaseFilters:
     level: str | None = None
     status: str | None = None  # a status code (ladder.STATUSES) or a category: open / resolved / closed
     overdue: str | None = None  # None, "any", or one of OVERDUE_KINDS
+    repeat: bool = False  # 重复纠纷: an earlier case of the same party or address (services.cases.repeats)
 
 
 # ------------------------------------------------------------------ SQL building blocks
@@ -80,17 +81,18 @@ def overdue_kinds(c, now: dt.datetime) -> list[str]:
     return kinds
 
 
-def scope_condition(session: Session, actor: Actor):
-    """None for roles that see every case; the mediator's own cases otherwise."""
+def scope_condition(session: Session, actor: Actor, case=Case):
+    """None for roles that see every case; the mediator's own cases otherwise. `case`: the Case
+    entity or an alias of it (services.cases.repeats scopes the earlier cases of a case)."""
     if actor.role != MEDIATOR:
         return None
     if actor.mediator_id is None:
         return false()
     room_id = session.scalar(select(Mediator.room_id).where(Mediator.id == actor.mediator_id))
-    conds = [Case.current_mediator_id == actor.mediator_id,
-             exists().where(Dispatch.case_id == Case.id, Dispatch.mediator_id == actor.mediator_id)]
+    conds = [case.current_mediator_id == actor.mediator_id,
+             exists().where(Dispatch.case_id == case.id, Dispatch.mediator_id == actor.mediator_id)]
     if room_id is not None:
-        conds.append(Case.room_id == room_id)
+        conds.append(case.room_id == room_id)
     return or_(*conds)
 
 
@@ -132,6 +134,9 @@ def _conditions(session: Session, actor: Actor, f: CaseFilters, now: dt.datetime
         conds.append(Case.status == f.status)
     if f.overdue:
         conds.append(overdue_condition(f.overdue, now))
+    if f.repeat:
+        from services.cases import repeats  # repeats reads this module's scope and row helpers
+        conds.append(repeats.repeat_condition(session, actor))
     return conds
 
 

@@ -641,6 +641,59 @@ def _live(ctx: _Ctx, now: dt.datetime) -> list[_Sim]:
     return sims
 
 
+# ---------------------------------------------------------------- repeat disputes
+REPEAT_SEED = 2015  # its own generator: the cases above stay exactly as the main seed made them
+REPEAT_SHARE = 0.035  # historical cases that are a party's or a place's second (or later) call
+REPEAT_BY_ADDRESS = 0.35  # of those, linked by the incident address rather than by a party
+HOUSE_SPOTS = ("门前", "附近", "屋旁", "院内")
+
+
+def _repeat_disputes(ctx: _Ctx, past: list[_Sim], live: list[_Sim]) -> None:
+    """Make some disputes come back (docs/demo-data.md, "Repeat disputes"): a party of an earlier
+    case in the same village calls again, or the same spot is the scene again, within 150 days;
+    among the live cases a few open ones repeat an earlier live case, and one party calls a third
+    time. Incident addresses get a house number first, so that places repeat only on purpose."""
+    rng = random.Random(REPEAT_SEED)
+    for sim in past + live:
+        r = sim.row
+        town, village = ctx.towns[r["township_id"]], ctx.villages[r["village_id"]]
+        r["address"] = (f"{town.name}{village.name}{rng.randrange(1, 12)}组{rng.randrange(1, 200)}号"
+                        f"{rng.choice(HOUSE_SPOTS)}")
+    live = sorted(live, key=lambda s: s.row["received_at"])
+    past = sorted(past, key=lambda s: s.row["received_at"])
+    by_village: dict[int, list[_Sim]] = {}
+    for sim in past:
+        by_village.setdefault(sim.row["village_id"], []).append(sim)
+    for i in sorted(rng.sample(range(len(past)), round(len(past) * REPEAT_SHARE))):
+        later = past[i]
+        at = later.row["received_at"]
+        earlier = [e for e in by_village[later.row["village_id"]]
+                   if at - dt.timedelta(days=150) <= e.row["received_at"] < at]
+        if earlier:
+            _repeat_of(later, rng.choice(earlier), rng.random() < REPEAT_BY_ADDRESS)
+    # live: pairs of cases of the same person, and one person's third call; the later ones still open
+    open_live = [k for k, s in enumerate(live) if s.row["status"] in ("registered", "mediating")]
+    third, second = open_live[-1], open_live[len(open_live) // 2]
+    _repeat_of(live[second], live[0], False)
+    _repeat_of(live[third], live[0], False)
+    for k in open_live[-9:-1:2]:
+        if k not in (second, third):
+            _repeat_of(live[k], live[rng.randrange(1, k)], rng.random() < 0.3)
+
+
+def _repeat_of(later: _Sim, earlier: _Sim, by_address: bool) -> None:
+    """`later` becomes a repeat of `earlier`: same spot, or the same person as its first party
+    (name, mobile, ID number and home address; a description quoting the caller follows)."""
+    if by_address:
+        later.row["address"] = earlier.row["address"]
+        return
+    old, new = later.parties[0], earlier.parties[0]
+    later.parties[0] = {**new, "role": old["role"]}
+    desc = later.row["description"]
+    if old["mobile"] in desc:
+        later.row["description"] = desc.replace(old["mobile"], new["mobile"]).replace(old["name"], new["name"])
+
+
 # ---------------------------------------------------------------- writing
 def _number(session: Session, ctx: _Ctx, sims: list[_Sim]) -> None:
     """Case numbers in order of receipt within each year; counters continue after the last."""
@@ -719,7 +772,9 @@ def load(session: Session, rng: random.Random) -> None:
     """Demo step: the 2023 closed loop (article figures) and live open cases around now."""
     ctx = _Ctx(session, rng)
     now = clock.now().replace(microsecond=0)
-    sims = _historical(ctx) + _live(ctx, now)
+    past, live = _historical(ctx), _live(ctx, now)
+    _repeat_disputes(ctx, past, live)
+    sims = past + live
     _number(session, ctx, sims)
     _write(session, sims)
     session.flush()
