@@ -81,15 +81,22 @@ def _config(chart) -> alt.Chart:
 
 
 def weekly_chart(rows: list[dict]) -> alt.Chart:
-    df = pd.DataFrame(rows or [{"week": clock.today(), "received": 0, "settled": 0}])
-    df = df.rename(columns={"received": "接报", "settled": "调解成功"}).melt("week", var_name="指标", value_name="案件数")
+    """Weekly lines; a first or last week only partly inside the period is kept and marked (hollow
+    point, "不完整周（n天）" in the tooltip) so its lower count is not read as a drop."""
+    df = pd.DataFrame(rows or [{"week": clock.today(), "received": 0, "settled": 0, "days": 7, "partial": False}])
+    df["周"] = [f"不完整周（{d}天）" if p else "完整周" for d, p in zip(df["days"], df["partial"])]
+    df = df.drop(columns=["days", "partial"]).rename(columns={"received": "接报", "settled": "调解成功"}) \
+        .melt(["week", "周"], var_name="指标", value_name="案件数")
     df["week"] = pd.to_datetime(df["week"])
-    return _config(_base(df, "每周案件数").mark_line(point=True).encode(
+    base = _base(df, "每周案件数（空心点为统计期首尾的不完整周）").encode(
         x=alt.X("week:T", title="周（周一起）", axis=alt.Axis(format="%m-%d")),
         y=alt.Y("案件数:Q", title="案件数"),
         color=alt.Color("指标:N", title="指标"),
         tooltip=[alt.Tooltip("week:T", title="周起始日", format="%Y-%m-%d"), alt.Tooltip("指标:N", title="指标"),
-                 alt.Tooltip("案件数:Q", title="案件数", format=",")]))
+                 alt.Tooltip("案件数:Q", title="案件数", format=","), alt.Tooltip("周:N", title="周")])
+    points = base.mark_point(size=50).encode(
+        fill=alt.condition(alt.datum["周"] == "完整周", alt.Color("指标:N", legend=None), alt.value("white")))
+    return _config(base.mark_line() + points)
 
 
 def bar_chart(rows: list[dict], label: str, value: str, title: str, label_title: str, value_title: str = "案件数",
@@ -111,11 +118,12 @@ def ordered_bars(rows: list[dict], label: str, value: str, title: str, label_tit
 
 
 def mode_chart(rows: list[dict]) -> alt.Chart:
-    df = pd.DataFrame(rows or [{"mode_name": "无数据", "received": 0, "success_rate": None}])
+    df = pd.DataFrame(rows or [{"mode_name": "无数据", "received": 0, "share": None, "success_rate": None}])
     return _config(_base(df, "驻所与住村").mark_arc(innerRadius=50).encode(
         theta=alt.Theta("received:Q", title="案件数"),
         color=alt.Color("mode_name:N", title="模式"),
         tooltip=[alt.Tooltip("mode_name:N", title="模式"), alt.Tooltip("received:Q", title="案件数", format=","),
+                 alt.Tooltip("share:Q", title="占比", format=".1%"),
                  alt.Tooltip("success_rate:Q", title="调解成功率", format=".1%")]))
 
 

@@ -58,7 +58,7 @@ else:
                "。红色为后三名；“较上期”与上一期排名相比。")
     period = Period(run["period_start"], run["period_end"], run["label"])
     exp = dashboard.export_xlsx(f"考核排名_{UNIT_LABELS[unit]}", period, "全市", assessment.LEAGUE_HEADER,
-                              assessment.league_rows_for_export(rows))
+                              assessment.league_rows_for_export(rows), formats=assessment.LEAGUE_FORMATS)
     charts.download(exp, key="as_export")
 
 if allowed["manage"]:

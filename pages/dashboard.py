@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from components import charts
+from components import charts, effect
 from components.context import db, guard
 from components.tables import dataframe
 from db.config import database_url
@@ -47,6 +47,7 @@ c3.caption(f"统计期 {period.text}（北京时间，含首尾两日）· 范�
            "变化为与上一等长统计期相比；在办、超时为当前实时数。")
 
 charts.tiles(data["tiles"])
+effect.section(period, scope)
 
 left, right = st.columns(2)
 left.altair_chart(charts.weekly_chart(data["weekly"]), width="stretch")
@@ -69,10 +70,8 @@ st.altair_chart(charts.heat_chart(data["heat"]), width="stretch")
 
 st.subheader("警务视角")
 ps = data["police"]
-c1, c2, c3, c4 = st.columns(4)
+c1, c3, c4 = st.columns(3)  # the share of all 110 calls is the headline tile 占110警情比例: shown once
 c1.metric("分流的110警情", f"{ps['diverted']:,}", border=True)
-c2.metric("占110接警总量", dashboard.pct(ps["share"]), border=True,
-          help="需录入每月110接警总量（考核排名页）；仅全市范围")
 c3.metric("估算节省警力", f"{ps['hours_saved']:,.0f} 小时", border=True,
           help=f"每起分流警情按 {ps['minutes_before']} 分钟降至 {ps['minutes_after']} 分钟估算（系统设置可调）")
 c4.metric("110接警总量（折算）", "—" if ps["calls110"] is None else f"{ps['calls110']:,.0f}", border=True)
@@ -86,10 +85,9 @@ if show_repeats:
               column_config={"占比": st.column_config.NumberColumn(format="percent")})
 
 st.subheader("导出")
+core_header, core_rows, core_formats = dashboard.core_figures_table(data["tiles"])
 tables = {
-    "tiles": ("驾驶舱_核心指标", ["指标", "本期", "上一期"],
-              [[t.label, t.display, "" if t.prev is None else (dashboard.pct(t.prev) if t.kind == "rate" else t.prev)]
-               for t in data["tiles"]]),
+    "tiles": ("驾驶舱_核心指标", core_header, core_rows),
     "township": ("驾驶舱_乡镇", ["乡镇（街道）", "案件数", "调解成功", "调解成功率"],
                  [[r["township"], r["received"], r["settled"], r["success_rate"]] for r in data["township"]]),
     "heat": ("驾驶舱_乡镇x类别", ["乡镇（街道）", "纠纷类别", "案件数"],
@@ -100,5 +98,8 @@ tables = {
 names = {"tiles": "核心指标", "township": "各乡镇", "heat": "乡镇 × 类别", "repeats": "重复报警（需先打开分析）"}
 which = st.selectbox("选择表格", list(tables), format_func=names.get, key="dash_export_table", placeholder="请选择")
 title, header, rows = tables[which]
-charts.download(dashboard.export_xlsx(title, period, data["scope_name"], header, rows), key="dash_export")
+formats = {"township": [None, "int", "int", "percent"], "heat": [None, None, "int"],
+           "repeats": [None, "int", "int", "percent"]}
+charts.download(dashboard.export_xlsx(title, period, data["scope_name"], header, rows, formats=formats.get(which),
+                                      row_formats=core_formats if which == "tiles" else None), key="dash_export")
 st.caption("导出只含统计数字，不含任何当事人信息。")

@@ -263,12 +263,15 @@ def league_table(session: Session, run_id: int, unit_type: str) -> list[dict]:
 LEAGUE_HEADER = ["名次", "升降", "单位", "办理数", "调解成功率", "满意率", "快速响应率", "回访完成率", "超时数", "综合得分", "末位提示"]
 
 
+# the file's number format per column (services.exports.NUMBER_FORMATS): rates as 0.0%, counts #,##0
+LEAGUE_FORMATS = ["int", None, None, "int", "percent", "percent", "percent", "percent", "int", "decimal", None]
+
+
 def league_rows_for_export(rows: list[dict]) -> list[list]:
-    def pct(v):
-        return "" if v is None else round(v * 100, 1)
-    return [[r["rank"] or "", r["arrow"], r["unit_name"], r["cases"], pct(r["success_rate"]),
-             pct(r["satisfaction_rate"]), pct(r["quick_rate"]), pct(r["follow_up_rate"]), r["overdue"], r["score"],
-             "后三名" if r["bottom"] else ""] for r in rows]
+    """Numbers as numbers (rates as fractions): export_xlsx with LEAGUE_FORMATS formats them."""
+    return [[r["rank"], r["arrow"], r["unit_name"], r["cases"], r["success_rate"], r["satisfaction_rate"],
+             r["quick_rate"], r["follow_up_rate"], r["overdue"], r["score"], "后三名" if r["bottom"] else ""]
+            for r in rows]
 
 
 # ------------------------------------------------------------------ award and sanction register

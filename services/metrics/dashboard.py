@@ -47,7 +47,7 @@ from services.cases import intake as case_service
 from services import clock, settings
 from services.cases import ladder
 from services.errors import DomainError
-from services.exports import safe_row
+from services.exports import NUMBER_FORMATS, file_cell, safe_cell, safe_row
 from services.redact import contains_personal_number
 
 ARTICLE_PERIOD = (dt.date(2023, 7, 1), dt.date(2023, 12, 8))
@@ -606,6 +606,11 @@ def has_data_before(session: Session, day: dt.date) -> bool:
     return session.scalar(select(Case.id).where(Case.received_at < lo).limit(1)) is not None
 
 
+def _has_activity(t: dict) -> bool:
+    """Whether a period's measures record anything at all (a case received, ended or followed up)."""
+    return any(t.get(k) for k in ("received", "settled", "failed", "followed"))
+
+
 @dataclass
 class Tile:
     key: str
@@ -643,7 +648,8 @@ def headline(session: Session, period: Period, scope: Scope = Scope()) -> list[T
     ps_cur = police_side(session, period, scope, cur)
     ps_prev = police_side(session, period.previous(), scope, prev)
     now = open_now(session, scope)
-    prev_has_data = has_data_before(session, period.start)
+    # nothing to compare with: no case before the period, or a previous period without any activity
+    prev_has_data = _has_activity(prev) and has_data_before(session, period.start)
     tiles = [
         Tile("received", "非警务警情", cur["received"], prev["received"], help="统计期内接报登记的案件数"),
         Tile("share110", "占110警情比例", ps_cur["share"], ps_prev["share"], "rate",
@@ -670,17 +676,25 @@ def weekly(session: Session, period: Period, scope: Scope = Scope()) -> list[dic
     wk = week_start(CaseDayStat.day, _dialect(session)).label("week")
     q = select(wk, func.sum(CaseDayStat.received).label("received"), func.sum(CaseDayStat.settled).label("settled")) \
         .where(*_stat_where(session, period, scope)).group_by(wk).order_by(wk)
-    return [{"week": _as_date(r.week), "received": int(r.received), "settled": int(r.settled)}
-            for r in session.execute(q)]
+    out = []
+    for r in session.execute(q):
+        week = _as_date(r.week)
+        days = (min(week + dt.timedelta(days=6), period.end) - max(week, period.start)).days + 1
+        out.append({"week": week, "received": int(r.received), "settled": int(r.settled), "days": days,
+                    "partial": days < 7})
+    return out
 
 
 def by_mode(session: Session, period: Period, scope: Scope = Scope()) -> list[dict]:
     r = _stat_rows(session, period, scope)
     q = select(r.c.mode, func.sum(r.c.received).label("received"), func.sum(r.c.settled).label("settled"),
                func.sum(r.c.failed).label("failed")).group_by(r.c.mode).order_by(r.c.mode)
+    rows = session.execute(q).all()
+    total = sum(int(x.received) for x in rows)
     return [{"mode": x.mode, "mode_name": ladder.MODE_NAMES.get(x.mode, x.mode), "received": int(x.received),
+             "share": rate(int(x.received), total),
              "settled": int(x.settled), "success_rate": rate(int(x.settled), int(x.settled) + int(x.failed))}
-            for x in session.execute(q)]
+            for x in rows]
 
 
 def _mix(session: Session, period: Period, scope: Scope, dim: str, by_township: bool = False):
@@ -800,6 +814,155 @@ def repeat_calls(session: Session, period: Period, scope: Scope = Scope()) -> li
     return sorted(out, key=lambda r: (-r["repeats"], r["township"]))
 
 
+# ------------------------------------------------------------------ 机制成效 (the scheme's effect)
+def scheme_launch(session: Session) -> dt.date | None:
+    """The Beijing day of the first case handed to a mediation room (`room_id` set): the day the
+    scheme started in the data. Cases before it (the demo's pre-scheme baseline) have no room."""
+    first = session.scalar(select(func.min(Case.received_at)).where(Case.room_id.isnot(None)))
+    return None if first is None else clock.local(first).date()
+
+
+def police_time(session: Session, period: Period, scope: Scope = Scope()) -> dict:
+    """Police time per incident, measured: mean minutes from the officers' arrival to their
+    hand-over (or, before the scheme, to the end of their handling) over the cases received in the
+    period that carry both times. `cases` 0: nothing measured (then the page says it is an estimate)."""
+    lo, hi = period.utc_bounds()
+    mins = days_between(Case.police_handover_at, Case.police_arrived_at, _dialect(session)) * 1440.0
+    q = select(func.count().label("n"), func.avg(mins).label("avg")).where(
+        Case.received_at >= lo, Case.received_at < hi, Case.police_arrived_at.isnot(None),
+        Case.police_handover_at.isnot(None))
+    tids = scope.township_ids(session)
+    if tids is not None:
+        q = q.where(Case.township_id.in_(tids))
+    r = session.execute(q).one()
+    n = int(r.n or 0)
+    return {"cases": n, "minutes": round(float(r.avg), 1) if n else None}
+
+
+def repeat_share(session: Session, period: Period, scope: Scope = Scope()) -> dict:
+    """重复报警 over the whole scope: the township counts of `repeat_calls` added up."""
+    rows = repeat_calls(session, period, scope)
+    cases, repeats = sum(r["cases"] for r in rows), sum(r["repeats"] for r in rows)
+    return {"cases": cases, "repeats": repeats, "share": rate(repeats, cases)}
+
+
+def room_handling(session: Session, period: Period, scope: Scope = Scope()) -> list[dict]:
+    """Cases received in the period that were handed to a station room or a village room (their
+    history reaches that level), and how many of them were settled in the end."""
+    lo, hi = period.utc_bounds()
+    reached = select(CaseEvent.case_id, CaseEvent.to_level.label("room")) \
+        .where(CaseEvent.to_level.in_(("station_room", "village_room"))).distinct().subquery("reached")
+    q = select(reached.c.room, func.count().label("handed"), _count_if(Case.settled_at.isnot(None)).label("settled")) \
+        .join(Case, Case.id == reached.c.case_id).where(Case.received_at >= lo, Case.received_at < hi) \
+        .group_by(reached.c.room)
+    tids = scope.township_ids(session)
+    if tids is not None:
+        q = q.where(Case.township_id.in_(tids))
+    got = {r.room: (int(r.handed), int(r.settled)) for r in session.execute(q)}
+    total = sum(h for h, _ in got.values())
+    return [{"room": room, "room_name": ladder.LEVELS[room], "handed": got.get(room, (0, 0))[0],
+             "share": rate(got.get(room, (0, 0))[0], total),
+             "success_rate": rate(got.get(room, (0, 0))[1], got.get(room, (0, 0))[0])}
+            for room in ("station_room", "village_room")]
+
+
+TASKFORCE_COUNTS = {
+    "risk_notices": ("风险提示函", "专班向存在风险的单位发出的风险提示函（按发文日期计，不含草稿）"),
+    "meetings": ("协调会", "综治中心召集的协调会（按召开日期计，不含月度例会）"),
+    "bulletins": ("工作专报", "已印发、报告期截止于本统计期内的工作专报期数"),
+    "video_links": ("视频连线", "市综治中心与调解室、律师、群众的视频连线（按开始时间计）"),
+    "consultations": ("线上法律咨询", "群众通过解纷码申请并已办结的线上法律咨询（按办结时间计）"),
+}
+
+
+def taskforce_counts(session: Session, period: Period) -> dict[str, int]:
+    """The task force's and the online services' counts for the period, city-wide."""
+    from db.models import Bulletin, Instrument, Meeting, OnlineRequest, VideoLink
+    lo, hi = period.utc_bounds()
+    queries = {
+        "risk_notices": select(func.count()).select_from(Instrument).where(
+            Instrument.kind == "risk_notice", Instrument.state != "draft",
+            Instrument.issue_date.between(period.start, period.end)),
+        "meetings": select(func.count()).select_from(Meeting).where(
+            Meeting.kind == "coordination", Meeting.held_on.between(period.start, period.end)),
+        "bulletins": select(func.count()).select_from(Bulletin).where(
+            Bulletin.state == "issued", Bulletin.period_end.between(period.start, period.end)),
+        "video_links": select(func.count()).select_from(VideoLink).where(
+            VideoLink.started_at >= lo, VideoLink.started_at < hi),
+        "consultations": select(func.count()).select_from(OnlineRequest).where(
+            OnlineRequest.kind == "legal_consultation", OnlineRequest.status == "done",
+            OnlineRequest.done_at >= lo, OnlineRequest.done_at < hi),
+    }
+    return {k: int(session.scalar(q) or 0) for k, q in queries.items()}
+
+
+@dataclass
+class EffectRow:
+    """One line of 机制成效: this period against the comparison period."""
+    key: str
+    label: str
+    now: float | None
+    before: float | None
+    kind: str  # rate / minutes
+    explain: str
+    measured: bool = True  # False: an estimate (police minutes from the setting), said so on the page
+
+    def show(self, value) -> str:
+        if value is None:
+            return "—"
+        return pct(value) if self.kind == "rate" else f"{value:,.0f} 分钟"
+
+    @property
+    def change(self) -> str:
+        if self.now is None or self.before is None:
+            return NO_DELTA
+        if self.kind == "rate":
+            return f"{(self.now - self.before) * 100:+.1f} 个百分点"
+        if not self.before:
+            return NO_DELTA
+        return f"{(self.now - self.before) / self.before * 100:+.0f}%"
+
+
+def effect(session: Session, period: Period, scope: Scope = Scope()) -> dict:
+    """机制成效: the period against the same-length period before it (the pre-scheme baseline
+    when the period starts at the scheme's launch), plus the task-force and service counts and the
+    station-room / village-room split. Aggregates only."""
+    before_period = period.previous()
+    launch = scheme_launch(session)
+    baseline = launch is not None and before_period.end < launch
+    cur, prev = totals_pair(session, period, scope)
+    rc, rp = rates(cur), rates(prev)
+    if not _has_activity(prev):
+        rp = {k: None for k in rp}
+    pt_now, pt_before = police_time(session, period, scope), police_time(session, before_period, scope)
+    mins = police_minutes(session)
+    measured = bool(pt_now["cases"] and pt_before["cases"])
+    if measured:
+        minutes_now, minutes_before = pt_now["minutes"], pt_before["minutes"]
+        police_explain = (f"民警到场至移交（实施前为处置结束）的平均用时，按案件记录的时间实测"
+                          f"（本期 {pt_now['cases']:,} 起，对比期 {pt_before['cases']:,} 起）")
+    else:
+        minutes_now, minutes_before = mins["after"], mins["before"]
+        police_explain = (f"估算值，非实测：案件缺少民警到场/移交时间，按每起 {mins['before']} 分钟降至 "
+                          f"{mins['after']} 分钟估算（考核排名页可调）")
+    rep_now, rep_before = repeat_share(session, period, scope), repeat_share(session, before_period, scope)
+    rows = [
+        EffectRow("success_rate", "调解成功率", rc["success_rate"], rp["success_rate"], "rate",
+                  "调解成功 ÷（调解成功 + 引导诉讼 + 终止），按办结时间计"),
+        EffectRow("police_minutes", "每起警情民警用时", minutes_now, minutes_before, "minutes", police_explain,
+                  measured),
+        EffectRow("quick_rate", "快速响应率", rc["quick_rate"], rp["quick_rate"], "rate",
+                  f"调度后{settings.phrase(session, 'arrival_minutes')}内有人到场的案件 ÷ 已调度案件，按接报时间计"),
+        EffectRow("repeat_share", "重复报警率", rep_now["share"], rep_before["share"] if _has_activity(prev) else None,
+                  "rate", f"当事人手机号或住址在 {REPEAT_WINDOW_DAYS} 天内已有其他案件的案件 ÷ 接报案件"),
+    ]
+    return {"period": period, "before": before_period, "baseline": baseline, "launch": launch,
+            "before_label": "实施前（基线）" if baseline else "上一等长期", "rows": rows,
+            "received": (cur["received"], prev["received"] if _has_activity(prev) else None),
+            "counts": taskforce_counts(session, period), "rooms": room_handling(session, period, scope),
+            "modes": by_mode(session, period, scope)}
+
+
 # ------------------------------------------------------------------ Excel export
 
 
@@ -810,9 +973,13 @@ class Export:
     mime: str = field(default="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def export_xlsx(title: str, period: Period, scope_name: str, header: list[str], rows: list[list]) -> Export:
-    """One sheet: a title line (period and scope), the header, the rows. Refuses any cell that
-    looks like a mobile or ID number: exports carry aggregates only, never personal data."""
+def export_xlsx(title: str, period: Period, scope_name: str, header: list[str], rows: list[list],
+                formats: list[str | None] | None = None, row_formats: list[str | None] | None = None) -> Export:
+    """One sheet: a title line (period and scope), the header, the rows. Numbers stay numbers with
+    a number format (services.exports.NUMBER_FORMATS: "int" #,##0, "percent" 0.0%, ...): per
+    column (`formats`), or per row (`row_formats`, for a table mixing counts and rates such as the
+    core figures); a whole number without a format gets #,##0. Refuses any cell that looks like a
+    mobile or ID number: exports carry aggregates only, never personal data."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -828,14 +995,29 @@ def export_xlsx(title: str, period: Period, scope_name: str, header: list[str], 
     ws.append(safe_row(header))
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(safe_row([_cell(v) for v in row]))
+    for n, row in enumerate(rows):
+        fmts = [(row_formats[n] if row_formats and row_formats[n] else None) or (formats[i] if formats else None)
+                for i in range(len(row))]
+        values = [_cell(v) if f is None else file_cell(f, v) for f, v in zip(fmts, row)]
+        ws.append([v if isinstance(v, (int, float)) and not isinstance(v, bool) else safe_cell(v) for v in values])
+        for i, (f, v) in enumerate(zip(fmts, values), start=1):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if f is None and isinstance(v, int):
+                    f = "int"
+                if f in NUMBER_FORMATS:
+                    ws.cell(row=n + 3, column=i).number_format = NUMBER_FORMATS[f]
     for i, h in enumerate(header, start=1):
         ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(str(h)) * 2 + 2)
     buf = io.BytesIO()
     wb.save(buf)
     safe_scope = re.sub(r"[\\/:*?\"<>|\s]", "", scope_name)
     return Export(f"{title}_{safe_scope}_{period.start.isoformat()}_{period.end.isoformat()}.xlsx", buf.getvalue())
+
+
+def core_figures_table(tiles: list[Tile]) -> tuple[list[str], list[list], list[str]]:
+    """The core-figures export: header, rows (numbers, not display strings) and each row's format."""
+    rows = [[t.label, t.value, t.prev if t.compared and t.prev_has_data else None] for t in tiles]
+    return ["指标", "本期", "上一期"], rows, ["percent" if t.kind == "rate" else "int" for t in tiles]
 
 
 def _cell(v):
