@@ -13,15 +13,16 @@ from services.metrics.dashboard import Period, Scope
 
 
 @st.cache_data(ttl=60, show_spinner="正在统计机制成效……")
-def _figures(db_key: str, start, end, label: str, kind: str, unit_id) -> dict:
+def _figures(db_key: str, start, end, label: str, kind: str, unit_id, repeats: bool) -> dict:
     """Aggregates only (identical for every user, no personal data): safe to share for 60 s."""
     with db() as s:
         dashboard.ensure_fresh(s)
-        return dashboard.effect(s, Period(start, end, label), Scope(kind, unit_id))
+        return dashboard.effect(s, Period(start, end, label), Scope(kind, unit_id), repeats)
 
 
-def section(period: Period, scope: Scope) -> None:
-    data = _figures(database_url(), period.start, period.end, period.label, scope.kind, scope.id)
+def section(period: Period, scope: Scope, repeats: bool) -> None:
+    """`repeats`: the repeat-call share too (the page's 重复报警分析 switch; slow on large data)."""
+    data = _figures(database_url(), period.start, period.end, period.label, scope.kind, scope.id, repeats)
     before = data["before"]
     st.subheader("机制成效")
     st.caption(f"本期 {period.text} 与{data['before_label']} {before.text}（等长）相比"

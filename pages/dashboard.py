@@ -47,7 +47,7 @@ c3.caption(f"统计期 {period.text}（北京时间，含首尾两日）· 范�
            "变化为与上一等长统计期相比；在办、超时为当前实时数。")
 
 charts.tiles(data["tiles"])
-effect.section(period, scope)
+effect.section(period, scope, repeats=bool(st.session_state.get("dash_repeats_on")))
 
 left, right = st.columns(2)
 left.altair_chart(charts.weekly_chart(data["weekly"]), width="stretch")

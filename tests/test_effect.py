@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -162,4 +163,13 @@ def test_leader_sees_the_effect_section_on_the_article_period(page, live_server)
     # the share of all 110 calls appears once (the tile), not again under 警务视角
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert values.count("13.7%") == 1, values
+    # the repeat-call share waits for 重复报警分析 (slow on large data), then compares too
+    repeat = page.locator(".st-key-effect_repeat_share")
+    expect(repeat.get_by_text("按需计算")).to_be_visible()
+    expect(repeat.get_by_test_id("stMetricValue")).to_have_text("—")
+    page.get_by_text("重复报警分析：").click()
+    expect(repeat.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d+\.\d%$"), timeout=30000)
+    before = repeat.get_by_text("实施前（基线）：").inner_text()
+    now = float(repeat.get_by_test_id("stMetricValue").inner_text().rstrip("%"))
+    assert float(before.split("：")[1].split("%")[0]) > now, before
     page.screenshot(path="test-artifacts/dashboard-effect.png", full_page=True)

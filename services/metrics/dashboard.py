@@ -923,10 +923,12 @@ class EffectRow:
         return f"{(self.now - self.before) / self.before * 100:+.0f}%"
 
 
-def effect(session: Session, period: Period, scope: Scope = Scope()) -> dict:
+def effect(session: Session, period: Period, scope: Scope = Scope(), repeats: bool = True) -> dict:
     """机制成效: the period against the same-length period before it (the pre-scheme baseline
     when the period starts at the scheme's launch), plus the task-force and service counts and the
-    station-room / village-room split. Aggregates only."""
+    station-room / village-room split. Aggregates only. `repeats=False` leaves the repeat-call
+    share out (it reads every party of both periods: about 2 s a year at a million cases), as the
+    dashboard does until its 重复报警分析 is switched on."""
     before_period = period.previous()
     launch = scheme_launch(session)
     baseline = launch is not None and before_period.end < launch
@@ -945,7 +947,12 @@ def effect(session: Session, period: Period, scope: Scope = Scope()) -> dict:
         minutes_now, minutes_before = mins["after"], mins["before"]
         police_explain = (f"估算值，非实测：案件缺少民警到场/移交时间，按每起 {mins['before']} 分钟降至 "
                           f"{mins['after']} 分钟估算（考核排名页可调）")
-    rep_now, rep_before = repeat_share(session, period, scope), repeat_share(session, before_period, scope)
+    if repeats:
+        rep_now, rep_before = repeat_share(session, period, scope), repeat_share(session, before_period, scope)
+        repeat_explain = f"当事人手机号或住址在 {REPEAT_WINDOW_DAYS} 天内已有其他案件的案件 ÷ 接报案件"
+    else:
+        rep_now = rep_before = {"share": None}
+        repeat_explain = "按需计算：打开下方“重复报警分析”后显示（需逐一比对当事人，数据量大时较慢）"
     rows = [
         EffectRow("success_rate", "调解成功率", rc["success_rate"], rp["success_rate"], "rate",
                   "调解成功 ÷（调解成功 + 引导诉讼 + 终止），按办结时间计"),
@@ -954,7 +961,7 @@ def effect(session: Session, period: Period, scope: Scope = Scope()) -> dict:
         EffectRow("quick_rate", "快速响应率", rc["quick_rate"], rp["quick_rate"], "rate",
                   f"调度后{settings.phrase(session, 'arrival_minutes')}内有人到场的案件 ÷ 已调度案件，按接报时间计"),
         EffectRow("repeat_share", "重复报警率", rep_now["share"], rep_before["share"] if _has_activity(prev) else None,
-                  "rate", f"当事人手机号或住址在 {REPEAT_WINDOW_DAYS} 天内已有其他案件的案件 ÷ 接报案件"),
+                  "rate", repeat_explain),
     ]
     return {"period": period, "before": before_period, "baseline": baseline, "launch": launch,
             "before_label": "实施前（基线）" if baseline else "上一等长期", "rows": rows,
