@@ -1,14 +1,13 @@
 """考核排名: league tables of stations and rooms per snapshot; compute (task force), weights (admin),
 monthly 110 totals (staff, task force), export."""
-import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
 from components import charts
 from components.context import db, field_error, guard, run_action
+from components.dates import month_picker
 from components.tables import dataframe, one_decimal, percent
-from services import clock
 from services.metrics import assessment
 from services.metrics import dashboard
 from services.metrics.dashboard import Period
@@ -21,14 +20,6 @@ COLS = {"rank": "名次", "arrow": "较上期", "unit_name": "单位", "cases": 
         "satisfaction_rate": "满意率", "quick_rate": "快速响应率", "follow_up_rate": "回访完成率", "overdue": "超时数",
         "score": "综合得分", "flag": "提示"}
 RATES = ("success_rate", "satisfaction_rate", "quick_rate", "follow_up_rate")
-
-
-def _months(n: int = 72) -> list[dt.date]:
-    d, out = clock.today().replace(day=1), []
-    for _ in range(n):
-        d = (d - dt.timedelta(days=1)).replace(day=1)
-        out.append(d)
-    return out
 
 
 with db() as s:
@@ -64,7 +55,7 @@ else:
 if allowed["manage"]:
     st.subheader("生成考核排名")
     with st.form("as_compute_form", enter_to_submit=False):
-        month = st.selectbox("考核月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_month", placeholder="请选择")
+        month = month_picker("考核月份", "as_month")
         note = st.text_input("备注", key="as_note", placeholder="如：月度考核")
         field_error("period")
         go = st.form_submit_button("按当前权重计算并保存快照", type="primary", key="as_compute")
@@ -103,7 +94,7 @@ if allowed["call_totals"]:
     st.subheader("每月110接警总量")
     with st.form("as_calls_form", enter_to_submit=False):
         c1, c2, c3 = st.columns([1, 1, 2])
-        cm = c1.selectbox("月份", _months(), format_func=lambda d: f"{d.year}年{d.month}月", key="as_call_month", placeholder="请选择")
+        cm = month_picker("月份", "as_call_month", where=c1)
         total = c2.number_input("110接警总量", 0, 10_000_000, 0, key="as_call_total")
         cnote = c3.text_input("备注", key="as_call_note", placeholder="数据来源，如：110指挥中心月报")
         field_error("month")

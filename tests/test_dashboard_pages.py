@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
 from db.models import AwardEntry, DisputeCategory, Setting, Township
+from services import clock
 from services.metrics import assessment
 from services.metrics import dashboard
 from services.demo import assessment as demo_assessment, cases as demo_cases
@@ -108,7 +109,13 @@ def test_task_force_computes_a_ranking_and_records_an_interview(url, exports):
     at = app_as(url, "taskforce", "pages/assessment.py")
     assert "尚未生成任何考核排名" in texts(at)
     assert not at.number_input or all(n.key in ("as_call_total",) for n in at.number_input)  # no weights editor
-    by_key(at.selectbox, "as_month").set_value(dt.date(2023, 7, 1))
+    # the month opens at the last completed one, as a year and a month (not 72 months to scroll)
+    last = (clock.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    assert (by_key(at.selectbox, "as_month_year").value, by_key(at.selectbox, "as_month_mon").value) == \
+        (last.year, last.month)
+    assert len(by_key(at.selectbox, "as_month_year").options) == 6
+    by_key(at.selectbox, "as_month_year").set_value(2023)
+    by_key(at.selectbox, "as_month_mon").set_value(7)
     by_key(at.button, "as_compute").click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
