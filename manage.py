@@ -1,9 +1,11 @@
-"""Operator commands: migrate, load-demo, reset-demo, create-admin, check.
+"""Operator commands: migrate, load-demo, print-logins, create-admin, backup, restore.
 
     python manage.py migrate            # upgrade the database to the latest schema
     python manage.py load-demo --if-empty
     python manage.py create-admin USERNAME   # asks for a password twice (production first start)
     ADMIN_PASSWORD=... python manage.py create-admin USERNAME   # unattended: password from the environment
+    python manage.py backup [--dir backups]                      # pg_dump / SQLite copy + manifest
+    python manage.py restore FILE --into URL [--force]           # checksum, restore, verify (docs/operations.md)
 
 Exit codes: 0 done; 2 configuration or database problem; 3 no usable password given (nothing read,
 the two entries differ, interrupted); 4 refused by the rules (user exists, password too weak, ...).
@@ -108,6 +110,36 @@ def cmd_create_admin(args) -> None:
     print(f"管理员 {args.username} 已创建。")
 
 
+def cmd_backup(args) -> None:
+    from pathlib import Path
+
+    from db.backup import BackupError, backup
+    from db.config import database_url
+    url = database_url()
+    try:
+        report = backup(url, Path(args.dir))
+    except BackupError as exc:
+        _fail(str(exc), EXIT_CONFIG, "备份失败")
+    except OperationalError:
+        _fail(f"无法连接数据库（{_safe(url)}）。", EXIT_CONFIG, "备份失败")
+    rows = sum(report.counts.values())
+    print(f"备份完成：{report.path}（{report.path.stat().st_size:,} 字节，{len(report.counts)} 张表，"
+          f"{rows:,} 行）\nSHA-256：{report.sha256}\n清单：{report.path.name}.json")
+
+
+def cmd_restore(args) -> None:
+    from pathlib import Path
+
+    from db.backup import BackupError, restore
+    try:
+        report = restore(Path(args.file), args.into, force=args.force)
+    except BackupError as exc:
+        _fail(str(exc), EXIT_REFUSED, "恢复失败")
+    except OperationalError:
+        _fail(f"无法连接目标数据库（{_safe(args.into)}）：请先创建一个空数据库。", EXIT_CONFIG, "恢复失败")
+    print(f"恢复完成并已核对：{_safe(args.into)}，结构为最新版本，{len(report.counts)} 张表的行数与备份清单一致。")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="manage.py")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -119,6 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("create-admin")
     p.add_argument("username")
     p.set_defaults(func=cmd_create_admin)
+    p = sub.add_parser("backup", help="备份当前数据库（DATABASE_URL）")
+    p.add_argument("--dir", default="backups", help="备份目录（默认 backups/）")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="把备份恢复到一个空数据库并核对")
+    p.add_argument("file")
+    p.add_argument("--into", required=True, help="目标数据库 URL（须为空库，否则需 --force）")
+    p.add_argument("--force", action="store_true", help="目标库已有数据时仍覆盖")
+    p.set_defaults(func=cmd_restore)
     args = parser.parse_args(argv)
     from db.config import ConfigError
     from services.errors import DomainError

@@ -43,7 +43,7 @@ def test_st_stop_rerun_and_switch_page_pass_through_the_wrapper(control):
 FAULT = '''
 import sys
 sys.path.insert(0, {root!r})
-from services import case_queries
+from services.cases import case_queries
 
 
 def _broken(*args, **kwargs):
