@@ -7,6 +7,8 @@ function adapts one service (which keeps its own role checks and masking) to
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +35,18 @@ from services.listing import (
 )
 from services.roles import ROLES, Actor, may
 from services.validation import mask_name, mask_phone
+
+def as_times(rows: list[dict], *fields: str) -> list[dict]:
+    """Times a service wrote as Beijing text ("2024-05-06 09:30", `clock.fmt`) made times again:
+    the screen writes them as before, and the file gets date cells that sort and filter as dates
+    (they were text in the awards, online-service and video-link files)."""
+    for r in rows:
+        for f in fields:
+            value = r.get(f)
+            if isinstance(value, str):
+                r[f] = dt.datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=clock.LOCAL_TZ) if value else None
+    return rows
+
 
 # ------------------------------------------------------------------ cases (案件列表, 超时预警, 回访)
 CASE_COLUMNS = (
@@ -85,13 +99,13 @@ FOLLOW_UPS = ListDef("回访队列", fetch=_follow_ups, **_CASES)
 # ------------------------------------------------------------------ 奖惩登记
 def _awards(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
     reg = assessment.awards(session, filters.get("kind"), page_number(request), request.size)
-    return offset_page(reg["rows"], reg["total"], request)
+    return offset_page(as_times(reg["rows"], "decided_at"), reg["total"], request)
 
 
 AWARDS = ListDef("奖惩登记", (
     Column("类别", "kind"), Column("单位类型", "unit_type"), Column("单位", "unit_name"), Column("考核期间", "period"),
     Column("事由", "reason"), Column("详情", "detail"), Column("奖励金额（元）", "amount", "yuan", on_screen=False),
-    Column("决定人", "decided_by"), Column("决定时间", "decided_at")), _awards, max_batch=500)
+    Column("决定人", "decided_by"), Column("决定时间", "decided_at", "datetime")), _awards, max_batch=500)
 
 
 # ------------------------------------------------------------------ 操作日志 (keyset pages)
@@ -116,22 +130,22 @@ def _online(session: Session, actor: Actor, filters: dict, request: PageRequest)
                                         page=page_number(request) - 1, page_size=request.size)
     for r in rows:
         r["overdue_text"] = "超时" if r["overdue"] else ""
-    return offset_page(rows, total, request)
+    return offset_page(as_times(rows, "sla_due", "scheduled_at"), total, request)
 
 
 ONLINE = ListDef("线上服务", (
     Column("申请编号", "number"), Column("案件编号", "case_number"), Column("服务类型", "kind"),
-    Column("状态", "status_name"), Column("已等待", "age"), Column("受理时限", "sla_due"),
-    Column("超时", "overdue_text"), Column("安排时间", "scheduled_at"), Column("参加人员", "participants"),
+    Column("状态", "status_name"), Column("已等待", "age"), Column("受理时限", "sla_due", "datetime"),
+    Column("超时", "overdue_text"), Column("安排时间", "scheduled_at", "datetime"), Column("参加人员", "participants"),
     Column("结果/原因", "outcome")), _online, max_batch=500)
 
 
 def _video(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
     rows, total = video_links.list_links(session, page=page_number(request) - 1, page_size=request.size)
-    return offset_page(rows, total, request)
+    return offset_page(as_times(rows, "时间"), total, request)
 
 
-VIDEO = ListDef("视频连线", tuple(Column(h, h, "int" if h == "时长（分钟）" else "text") for h in (
+VIDEO = ListDef("视频连线", tuple(Column(h, h, {"时间": "datetime", "时长（分钟）": "int"}.get(h, "text")) for h in (
     "时间", "时长（分钟）", "发起方", "目的", "参加方", "调解室", "案件编号", "申请编号", "结果")), _video, max_batch=500)
 
 

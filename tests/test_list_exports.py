@@ -284,3 +284,19 @@ def test_amounts_and_rates_are_numbers_with_formats(engine, who):
     amount = next(c for c in ws[3] if [h.value for h in ws[2]][c.column - 1] == "奖励金额（元）")
     assert amount.value == 100000 and amount.number_format == "#,##0.00"
     assert assessment.AWARD_KINDS["reward"] in {r["类别"] for r in rows}
+
+
+@pytest.mark.parametrize("setup, column", [(_awards, "决定时间"), (_video, "时间"), (_online, "受理时限")])
+def test_times_are_date_cells_in_beijing_time(engine, who, setup, column):
+    """A time in the file is a date cell (it sorts and filters as a date in Excel and WPS), in
+    Beijing time as on screen; it was text ("2024-05-06 09:30") in these three lists."""
+    spec, flt, expected, _ = setup(engine, who)
+    _, ws, rows = export(engine, who("taskforce"), spec, flt)
+    i = [h.value for h in ws[2]].index(column)
+    cells = [r[i] for r in ws.iter_rows(min_row=3)]
+    assert len(cells) == expected
+    now = clock.local(clock.now()).replace(tzinfo=None)
+    for cell in cells:
+        assert isinstance(cell.value, dt.datetime), (column, cell.value)
+        assert cell.number_format == "yyyy-mm-dd hh:mm"
+        assert abs(cell.value - now) < dt.timedelta(days=3)  # the records' own times, made just now
