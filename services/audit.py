@@ -33,6 +33,7 @@ ACTION_LABELS: dict[str, str] = {
     # dispute codes and online services
     "code.reissue": "重新生成解纷码", "online.request": "线上服务申请", "online.handle": "办理线上服务",
     "video.log": "视频连线登记",
+    "checkin.issue": "生成签到链接", "checkin.revoke": "作废签到链接",
     # roster and duty
     "roster.add": "新增母舅", "roster.edit": "修改母舅信息", "roster.deactivate": "母舅停用",
     "roster.reactivate": "母舅恢复", "roster.delete": "删除母舅", "roster.import": "导入名册",

@@ -151,7 +151,7 @@ def test_the_public_words_come_from_the_table():
 
 
 # ------------------------------------------------------------------ random sequences through transition()
-ROLE_FOR = {"register": "staff", "dispatch": "staff", "add_dispatch": "staff", "arrive": "staff", "police": "staff", "reroute": "staff",
+ROLE_FOR = {"register": "staff", "dispatch": "staff", "depart": "staff", "handover": "staff", "add_dispatch": "staff", "arrive": "staff", "police": "staff", "reroute": "staff",
             "transfer": "staff", "settle": "staff", "terminate": "staff", "litigate": "staff",
             "follow_up": "taskforce", "close": "taskforce", "reopen": "taskforce"}
 

@@ -173,7 +173,7 @@ def test_arrival_clock_and_police_times(engine):
         assert c.first_arrival_at == received + dt.timedelta(minutes=12)
         assert c.first_arrival_at <= c.arrival_due_at  # quick response met
         notes = [e.note for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == cid, CaseEvent.action.in_(["arrive", "police"])))]
-        assert any("超时" in n for n in notes) and any("按时" in n for n in notes) and any("25 分钟" in n for n in notes)
+        assert any("超时" in n for n in notes) and any("按时" in n for n in notes) and any("17 分钟" in n for n in notes)  # police arrival to hand-over
 
 
 def test_level_time_limits_drive_due_dates(engine):

@@ -447,6 +447,20 @@ def _submit(token: str, kind: str, mobile: str, note: str) -> tuple[str, dict | 
     return "ok", view, (number, mobile)
 
 
+async def form_body(request: Request, limit: int) -> bytes | int:
+    """A plain HTML form's body, or the status to refuse it with: 415 (not a urlencoded form),
+    413 (longer than `limit` bytes; reading stops there)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return 415
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return 413
+    return body
+
+
 async def request_service(request: Request) -> Response:
     """POST /c/{token}/request: a plain HTML form post, answered by a redirect to the confirmation
     (POST/redirect/GET: reloading the confirmation shows it again, it never posts twice).
@@ -462,14 +476,10 @@ async def request_service(request: Request) -> Response:
     if not dispute_codes.TOKEN_RE.match(token):
         misses.add(ip)
         return not_found()
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        return _response(BAD_FORM_HTML, 415)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return _response(_html("内容过长", "<main><section><h2>提交的内容过长。</h2></section></main>"), 413)
+    body = await form_body(request, MAX_BODY)
+    if isinstance(body, int):
+        return (_response(BAD_FORM_HTML, 415) if body == 415 else
+                _response(_html("内容过长", "<main><section><h2>提交的内容过长。</h2></section></main>"), 413))
     posts.add(ip)
     try:
         fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10, keep_blank_values=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from web import auth, public
+from web import auth, checkin, public
 
 
 async def healthz(_request):
@@ -12,4 +12,4 @@ async def healthz(_request):
 
 
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz), *auth.routes(), *public.routes()]
+    return [Route("/healthz", healthz), *auth.routes(), *public.routes(), *checkin.routes()]

@@ -21,6 +21,7 @@ from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Gri
                        PoliceStation, Township, User, Village)
 from db.models.org import MEDIATOR_KINDS
 from services import clock
+from services.cases import case_state
 from services.cases import intake
 from services.cases import ladder
 from services.cases import workflow
@@ -257,7 +258,8 @@ def find_case_id(session: Session, actor: Actor, number: str) -> int:
 def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
     """What this actor may do to the case now: the MOVES rows the case's state allows, filtered by
     the actor's permissions (transition() checks both again)."""
-    return [a for a in ladder.allowed(workflow.state_of(session, c)) if may(actor.role, ladder.RULES[a].permission)]
+    return [a for a in ladder.allowed(workflow.state_of(session, c))
+            if may(actor.role, ladder.RULES[a].permission) and not ladder.RULES[a].by_link]
 
 
 def _name(session: Session, model, id_: int | None) -> str:
@@ -317,8 +319,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
                    "by": f.by_name, "agreement_holds": f.agreement_holds,
                    "satisfaction": workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), "note": text(f.note)}
                   for f in session.scalars(select(FollowUp).where(FollowUp.case_id == c.id).order_by(FollowUp.id))]
-    police_minutes = (int((c.police_handover_at - c.received_at).total_seconds() // 60)
-                      if c.police_handover_at else None)
+    police_minutes = case_state.police_minutes(c.police_arrived_at, c.police_handover_at)
     kinds = overdue_kinds(c, now)
     return {
         "id": c.id, "number": c.number, "version": c.version, "source": c.source,

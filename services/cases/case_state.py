@@ -65,6 +65,14 @@ class Outcome:
     at: dt.datetime | None = None  # when it happened (the event's time)
 
 
+def police_minutes(arrived: dt.datetime | None, handover: dt.datetime | None) -> int | None:
+    """Police time on one incident: from the officers' arrival to their hand-over (never from the
+    call's receipt: the minutes before the police arrived are not time spent on the scene)."""
+    if arrived is None or handover is None:
+        return None
+    return int((handover - arrived).total_seconds() // 60)
+
+
 def _text(value) -> str:
     return (value or "").strip() if isinstance(value, str) else ("" if value is None else str(value))
 
@@ -181,8 +189,15 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
         if errors:
             raise ValidationError(errors)
         ch.update(police_arrived_at=arrived, police_handover_at=handover)
-        minutes = int((handover - state["received_at"]).total_seconds() // 60)
-        out.note = f"民警处警用时 {minutes} 分钟"
+        out.note = f"民警处警用时 {police_minutes(arrived, handover)} 分钟"
+    elif action in ("depart", "handover"):
+        d = payload.get("dispatch") or {}
+        if not errors and d.get("id") is None:
+            errors["dispatch_id"] = rule.required["dispatch_id"][1]
+        if errors:
+            raise ValidationError(errors)
+        out.note = f"{rule.staff_label}（{clock.fmt(at)}）"
+        out.detail.update(dispatch_id=d["id"], via="checkin_link")
     elif action == "reroute":
         reason = _text(payload.get("reason"))
         if errors:

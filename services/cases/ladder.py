@@ -140,6 +140,7 @@ class Rule:
     via: str | None = None  # reached only as the outcome of another action, never asked for directly
     level_refusal: str = ""  # why not, when only the level is wrong
     optional: Mapping[str, str] = field(default_factory=dict)  # payload field -> form label
+    by_link: bool = False  # taken only through a dispatched person's check-in link, never a staff form
 
     @property
     def moves(self) -> bool:
@@ -199,6 +200,13 @@ MOVES: tuple[Rule, ...] = (
     Rule("reroute", ("registered", "mediating"), ("onsite",), "same", None, "case.route_override",
          {"room_id": ("改派至调解室", "请选择改派的调解室。"), "reason": ("改派理由", "改派须填写理由。")},
          "改派调解室", "改派调解室", None, level_refusal="只有处于现场调解阶段的案件可以改派调解室。"),
+    # the dispatched person's own taps on their check-in link (services.cases.checkin); "arrive" above
+    # is the third tap, so the arrival clock and the quick-response rate count it
+    Rule("depart", ("mediating",), ALL_LEVELS, "same", None, "case.dispatch",
+         {"dispatch_id": ("调度人员", "请选择调度人员。")}, "已出发", "签到链接：已出发", None, by_link=True),
+    Rule("handover", ("mediating",), ALL_LEVELS, "same", None, "case.dispatch",
+         {"dispatch_id": ("调度人员", "请选择调度人员。")}, "已移交/已结束", "签到链接：已移交/已结束", None,
+         by_link=True),
 )
 RULES: dict[str, Rule] = {r.action: r for r in MOVES}
 ACTION_NAMES = {r.action: r.staff_label for r in MOVES}

@@ -105,7 +105,7 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
         found = {m.id: m for m in session.scalars(select(Mediator).where(Mediator.id.in_(ids)))} if ids else {}
         if any(mid not in found or not found[mid].active for mid in ids):
             errors["people"] = "所选人员不存在或已停用。"
-    elif action == "arrive":
+    elif action in ("arrive", "depart", "handover"):
         d = session.get(Dispatch, payload.get("dispatch_id")) if payload.get("dispatch_id") else None
         if payload.get("dispatch_id") and (d is None or d.case_id != case.id):
             errors["dispatch_id"] = "调度记录不存在。"
