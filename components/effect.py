@@ -41,14 +41,15 @@ def section(period: Period, scope: Scope, repeats: bool) -> None:
         col.metric(label, f"{value:,}", help=explain, border=True)
     st.caption("以上五项为全市数（不随范围变化）：" + "；".join(
         f"{label}：{explain}" for label, explain in dashboard.TASKFORCE_COUNTS.values()) + "。")
-    split = [(f"{m['mode_name']}模式接报案件", f"{m['received']:,}（占 {percent(m['share'])}）",
+    split = [(f"{m['mode_name']}模式接报案件", f"{m['received']:,}", f"占全部接报 {percent(m['share'])}",
               f"按发生地分流到{m['mode_name']}模式、统计期内接报的案件数及占全部接报的比例；调解成功率 "
               f"{percent(m['success_rate'])}") for m in data["modes"]]
-    split += [(f"移交{r['room_name']}", f"{r['handed']:,}（成功率 {percent(r['success_rate'])}）",
+    split += [(f"移交{r['room_name']}", f"{r['handed']:,}", f"成功率 {percent(r['success_rate'])}",
                f"统计期内接报、曾移交{r['room_name']}办理的案件（占移交调解室案件的 {percent(r['share'])}），"
                "成功率按最终结果计") for r in data["rooms"]]
     cols = st.columns(max(len(split), 1))
-    for i, (col, (label, value, explain)) in enumerate(zip(cols, split)):
+    for i, (col, (label, value, share, explain)) in enumerate(zip(cols, split)):
         with col.container(border=True, key=f"effect_split_{i}"):
-            st.metric(label, value)
+            st.metric(label, value)  # the count alone: a long value is cut off with "…" in a narrow column
+            st.text(share)
             st.caption(explain)

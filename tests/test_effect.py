@@ -157,9 +157,11 @@ def test_leader_sees_the_effect_section_on_the_article_period(page, live_server)
     police = page.locator(".st-key-effect_police_minutes")
     expect(police.get_by_test_id("stMetricValue")).to_have_text("20 分钟")
     expect(police.get_by_text("实测")).to_be_visible()
-    expect(page.get_by_test_id("stMetricValue").filter(has_text="（占 66.6%）")).to_have_text("3,299（占 66.6%）")
-    expect(page.get_by_test_id("stMetricValue").filter(has_text="（占 33.4%）")).to_have_text("1,657（占 33.4%）")
-    expect(page.get_by_test_id("stMetricValue").filter(has_text="2,348")).to_have_text("2,348（成功率 98.5%）")
+    for i, (count, share) in enumerate((("3,299", "占全部接报 66.6%"), ("1,657", "占全部接报 33.4%"),
+                                        ("2,348", "成功率 98.5%"))):
+        split = page.locator(f".st-key-effect_split_{i}")
+        expect(split.get_by_test_id("stMetricValue")).to_have_text(count)
+        expect(split.get_by_text(share, exact=True)).to_be_visible()
     # the share of all 110 calls appears once (the tile), not again under 警务视角
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert values.count("13.7%") == 1, values
