@@ -28,15 +28,22 @@ def _dossier(actor: Actor, case_id: int) -> bytes:
         return dossier.dossier_file(s, actor, case_id)[1]
 
 
+def _read(fn, *args):
+    """fn(session, *args), or None after showing its Chinese refusal."""
+    try:
+        with db() as s:
+            return fn(s, *args)
+    except DomainError as exc:
+        st.error(exc.message)
+        return None
+
+
 def case_panel(case_id: int, actor: Actor) -> None:
     """Appended to components.case_panels.PANELS."""
     if not dossier.can_download(actor):
         return   # leaders and trainers: the papers carry unmasked personal data
-    try:
-        with db() as s:
-            info = dossier.available(s, actor, case_id)
-    except DomainError as exc:
-        st.error(exc.message)
+    info = _read(dossier.available, actor, case_id)
+    if info is None:
         return
     number = info["number"]
     st.subheader("案件文书")
@@ -66,11 +73,8 @@ def month_archive(actor: Actor) -> None:
         return
     st.subheader("月度卷宗归档")
     month = month_picker("归档月份", "papers_month")
-    try:
-        with db() as s:
-            cases = dossier.closed_in_month(s, actor, month)
-    except DomainError as exc:
-        st.error(exc.message)
+    cases = _read(dossier.closed_in_month, actor, month)
+    if cases is None:
         return
     if not cases:
         st.caption(f"{month.year}年{month.month}月没有闭环归档的案件。")

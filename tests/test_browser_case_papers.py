@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from db.engine import get_engine, session_scope
 from db.models import AuditEvent, Case
-from tests.test_browser_case_loop import WAIT, go, idle, login
+from tests.test_browser_case_loop import WAIT, login
+from tests.test_browser_forms import _open_case as _open
 
 pytestmark = pytest.mark.browser
 
@@ -20,21 +21,6 @@ pytestmark = pytest.mark.browser
 def _number(server, status: str) -> str:
     with session_scope(get_engine(server.database_url)) as s:
         return s.scalar(select(Case.number).where(Case.status == status).order_by(Case.id.desc()).limit(1))
-
-
-def _open(page, number: str) -> None:
-    go(page, "案件详情")
-    idle(page)
-    box = page.get_by_label("案件编号")
-    for _ in range(3):  # the lookup expander is collapsed once a case is open: its field is inert then
-        if box.evaluate("e => !e.closest('[inert]')"):
-            break
-        page.get_by_text("按案件编号打开").click()
-        page.wait_for_timeout(500)
-    box.fill(number)
-    page.get_by_role("button", name="打开", exact=True).click()
-    expect(page.get_by_role("heading", name=number)).to_be_visible(timeout=WAIT)
-    idle(page)
 
 
 def _download(page, button: str, tmp_path):
