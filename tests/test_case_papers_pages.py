@@ -10,12 +10,18 @@ def _download_keys(at) -> set[str]:
     return {str(getattr(e, "key", None) or e.proto.id) for e in at.get("download_button")}
 
 
-def test_staff_see_the_documents_of_a_new_case_and_no_dossier(url):  # noqa: F811
+def _detail(url, role):  # noqa: F811
+    """案件详情 of a new (registered) case, as `role`."""
     case_id, _ = make_case(url)
-    at = app_as(url, "staff")
+    at = app_as(url, role)
     at.session_state["case_id"] = case_id
     at.switch_page(DETAIL).run()
     assert not at.exception
+    return at, case_id
+
+
+def test_staff_see_the_documents_of_a_new_case_and_no_dossier(url):  # noqa: F811
+    at, case_id = _detail(url, "staff")
     assert "案件文书" in [h.value for h in at.subheader]
     keys = " ".join(_download_keys(at))
     assert f"papers_{case_id}_registration_form_docx" in keys and f"papers_{case_id}_registration_form_pdf" in keys
@@ -23,11 +29,7 @@ def test_staff_see_the_documents_of_a_new_case_and_no_dossier(url):  # noqa: F81
 
 
 def test_leader_gets_no_case_papers_and_no_month_archive(url):  # noqa: F811
-    case_id, _ = make_case(url)
-    at = app_as(url, "leader")
-    at.session_state["case_id"] = case_id
-    at.switch_page(DETAIL).run()
-    assert not at.exception
+    at, _ = _detail(url, "leader")
     assert "案件文书" not in [h.value for h in at.subheader]
     assert not [k for k in _download_keys(at) if "papers_" in k]
     at.switch_page("pages/follow_up.py").run()
