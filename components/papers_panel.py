@@ -80,7 +80,7 @@ def month_archive(actor: Actor) -> None:
         st.caption(f"{month.year}年{month.month}月没有闭环归档的案件。")
         return
     st.caption(f"{month.year}年{month.month}月闭环归档 {len(cases):,} 件，每件一份卷宗 PDF，按案件编号命名；"
-               "点击后开始生成，每件约需 1 至 2 秒，下载记入操作日志。")
+               "点击后开始生成，每件约需 3 至 10 秒，件数多时需等待较长时间；下载记入操作日志。")
     st.download_button(f"下载 {month.year}年{month.month}月卷宗（ZIP）", lambda: _month_zip(actor, month),
                        f"卷宗_{month:%Y-%m}.zip", mime=MIME["zip"], on_click="ignore",
                        key=f"papers_zip_{month:%Y%m}", icon=":material/folder_zip:")
