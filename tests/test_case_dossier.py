@@ -170,3 +170,12 @@ def test_dossier_download_is_audited(engine):
         assert s.scalar(select(Party.name).where(Party.case_id == cid).order_by(Party.id)) == "王小明"
     assert name == f"{number}_卷宗.pdf" and data[:5] == b"%PDF-"
     assert [e.object_label for e in _events(engine, "papers.dossier")] == [number]
+
+
+def test_a_mediator_gets_no_papers_of_a_case_outside_their_scope(engine):
+    cid = _case(engine, "settled")
+    with session_scope(engine) as s:
+        outsider = actor(s, "mediator")   # a mediator account tied to no room or dispatch of this case
+        with pytest.raises(PermissionDenied, match="不在您的调解范围内"):
+            dossier.document_file(s, outsider, cid, "mediation_agreement", "docx")
+    assert _events(engine, "papers.download") == []
