@@ -42,3 +42,19 @@ def test_staff_see_the_month_archive_on_follow_up(url):  # noqa: F811
     assert not at.exception
     assert "月度卷宗归档" in [h.value for h in at.subheader]
     assert "没有闭环归档的案件" in texts(at)   # the empty test database: said, no button
+
+
+def test_the_audit_log_page_names_each_download_in_chinese(url):  # noqa: F811
+    from db.engine import get_engine, session_scope
+    from services.cases import dossier
+    from tests.ui import by_key, ensure_user
+    case_id, number = make_case(url)
+    staff = ensure_user(url, "staff")
+    with session_scope(get_engine(url)) as s:
+        dossier.document_file(s, staff, case_id, "registration_form", "docx")
+    at = app_as(url, "taskforce", "pages/audit_log.py")
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert ("下载案件文书", number) in set(zip(table["操作"], table["对象"]))
+    by_key(at.selectbox, "al_action").set_value("papers.download").run()   # offered as a filter
+    assert set(at.dataframe[-1].value["操作"]) == {"下载案件文书"}
