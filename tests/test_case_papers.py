@@ -146,6 +146,9 @@ def test_agreement_pdf_prints_the_same_fields(agreement_pdf):
                  "2023年7月4日"):
         assert want in text, want
     assert "—1—" in text   # pages numbered as the official documents are
+    # a blank to write in is never split over two lines (each is printed 6 or 10 wide)
+    raw = subprocess.run(["pdftotext", str(agreement_pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert {len(run) for run in re.findall("＿+", raw)} == {len(cp.BLANK), len(cp.SIGN)}
 
 
 def test_documents_offered_follow_the_case_state():
