@@ -20,3 +20,5 @@ from components import qr_panel  # noqa: E402  解纷码 panel
 PANELS.append(qr_panel.render)
 from components import taskforce_panels  # noqa: E402  专班督办 panel
 PANELS.append(taskforce_panels.case_panel)
+from components import papers_panel  # noqa: E402  案件文书 panel (DOCX/PDF, dossier)
+PANELS.append(papers_panel.case_panel)

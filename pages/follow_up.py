@@ -1,7 +1,7 @@
 """回访: settled cases waiting for the task force's follow-up (overdue first), recorded inline."""
 import streamlit as st
 
-from components import forms, lists
+from components import forms, lists, papers_panel
 from components.case_widgets import action_error, follow_up_fields, open_case
 from components.context import can, db, guard
 from services import clock
@@ -55,3 +55,6 @@ if ready:
                               page_size=50, unit="件", empty="无。", pick="打开案件",
                               pick_label=lambda r: f"{r['number']}（{r['status_name']}）",
                               actions=[lists.Action("open", "打开", open_case)]))
+
+# every dossier of a month for the archive, next to where cases are closed (staff, task force)
+papers_panel.month_archive(me)

@@ -28,6 +28,8 @@ ACTION_LABELS: dict[str, str] = {
     "security.denied": "越权操作被拒绝",
     # reading personal data
     "personal.view": "查看当事人信息", "personal.export": "导出个人信息",
+    # case paperwork (services/cases/dossier.py): full personal data leaves with every download
+    "papers.download": "下载案件文书", "papers.dossier": "下载案件卷宗", "papers.month_zip": "下载月度卷宗包",
     # cases: the audit words of the MOVES table
     **ladder.AUDIT_LABELS,
     # dispute codes and online services

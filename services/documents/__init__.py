@@ -12,16 +12,17 @@ it. Pure Python: no database, no streamlit. See docs/official-documents.md.
     fonts.py       the Chinese faces every PDF of the portal embeds (also the dispute-code card)
     docx_writer.py, pdf_writer.py   the two renderers
 """
-from services.documents.docx_writer import render_docx
+from services.documents.docx_writer import render_docx, render_docx_bundle
 from services.documents.fonts import FontMissing, cjk_faces
-from services.documents.model import KINDS, Block, OfficialDocError, OfficialDocument, format_date_cn
-from services.documents.pdf_writer import render_pdf
+from services.documents.model import CASE_PAPER_KINDS, KINDS, Block, OfficialDocError, OfficialDocument, format_date_cn
+from services.documents.pdf_writer import render_pdf, render_pdf_bundle
 from services.documents.templates import (cn_number, fill_template, format_doc_number, load_template, template_fields,
                                          templates_dir)
 
 __all__ = [
     "KINDS",
     "Block",
+    "CASE_PAPER_KINDS",
     "FontMissing",
     "OfficialDocError",
     "OfficialDocument",
@@ -32,7 +33,9 @@ __all__ = [
     "format_doc_number",
     "load_template",
     "render_docx",
+    "render_docx_bundle",
     "render_pdf",
+    "render_pdf_bundle",
     "template_fields",
     "templates_dir",
 ]

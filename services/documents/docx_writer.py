@@ -300,6 +300,13 @@ class _DocxWriter:
             r = self.run(p, line, FONT_TITLE, TITLE_PT)
             if i < len(lines) - 1:
                 r.add_break()
+        if self.doc.header_style == "plain" and self.doc.doc_number:
+            # plain documents (people's mediation): the number under the title, flush right
+            _paragraph_props(p._p.get_or_add_pPr(), line_pt=TITLE_LINE_PT, before_pt=gap_pt, after_pt=0,
+                             jc="center", snap=False)
+            p = self.para("公文正文")
+            _paragraph_props(p._p.get_or_add_pPr(), after_pt=0 if addressee else LINE_PT, jc="right")
+            self.run(p, self.doc.doc_number, FONT_BODY, BODY_PT)
         if addressee:
             p = self.para("公文正文")
             _paragraph_props(p._p.get_or_add_pPr(), before_pt=LINE_PT, jc="both")
@@ -415,16 +422,31 @@ class _DocxWriter:
             etree.SubElement(f, f"{{{ns}}}pitch", {f"{{{ns}}}val": "variable"})
         part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
-    def render(self) -> bytes:
-        self.setup()
-        gap = self.header()
+    def draw_document(self):
+        gap = self.header() if self.doc.header_style != "plain" else 0
         self.title(gap)
         for b in self.doc.body:
             self.block(b)
         self.attachments()
         if self.doc.header_style == "doc_number":
             self.signature()
-        self.imprint()
+        if self.doc.header_style != "plain":
+            self.imprint()
+
+    def page_break(self):
+        p = self.para()
+        _put(p._p.get_or_add_pPr(), _el("pageBreakBefore"), _PPR_ORDER)
+        _paragraph_props(p._p.get_or_add_pPr(), line_pt=1, snap=False)
+
+    def render(self, more: tuple[OfficialDocument, ...] = ()) -> bytes:
+        self.setup()
+        self.draw_document()
+        first = self.doc
+        for doc in more:      # a bundle: each further document from the top of a new page
+            self.doc = doc
+            self.page_break()
+            self.draw_document()
+        self.doc = first
         self.font_table()
         props = self.d.core_properties
         props.title = self.doc.title.replace("\n", "")[:255]  # DOCX core properties allow 255 characters
@@ -443,4 +465,12 @@ def render_docx(doc: OfficialDocument) -> bytes:
     """The document as a .docx that opens in Word, WPS and LibreOffice."""
     check_document(doc)
     return _DocxWriter(doc).render()
+
+
+def render_docx_bundle(docs: list[OfficialDocument]) -> bytes:
+    """Several documents in one .docx, each from the top of a new page (e.g. an application
+    with the agreement it attaches)."""
+    for doc in docs:
+        check_document(doc)
+    return _DocxWriter(docs[0]).render(tuple(docs[1:]))
 

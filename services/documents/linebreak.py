@@ -7,13 +7,15 @@ import re
 
 _NO_LINE_START = set("，。、；：！？）》」』”’】〕〗〉…·%‰℃,.;:!?)]}")
 _NO_LINE_END = set("（《「『“‘【〔〖〈([{")
-# a case number such as 丰-2026-000002 (one CJK prefix character, then a Latin run) is one unit
-_UNIT = re.compile(r"[\u3400-\u9fff]-[A-Za-z0-9][A-Za-z0-9@#&_+\-./%:]*|[A-Za-z0-9@#&_+\-./%:]+|\s+|.", re.DOTALL)
+# a case number such as 丰-2026-000002 (one CJK prefix character, then a Latin run) is one unit;
+# so is a blank to fill in by hand (＿＿＿＿, the case papers), which must not break across lines
+_UNIT = re.compile(r"[\u3400-\u9fff]-[A-Za-z0-9][A-Za-z0-9@#&_+\-./%:]*|[A-Za-z0-9@#&_+\-./%:]+|＿+|\s+|.",
+                   re.DOTALL)
 
 
 def split_units(text: str) -> list[str]:
     """Break opportunities: every CJK character, whole runs of Latin letters and digits, whole
-    case numbers."""
+    case numbers, whole blanks (＿＿＿)."""
     return _UNIT.findall(text)
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 
 from services.errors import DomainError
 
-HEADER_STYLES = ("doc_number", "bulletin")
+HEADER_STYLES = ("doc_number", "bulletin", "plain")
 BLOCK_KINDS = ("p", "h1", "h2", "h3", "table")
 KINDS = ("risk_notice", "supervision_order", "bulletin", "meeting_minutes")
+# case paperwork (services/documents/case_papers.py): printed with the "plain" header
+CASE_PAPER_KINDS = ("mediation_agreement", "mediation_record", "confirmation_application", "follow_up_record",
+                    "registration_form", "closing_summary", "dossier_cover", "dossier_contents")
 
 
 class OfficialDocError(DomainError, ValueError):
@@ -37,6 +40,8 @@ class OfficialDocument:
     # "doc_number": red issuing body, document number under it, red rule (letters, orders).
     # "bulletin": red publication name (e.g. 工作专报), doc_number holds the issue ("第16期"),
     # then a line "issuer ... date" above the red rule; no signature at the end.
+    # "plain": no red header and no 版记: the title on the first line, the number (if any) under
+    # it flush right; signature blocks are part of the body (people's mediation documents).
     header_style: str = "doc_number"
     copy_to_label: str = "抄送"          # bulletins use e.g. "报送"
 
@@ -52,7 +57,7 @@ def check_document(doc: OfficialDocument) -> None:
         if not str(getattr(doc, name) or "").strip():
             problems.append(f"{label}不能为空")
     if doc.header_style not in HEADER_STYLES:
-        problems.append(f"版头样式“{doc.header_style}”无效，应为 doc_number 或 bulletin")
+        problems.append(f"版头样式“{doc.header_style}”无效，应为 doc_number、bulletin 或 plain")
     if doc.header_style == "doc_number" and not str(doc.issuer or "").strip():
         problems.append("发文机关署名不能为空")
     if not isinstance(doc.date, dt.date):

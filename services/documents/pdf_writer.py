@@ -14,7 +14,7 @@ from services.documents.layout import (BLOCK_BOTTOM, BLOCK_W, BODY_PT, BOTTOM, C
                                        TABLE_PT, TITLE_LINE_PT, TITLE_PT, TOP, addressee_line, attachments_line,
                                        body_paragraphs, column_widths, copy_to_line, em_width, printed_line)
 from services.documents.linebreak import balanced_title_lines, fit_lines, split_units, wrap_units
-from services.documents.model import Block, OfficialDocument, check_document, format_date_cn
+from services.documents.model import Block, OfficialDocError, OfficialDocument, check_document, format_date_cn
 
 
 def render_pdf(doc: OfficialDocument) -> bytes:
@@ -22,6 +22,28 @@ def render_pdf(doc: OfficialDocument) -> bytes:
     subsetting dominate)."""
     check_document(doc)
     return _PdfWriter(doc, cjk_faces()).render()
+
+
+def render_pdf_bundle(docs: list[OfficialDocument], title: str = "", *,
+                      measure: bool = False) -> tuple[bytes, list[int], int]:
+    """Several documents in one PDF, each starting on a new page, pages numbered through; returns
+    the PDF, the page on which each document starts (for a table of contents) and the page count.
+    `measure`: lay out only, no PDF bytes (b""): half the time, for page numbers."""
+    if not docs:
+        raise OfficialDocError("没有可以合并的文书。")
+    for doc in docs:
+        check_document(doc)
+    writer = _PdfWriter(docs[0], cjk_faces())
+    if title:
+        writer.pdf.set_title(title)
+    starts = []
+    for doc in docs:
+        writer.doc = doc
+        writer.new_page()
+        starts.append(writer.pdf.page_no())
+        writer.draw_document()
+    pages = writer.pdf.page_no()
+    return (b"" if measure else bytes(writer.pdf.output())), starts, pages
 
 
 class _OfficialFPDF(FPDF):
@@ -135,7 +157,13 @@ class _PdfWriter:
     # parts -----------------------------------------------------------------------------
     def render(self) -> bytes:
         self.new_page()
-        self.header()
+        self.draw_document()
+        return bytes(self.pdf.output())
+
+    def draw_document(self):
+        """The document from the top of the current page."""
+        if self.doc.header_style != "plain":
+            self.header()
         self.title_and_addressee()
         for block in self.doc.body:
             self.block(block)
@@ -145,8 +173,8 @@ class _PdfWriter:
             self.paragraph(note, first=2 * CHAR, rest=5 * CHAR, align="L")
         if self.doc.header_style == "doc_number":
             self.signature()
-        self.imprint()
-        return bytes(self.pdf.output())
+        if self.doc.header_style != "plain":
+            self.imprint()
 
     def fitted_header(self, text: str, size: float) -> tuple[float, float, float]:
         """(size, stretch %, letter spacing pt) that keep the red name inside the text block."""
@@ -211,6 +239,10 @@ class _PdfWriter:
             self.font("song_bold", size)
             self.draw(line, LEFT, BLOCK_W, title_h, "C")
             self.y += title_h
+        if self.doc.header_style == "plain" and self.doc.doc_number:
+            self.font("song", BODY_PT)       # plain documents: the number under the title, flush right
+            self.draw(self.doc.doc_number, LEFT, BLOCK_W, LINE, "R")
+            self.y += LINE
         self.skip_lines(1)
         addressee = addressee_line(self.doc.addressee)
         if addressee:

@@ -9,8 +9,8 @@ import re
 import string
 from pathlib import Path
 
-from services.documents.model import (BLOCK_KINDS, HEADER_STYLES, KINDS, Block, OfficialDocError, OfficialDocument,
-                                      format_date_cn)
+from services.documents.model import (BLOCK_KINDS, CASE_PAPER_KINDS, HEADER_STYLES, KINDS, Block, OfficialDocError,
+                                      OfficialDocument, format_date_cn)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMATTER = string.Formatter()
@@ -20,7 +20,7 @@ _AUTO_FIELDS = {"date", "year", "n", "cn_n", "item"}
 # from their counters; the rest of the format (the issuing organ's abbreviation, the year, 第…期)
 # is the template's own.
 SEQUENCE_FIELDS = {"risk_notice": "serial", "supervision_order": "serial", "bulletin": "issue_no",
-                   "meeting_minutes": "serial"}
+                   "meeting_minutes": "serial", "mediation_agreement": "serial"}
 
 
 def templates_dir() -> Path:
@@ -41,7 +41,7 @@ def cn_number(n: int) -> str:
 def load_template(kind: str, *, directory: Path | None = None) -> dict:
     """Read and check templates/official/<kind>.json (kind: risk_notice, supervision_order, bulletin,
     meeting_minutes)."""
-    if kind not in KINDS:
+    if kind not in KINDS and kind not in CASE_PAPER_KINDS:
         raise OfficialDocError(
             f"未知的公文类型“{kind}”，可用：risk_notice（风险提示函）、"
             "supervision_order（督办单）、bulletin（工作专报）、meeting_minutes（会议纪要）。")
@@ -60,7 +60,7 @@ def load_template(kind: str, *, directory: Path | None = None) -> dict:
         if key not in data:
             problems.append(f"缺少“{key}”")
     if data.get("header_style", "doc_number") not in HEADER_STYLES:
-        problems.append("header_style 只能是 doc_number 或 bulletin")
+        problems.append("header_style 只能是 doc_number、bulletin 或 plain")
     if data.get("header_style", "doc_number") == "doc_number" and not data.get("issuer"):
         problems.append("缺少“issuer”（发文机关署名）")
     if not isinstance(data.get("body", []), list):
@@ -77,8 +77,8 @@ def load_template(kind: str, *, directory: Path | None = None) -> dict:
         _template_placeholders(data)
     except OfficialDocError as e:
         raise OfficialDocError(f"公文模板 {path.name} 有误：{e.message}") from None
-    sequence = SEQUENCE_FIELDS[kind]
-    if sequence not in _fields_of(data.get("doc_number", "")):
+    sequence = SEQUENCE_FIELDS.get(kind)
+    if sequence and sequence not in _fields_of(data.get("doc_number", "")):
         raise OfficialDocError(
             f"公文模板 {path.name} 有误：doc_number 须含序号占位符 {{{sequence}}}，否则每份的文号都相同。")
     return data

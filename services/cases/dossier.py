@@ -1,0 +1,227 @@
+"""Case paperwork (案件文书) and the archive dossier (卷宗): who may download them, the audit
+trail of every download, and the assembly of their data from the database.
+
+The papers carry the parties' full personal data (they are the legal record), so only roles with
+case.view_personal download them; leaders and trainers are refused. Each download (one document,
+a dossier, a month's ZIP) leaves an audit event. Rendering is services.documents.case_papers.
+
+`load()` builds the renderers' input (case_papers.CasePapers) from what the database holds today.
+Structured agreement terms, mediation sessions, judicial confirmation and the parties' sex,
+ethnicity, birth date and occupation are not stored yet: `_terms`, `_sessions`, `_confirmation`
+and `_party` are the one place each is read, and return empty values the renderers print as blanks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, GovernanceCentre, Grid, MediationRoom,
+                       Mediator, Party, Township, Village)
+from services import audit, clock, personal_data
+from services.cases import case_queries, intake, ladder, workflow
+from services.documents import case_papers as cp
+from services.errors import DomainError, PermissionDenied
+from services.roles import ROLES, Actor, may
+
+PERMISSION = "case.view_personal"
+FORMATS = ("docx", "pdf")
+# people dispatched in these duties are not the case's people's mediators (they sign nothing)
+NOT_MEDIATORS = frozenset({"grid_worker"})
+
+
+def can_download(actor: Actor) -> bool:
+    return may(actor.role, PERMISSION)
+
+
+def _require(actor: Actor) -> None:
+    """Leaders and trainers (and any role without case.view_personal) are refused in Chinese."""
+    if not can_download(actor):
+        exc = PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号不能下载案件文书："
+                               "文书含当事人完整的个人信息，仅办案人员可以下载。")
+        exc.action = PERMISSION
+        raise exc
+
+
+def _case(session: Session, actor: Actor, case_id: int) -> Case:
+    _require(actor)
+    return personal_data._case(session, actor, case_id)   # exists, and in a mediator's scope
+
+
+# ---------------------------------------------------------------------------- assembly
+def _name(session: Session, model, id_: int | None) -> str:
+    return case_queries._name(session, model, id_)
+
+
+def _party(p: Party) -> cp.PartyPaper:
+    """One party. Sex, ethnicity, birth date and occupation are not stored yet (None: blanks)."""
+    return cp.PartyPaper(name=p.name, side=intake.PARTY_ROLES.get(p.role, "当事人"), sex=None, ethnicity=None,
+                         birth_date=None, occupation=None, address=p.address or None, id_number=p.id_card or None,
+                         phone=p.mobile or None)
+
+
+def _terms(session: Session, c: Case) -> list[cp.Term]:
+    """Structured agreement terms: not stored yet; the renderers print the agreement summary."""
+    return []
+
+
+def _sessions(session: Session, c: Case) -> list[cp.MediationSession]:
+    """Mediation sessions: not stored yet; the record prints a blank session form."""
+    return []
+
+
+def _confirmation(session: Session, c: Case) -> cp.Confirmation | None:
+    """Judicial confirmation: not stored yet (None: no application was made)."""
+    return None
+
+
+def _city_centre(session: Session) -> str:
+    return session.scalar(select(GovernanceCentre.name).where(GovernanceCentre.township_id.is_(None))
+                          .order_by(GovernanceCentre.id)) or ""
+
+
+def _committee(session: Session, c: Case) -> str:
+    """The room or centre that settled (else handles) the case."""
+    level = c.settled_level or c.level
+    if level in ("township",):
+        name = session.scalar(select(GovernanceCentre.name).where(GovernanceCentre.township_id == c.township_id))
+        return name or _name(session, Township, c.township_id) + "综治中心"
+    if level in ("city", "court"):
+        return _city_centre(session)
+    return _name(session, MediationRoom, c.room_id) or _name(session, Township, c.township_id) + "综治中心"
+
+
+def _court(session: Session) -> str:
+    """The competent basic people's court: the county-level city's own."""
+    city = _city_centre(session).removesuffix("综治中心")
+    return f"{city}人民法院" if city else ""
+
+
+def _mediators(session: Session, c: Case) -> list[str]:
+    rows = session.execute(select(Dispatch.mediator_id, Dispatch.duty).where(Dispatch.case_id == c.id)
+                           .order_by(Dispatch.id)).all()
+    ids = [r.mediator_id for r in rows if r.duty not in NOT_MEDIATORS]
+    if c.current_mediator_id:
+        ids.append(c.current_mediator_id)
+    names = dict(session.execute(select(Mediator.id, Mediator.name).where(Mediator.id.in_(ids or [0]))).all())
+    return list(dict.fromkeys(names[i] for i in ids if i in names))
+
+
+def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
+    """The case's papers data, unmasked (the caller is allowed to see personal data)."""
+    c = _case(session, actor, case_id)
+    parties = [_party(p) for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)))
+    names = case_queries._user_names(session, events)
+    timeline = [cp.TimelineEntry(e.at, case_queries.person_name(names, e.user_id, e.username),
+                                 case_queries._event_name(e), e.note or "") for e in events]
+    follow_ups = [cp.FollowUpPaper(f.done_at, workflow.FOLLOW_UP_METHODS.get(f.method, f.method), f.by_name,
+                                   workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), f.agreement_holds,
+                                   None, f.note or "")
+                  for f in session.scalars(select(FollowUp).where(FollowUp.case_id == c.id).order_by(FollowUp.id))]
+    category = session.get(DisputeCategory, c.category_id)
+    end_reason = ""
+    if c.ended_at is not None:
+        if c.court_name:
+            end_reason = f"已引导诉讼（{c.court_name}）"
+        else:
+            why = "，".join(x for x in (ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), c.end_reason) if x)
+            end_reason = f"调解终止（{why}）" if why else "调解终止"
+    registered = next((t for t, e in zip(timeline, events) if e.action == "register"), None)
+    return cp.CasePapers(
+        case_id=c.id, case_number=c.number, category=category.name if category else "",
+        category_code=category.code if category else "", source=intake.SOURCES.get(c.source, c.source),
+        received_at=c.received_at,
+        place=" · ".join(x for x in (_name(session, Township, c.township_id), _name(session, Village, c.village_id),
+                                     _name(session, Grid, c.grid_id)) if x),
+        address=c.address or "", description=c.description or "",
+        complexity=intake.COMPLEXITY.get(c.complexity, c.complexity), complexity_code=c.complexity,
+        mode=ladder.MODE_NAMES.get(c.mode, c.mode), committee=_committee(session, c), status=c.status,
+        status_name=ladder.status_name(c.status), parties=parties, mediators=_mediators(session, c),
+        police_incident_no=c.police_incident_no or "", hotline_order_no=c.hotline_order_no or "",
+        registered_by=case_queries._name_of_user(session, c.created_by_id) or (registered.who if registered else ""),
+        registered_at=c.created_at, route=_name(session, MediationRoom, c.room_id),
+        settled_at=c.settled_at, settled_level=ladder.level_name(c.mode, c.settled_level) if c.settled_level else "",
+        agreement_summary=c.agreement_summary or "", agreement_amount=c.agreement_amount,
+        terms=_terms(session, c), sessions=_sessions(session, c), confirmation=_confirmation(session, c),
+        court=_court(session), follow_ups=follow_ups, ended_at=c.ended_at, end_reason=end_reason,
+        closed_at=c.closed_at, timeline=timeline)
+
+
+# ---------------------------------------------------------------------------- what the panel offers
+def available(session: Session, actor: Actor, case_id: int) -> dict:
+    """The documents this case's state has ({kind: name}) and whether its dossier exists; nothing
+    is logged (no personal data leaves)."""
+    p = load(session, actor, case_id)
+    return {"number": p.case_number, "documents": {k: cp.NAMES[k] for k in cp.applicable(p)},
+            "dossier": p.closed_at is not None}
+
+
+# ---------------------------------------------------------------------------- downloads (audited)
+def document_file(session: Session, actor: Actor, case_id: int, kind: str, fmt: str) -> tuple[str, bytes]:
+    """One document of the case as DOCX or PDF: (file name, bytes). The download is logged."""
+    if fmt not in FORMATS:
+        raise DomainError("文件格式只能是 DOCX 或 PDF。")
+    p = load(session, actor, case_id)
+    if kind not in cp.NAMES:
+        raise DomainError("没有这种案件文书。")
+    if kind not in cp.applicable(p):
+        raise DomainError(f"该案件目前（{p.status_name}）没有{cp.NAMES[kind]}。")
+    data = cp.render(kind, p, fmt)
+    audit.record(session, actor, "papers.download", "case", p.case_id, f"下载{cp.NAMES[kind]}（{fmt.upper()}）",
+                 label=p.case_number, kind=kind, format=fmt)
+    return cp.file_name(kind, p, fmt), data
+
+
+def _dossier(p: cp.CasePapers) -> bytes:
+    if p.closed_at is None:
+        raise DomainError(f"该案件尚未闭环归档（{p.status_name}），没有卷宗。")
+    return cp.dossier_pdf(p)[0]
+
+
+def dossier_file(session: Session, actor: Actor, case_id: int) -> tuple[str, bytes]:
+    """The closed case's dossier as one PDF. The download is logged."""
+    p = load(session, actor, case_id)
+    data = _dossier(p)
+    audit.record(session, actor, "papers.dossier", "case", p.case_id, "下载卷宗（PDF）", label=p.case_number)
+    return cp.file_name("dossier", p, "pdf"), data
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    first = month.replace(day=1)
+    nxt = (first + dt.timedelta(days=32)).replace(day=1)
+    return (clock.local_dt(first.year, first.month, 1), clock.local_dt(nxt.year, nxt.month, 1))
+
+
+def closed_in_month(session: Session, actor: Actor, month: dt.date) -> list[tuple[int, str]]:
+    """(id, number) of the cases closed in the month (Beijing time) within the actor's scope."""
+    _require(actor)
+    if month.replace(day=1) > clock.today().replace(day=1):
+        raise DomainError(f"{month.year}年{month.month}月尚未到来，请选择已过去的月份或本月。")
+    start, end = month_bounds(month)
+    conds = [Case.closed_at >= start, Case.closed_at < end, Case.status == "closed"]
+    scope = case_queries.scope_condition(session, actor)
+    if scope is not None:
+        conds.append(scope)
+    return [(r.id, r.number) for r in session.execute(select(Case.id, Case.number).where(*conds)
+                                                      .order_by(Case.number))]
+
+
+def month_zip(session: Session, actor: Actor, month: dt.date) -> tuple[str, bytes]:
+    """Every case closed in the month as one ZIP of dossiers, one PDF each, named by case number.
+    One audit event lists the cases."""
+    cases = closed_in_month(session, actor, month)
+    label = f"{month.year}年{month.month}月"
+    if not cases:
+        raise DomainError(f"{label}没有闭环归档的案件。")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for case_id, _ in cases:
+            p = load(session, actor, case_id)
+            z.writestr(cp.file_name("dossier", p, "pdf"), _dossier(p))
+    audit.record(session, actor, "papers.month_zip", "export", None, f"下载{label}卷宗 {len(cases)} 件",
+                 label=f"{label}卷宗", month=month.strftime("%Y-%m"), cases=[n for _, n in cases])
+    return f"卷宗_{month:%Y-%m}.zip", buf.getvalue()
