@@ -62,13 +62,14 @@ def case_panel(case_id: int, actor: Actor) -> None:
                            on_click="ignore", key=f"papers_{case_id}_dossier", icon=":material/inventory_2:")
 
 
-def _month_zip(actor: Actor, month: dt.date) -> bytes:
+def _month_zip(actor: Actor, month: dt.date, part: int) -> bytes:
     with db() as s:
-        return dossier.month_zip(s, actor, month)[1]
+        return dossier.month_zip(s, actor, month, part)[1]
 
 
 def month_archive(actor: Actor) -> None:
-    """On 回访 (where cases are closed and archived): every dossier of a month as one ZIP."""
+    """On 回访 (where cases are closed and archived): every dossier of a month, in ZIPs of at most
+    dossier.ZIP_PART cases."""
     if not dossier.can_download(actor):
         return
     st.subheader("月度卷宗归档")
@@ -79,8 +80,17 @@ def month_archive(actor: Actor) -> None:
     if not cases:
         st.caption(f"{month.year}年{month.month}月没有闭环归档的案件。")
         return
+    parts = dossier.zip_parts(len(cases))
     st.caption(f"{month.year}年{month.month}月闭环归档 {len(cases):,} 件，每件一份卷宗 PDF，按案件编号命名；"
-               "点击后开始生成，每件约需 3 至 10 秒，件数多时需等待较长时间；下载记入操作日志。")
-    st.download_button(f"下载 {month.year}年{month.month}月卷宗（ZIP）", lambda: _month_zip(actor, month),
-                       f"卷宗_{month:%Y-%m}.zip", mime=MIME["zip"], on_click="ignore",
-                       key=f"papers_zip_{month:%Y%m}", icon=":material/folder_zip:")
+               f"每包至多 {dossier.ZIP_PART} 件" + (f"，共 {parts} 包" if parts > 1 else "")
+               + "；点击后开始生成，每件约需 1 至 3 秒；下载记入操作日志。")
+    part = 1
+    if parts > 1:
+        part = st.selectbox("卷宗包", list(range(1, parts + 1)), key=f"papers_part_{month:%Y%m}",
+                            placeholder="请选择",
+                            format_func=lambda i: f"第 {i} 包：{cases[(i - 1) * dossier.ZIP_PART][1]} 起，"
+                            f"{len(cases[(i - 1) * dossier.ZIP_PART: i * dossier.ZIP_PART])} 件")
+    name = f"卷宗_{month:%Y-%m}" + (f"_第{part}包" if parts > 1 else "") + ".zip"
+    st.download_button(f"下载 {month.year}年{month.month}月卷宗（ZIP" + (f"，第 {part} 包" if parts > 1 else "") + "）",
+                       lambda: _month_zip(actor, month, part), name, mime=MIME["zip"], on_click="ignore",
+                       key=f"papers_zip_{month:%Y%m}_{part}", icon=":material/folder_zip:")

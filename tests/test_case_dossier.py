@@ -179,3 +179,24 @@ def test_a_mediator_gets_no_papers_of_a_case_outside_their_scope(engine):
         with pytest.raises(PermissionDenied, match="不在您的调解范围内"):
             dossier.document_file(s, outsider, cid, "mediation_agreement", "docx")
     assert _events(engine, "papers.download") == []
+
+
+def test_a_busy_month_comes_in_parts_of_at_most_zip_part_dossiers(engine, monkeypatch):
+    """800 closed cases in one file would keep the server busy for a quarter of an hour: a ZIP holds
+    at most ZIP_PART dossiers, in case-number order, and names its part."""
+    closed = [_case(engine, "closed", f"第{i}件闭环纠纷") for i in (1, 2, 3)]
+    monkeypatch.setattr(dossier, "ZIP_PART", 2)
+    month = clock.today()
+    with session_scope(engine) as s:
+        numbers = sorted(s.get(Case, cid).number for cid in closed)
+        staff = actor(s, "staff")
+        got = [dossier.month_zip(s, staff, month, part) for part in (1, 2)]
+        with pytest.raises(DomainError, match="共 2 包，没有第 3 包"):
+            dossier.month_zip(s, staff, month, 3)
+    assert [name for name, _ in got] == [f"卷宗_{month:%Y-%m}_第1包.zip", f"卷宗_{month:%Y-%m}_第2包.zip"]
+    held = []
+    for _, data in got:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            held.append(sorted(z.namelist()))
+    assert held == [[f"{n}_卷宗.pdf" for n in numbers[:2]], [f"{numbers[2]}_卷宗.pdf"]]
+    assert [e.detail["part"] for e in _events(engine, "papers.month_zip")] == [1, 2]
