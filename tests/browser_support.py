@@ -24,6 +24,29 @@ def chromium_path() -> str | None:
     return shutil.which("chromium-headless-shell") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# base URL -> database URL of the live portals this process started (for sign_in)
+SERVERS: dict[str, str] = {}
+DEMO_PASSWORD = "demo1234"
+
+
+def sign_in(page, base: str, username: str, path: str = "/") -> None:
+    """Log a demo account in without the form: a real server-side session (services.sessions, as
+    the /login POST makes it) in the portal's database, its cookie set as the server sets it, then
+    the page. For tests that are not about logging in (tests/test_browser_login.py drives the form);
+    saves the form's page load and round trip (about a second a test on a busy 2-core machine)."""
+    from sqlalchemy import select
+
+    from db.engine import get_engine, session_scope
+    from db.models import User
+    from services import sessions
+    with session_scope(get_engine(SERVERS[base])) as s:
+        user_id = s.scalar(select(User.id).where(User.username == username))
+        token = sessions.create(s, user_id, "127.0.0.1", "Playwright sign_in")
+    page.context.add_cookies([{"name": sessions.COOKIE, "value": token, "url": base, "httpOnly": True,
+                               "sameSite": "Strict"}])
+    page.goto(base + path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,6 +71,7 @@ class LiveServer:
             try:
                 with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
                     if r.status == 200:
+                        SERVERS[self.url] = database_url
                         return
             except OSError:
                 time.sleep(0.3)

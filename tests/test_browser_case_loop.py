@@ -12,10 +12,9 @@ WAIT = 30000
 
 
 def login(page, base, username):
-    page.goto(base + "/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.get_by_role("button", name="登录").click()
+    """A demo account's session cookie (the login form has its own tests), then the home page."""
+    from tests.browser_support import sign_in
+    sign_in(page, base, username)
     expect(page.get_by_role("heading", name="工作台")).to_be_visible(timeout=WAIT)
 
 

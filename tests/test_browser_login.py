@@ -12,17 +12,28 @@ from db.engine import get_engine, session_scope
 from db.models import User, UserSession
 from services import auth, sessions, settings
 from services.roles import SYSTEM
+from tests.browser_support import DEMO_PASSWORD, SERVERS, sign_in
 from tests.test_browser_case_loop import choose, idle
 
 pytestmark = pytest.mark.browser
 WAIT = 30000
 
 
-def login(page, base, username, password="demo1234", path="/"):
+def login_form(page, base, username, password="demo1234", path="/"):
+    """Through the /login form, as a user does (the tests of this file are about it)."""
     page.goto(base + path)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def login(page, base, username, password=DEMO_PASSWORD, path="/"):
+    """For tests about something else: a demo account of a live portal gets its session cookie
+    directly (tests.browser_support.sign_in); anything else goes through the form."""
+    if password == DEMO_PASSWORD and base in SERVERS:
+        sign_in(page, base, username, path)
+    else:
+        login_form(page, base, username, password, path)
 
 
 def home(page):
@@ -46,7 +57,7 @@ def _new_user(portal, username):
 
 
 def test_staff_logs_in_sees_home_and_logs_out(page, portal):
-    login(page, portal.url, "staff")
+    login_form(page, portal.url, "staff")
     home(page)
     expect(page.get_by_text("丰城市非警务警情联动处置体系")).to_be_visible()
     page.screenshot(path="test-artifacts/staff-home.png", full_page=True)
@@ -58,7 +69,7 @@ def test_staff_logs_in_sees_home_and_logs_out(page, portal):
 
 
 def test_reload_and_a_new_tab_keep_the_login(page, portal):
-    login(page, portal.url, "staff")
+    login_form(page, portal.url, "staff")
     home(page)
     page.reload()
     home(page)
@@ -68,7 +79,7 @@ def test_reload_and_a_new_tab_keep_the_login(page, portal):
 
 
 def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, portal, browser):
-    login(page, portal.url, "staff")
+    login_form(page, portal.url, "staff")
     home(page)
     old = next(c for c in page.context.cookies() if c["name"] == sessions.COOKIE)
     assert old["httpOnly"] and old["sameSite"] == "Strict"
@@ -86,7 +97,7 @@ def test_logout_then_back_reload_and_replayed_cookie_get_the_login(page, portal,
 
 
 def test_typed_admin_url_shows_no_admin_content(page, portal):
-    login(page, portal.url, "staff")
+    login_form(page, portal.url, "staff")
     home(page)
     page.goto(portal.url + "/admin_users")
     home(page)  # still logged in, on a page the role has
@@ -94,14 +105,14 @@ def test_typed_admin_url_shows_no_admin_content(page, portal):
 
 
 def test_wrong_password_gives_neutral_message(page, portal):
-    login(page, portal.url, "staff", "wrong-password1")
+    login_form(page, portal.url, "staff", "wrong-password1")
     expect(page.get_by_text("用户名或密码错误。")).to_be_visible(timeout=20000)
     expect(page).to_have_url(re.compile(r"127\.0\.0\.1"))
 
 
 def test_idle_session_ends_at_the_next_interaction(page, portal):
     _new_user(portal, "idle_user")
-    login(page, portal.url, "idle_user", "first1234")
+    login_form(page, portal.url, "idle_user", "first1234")
     home(page)
     with _db(portal) as s:
         settings.put(s, sessions.IDLE_KEY, 5)  # a short idle timeout, set the way the admin sets it
@@ -122,11 +133,11 @@ def test_idle_session_ends_at_the_next_interaction(page, portal):
 
 def test_password_reset_by_admin_logs_the_user_out_of_an_open_tab(page, portal, browser):
     _new_user(portal, "reset_user")
-    login(page, portal.url, "reset_user", "first1234")
+    login_form(page, portal.url, "reset_user", "first1234")
     home(page)
     admin_context = browser.new_context(viewport={"width": 1400, "height": 1000})  # the user picker sits below the list
     admin = admin_context.new_page()
-    login(admin, portal.url, "admin")
+    login_form(admin, portal.url, "admin")
     admin.get_by_test_id("stSidebarNavItems").get_by_role("link", name="用户管理").click()
     expect(admin.get_by_role("heading", name="用户管理")).to_be_visible(timeout=WAIT)
     admin.get_by_role("tab", name="修改用户").click()
