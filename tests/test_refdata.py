@@ -18,9 +18,11 @@ from db.migrate import upgrade
 from db.models import Case, User
 from services import admin_config, refdata, sessions, settings
 from services.cases import case_queries
+from services.codes import dispute_codes
 from services.roster import org
 from services.roles import ADMIN, Actor
 from tests.test_admin_config import eng  # noqa: F401 - restores categories and settings afterwards
+from tests.test_code_pages import _panel, setup  # noqa: F401 - a case with its code, on the page tests' database
 from tests.ui import APP, app_as, by_key
 
 ROOT_DIR = str(Path(__file__).resolve().parent.parent)
@@ -201,3 +203,25 @@ def test_one_rerun_of_a_key_page_stays_within_its_statement_budget(demo_url, mon
     assert len(statements) - checks <= BUDGET[path], "\n".join(statements)
     assert checks <= 1, statements
     assert not repeated, repeated  # no query twice in one run (the board's one query per column aside)
+
+
+# ------------------------------------------------------------------ per-session: the 解纷码 image
+def test_the_qr_image_is_drawn_once_per_link_and_anew_after_a_reissue(setup, monkeypatch):  # noqa: F811
+    url, case_id, _, _ = setup
+    drawn: list[str] = []
+    real = dispute_codes.qr_png
+
+    def counting(token, session=None, box_size=10):
+        drawn.append(token)
+        return real(token, session, box_size=box_size)
+    monkeypatch.setattr(dispute_codes, "qr_png", counting)
+    at = _panel(url, "staff", case_id)
+    at.run()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(drawn) == 1  # three runs, one drawing
+    by_key(at.button, f"qr_reissue_{case_id}").click().run()
+    assert not at.exception, at.exception
+    assert len(drawn) == 2 and drawn[1] != drawn[0]  # the new link gets a new image at once
+    (link,) = at.code
+    assert link.value.endswith(f"/c/{drawn[1]}")
