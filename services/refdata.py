@@ -22,6 +22,7 @@ another change through the services bumps the generation.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 import uuid
@@ -157,8 +158,7 @@ def _after_flush(session: Session, _ctx) -> None:
 def _on_execute(state) -> None:
     stmt = state.statement
     if isinstance(stmt, TextClause):
-        sql = stmt.text.lower()
-        if sql.lstrip().startswith(("insert", "update", "delete", "truncate")) and any(t in sql for t in TABLES):
+        if _text_targets(stmt.text) & TABLES:
             _bump(state.session)
         return
     if not (state.is_insert or state.is_update or state.is_delete):
@@ -166,6 +166,21 @@ def _on_execute(state) -> None:
     table = getattr(stmt, "table", None)
     if table is not None and getattr(table, "name", None) in TABLES:
         _bump(state.session)
+
+
+_DML = re.compile(r'^\s*(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?', re.IGNORECASE)
+_TRUNCATE = re.compile(r"^\s*truncate\s+(?:table\s+)?(?:only\s+)?([^;]+)", re.IGNORECASE)
+
+
+def _text_targets(sql: str) -> set[str]:
+    """The tables a textual INSERT/UPDATE/DELETE/TRUNCATE writes (not tables it merely mentions)."""
+    if m := _DML.match(sql):
+        return {m.group(1).lower()}
+    if m := _TRUNCATE.match(sql):
+        names = re.split(r"\s*,\s*", re.split(r"\s+(?:restart|continue|cascade|restrict)\b", m.group(1),
+                                               flags=re.IGNORECASE)[0])
+        return {n.strip().strip('"').lower() for n in names if n.strip()}
+    return set()
 
 
 @event.listens_for(Session, "after_commit")

@@ -74,6 +74,26 @@ def test_a_changed_setting_is_seen_at_once_and_a_rolled_back_one_never(eng):  # 
         sessions.update_limits(s, ADMIN_ACTOR, idle, 12)
 
 
+def test_case_work_keeps_the_copy_and_only_writes_to_reference_tables_drop_it(eng):  # noqa: F811
+    from sqlalchemy import text
+    from tests import factories
+    from services.cases import intake
+    with session_scope(eng) as s:
+        staff = factories.actor(s, "staff")
+        intake.register_case(s, staff, factories.case_input(s))  # warms what a registration reads
+    _names(eng)
+    builds = refdata.stats["builds"]
+    with session_scope(eng) as s:
+        intake.register_case(s, staff, factories.case_input(s))  # numbering's textual UPDATE counter included
+        s.execute(text("UPDATE dispute_case SET township_id = township_id WHERE id = -1"))  # names a column only
+    _names(eng)
+    assert refdata.stats["builds"] == builds  # a registered case is no reason to read the categories again
+    with session_scope(eng) as s:
+        s.execute(text("UPDATE dispute_category SET name = name WHERE id = -1"))
+    _names(eng)
+    assert refdata.stats["builds"] == builds + 1
+
+
 def test_a_value_taken_from_the_copy_cannot_change_the_copy(eng):  # noqa: F811
     with session_scope(eng) as s:
         city = settings.get(s, "city")  # stored by the org loader
