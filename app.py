@@ -32,6 +32,21 @@ def _schema_ready(url: str) -> bool:
     return True
 
 
+def _unreachable(exc: OperationalError):
+    log.exception("database unreachable")
+    st.error("无法连接数据库。请检查 DATABASE_URL 配置、数据库服务是否启动以及账号权限。"
+             f"（{type(exc.orig).__name__}）")
+    st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def _reachable(url: str) -> bool:
+    """Once per process and URL: later runs learn of a lost database from the session lookup."""
+    with get_engine(url).connect() as conn:
+        conn.execute(text("select 1"))
+    return True
+
+
 def _startup_or_stop() -> None:
     try:
         url = database_url()
@@ -40,13 +55,9 @@ def _startup_or_stop() -> None:
         st.error(f"配置错误：{exc}")
         st.stop()
     try:
-        with get_engine(url).connect() as conn:
-            conn.execute(text("select 1"))
+        _reachable(url)
     except OperationalError as exc:
-        log.exception("database unreachable")
-        st.error("无法连接数据库。请检查 DATABASE_URL 配置、数据库服务是否启动以及账号权限。"
-                 f"（{type(exc.orig).__name__}）")
-        st.stop()
+        _unreachable(exc)
     try:
         _schema_ready(url)
     except Exception:  # noqa: BLE001 - whatever a migration raised: one message, the trace in the log
@@ -87,7 +98,10 @@ def _session_token() -> str | None:
 
 
 token = _session_token()
-actor = _current_actor(token)
+try:  # the first query of every run: a database lost since start-up is reported here
+    actor = _current_actor(token)
+except OperationalError as exc:
+    _unreachable(exc)
 
 if actor is None:
     # Logged out, expired or revoked: forget the tab's state, and register only the login page so

@@ -32,7 +32,10 @@ def render(case_id: int, actor: Actor) -> None:
             return
         token = code.token
         url = dispute_codes.public_url(token, s)
-        png = dispute_codes.qr_png(token, s, box_size=8)
+        # drawn once per link and browser session (20 ms a run); kept in this user's session only
+        kept = st.session_state.get("qr_png_kept")
+        png = kept[1] if kept and kept[0] == url else dispute_codes.qr_png(token, s, box_size=8)
+        st.session_state["qr_png_kept"] = (url, png)
     if settings.is_local_url(url):
         st.error("二维码指向本机地址（localhost），群众的手机扫码后无法打开。请管理员在“系统设置 → 对外访问”中填写对外访问地址。")
     left, right = st.columns([1, 2])

@@ -27,7 +27,7 @@ def _sqlite_pragmas(dbapi_conn, _record):
 def make_engine(url: str) -> Engine:
     """hide_parameters: an error or echo never writes the bound values (a password hash, a
     citizen's mobile) into the log. Every engine's sessions pass the input layer's safety net."""
-    from services import inputs
+    from services import inputs, refdata  # noqa: F401 - refdata: its listeners see reference-data writes
     inputs.install()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False}, hide_parameters=True)

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from components import charts, effect
+from components import chart_cache, charts, effect
 from components.context import db, guard
 from components.tables import dataframe
 from db.config import database_url
@@ -50,23 +50,24 @@ charts.tiles(data["tiles"])
 effect.section(period, scope, repeats=bool(st.session_state.get("dash_repeats_on")))
 
 left, right = st.columns(2)
-left.altair_chart(charts.weekly_chart(data["weekly"]), width="stretch")
-right.altair_chart(charts.mode_chart(data["mode"]), width="stretch")
+chart_cache.show(charts.weekly_chart, data["weekly"], where=left, width="stretch")
+chart_cache.show(charts.mode_chart, data["mode"], where=right, width="stretch")
 left, right = st.columns(2)
-left.altair_chart(charts.bar_chart(data["source"], "source_name", "received", "案件来源", "来源"), width="stretch")
-right.altair_chart(charts.bar_chart(data["category"], "category", "received", "纠纷类别", "类别"), width="stretch")
+chart_cache.show(charts.bar_chart, data["source"], "source_name", "received", "案件来源", "来源", where=left, width="stretch")
+chart_cache.show(charts.bar_chart, data["category"], "category", "received", "纠纷类别", "类别", where=right,
+                 width="stretch")
 left, right = st.columns(2)
-left.altair_chart(charts.ordered_bars(data["funnel"], "stage", "cases", "化解层级（在哪一级调解成功/引导诉讼）", "层级"),
-                  width="stretch")
-right.altair_chart(charts.ordered_bars(data["settle_time"], "bucket", "cases", "化解用时（接报到调解成功）", "用时"),
-                   width="stretch")
+chart_cache.show(charts.ordered_bars, data["funnel"], "stage", "cases", "化解层级（在哪一级调解成功/引导诉讼）", "层级",
+                 where=left, width="stretch")
+chart_cache.show(charts.ordered_bars, data["settle_time"], "bucket", "cases", "化解用时（接报到调解成功）", "用时",
+                 where=right, width="stretch")
 
-st.altair_chart(charts.township_chart(data["township"]), width="stretch", key="dash_township_chart",
-                on_select=lambda: charts.narrow_to_township("dash", "dash_township_chart"), selection_mode="pick")
+chart_cache.show(charts.township_chart, data["township"], width="stretch", key="dash_township_chart",
+                 on_select=lambda: charts.narrow_to_township("dash", "dash_township_chart"), selection_mode="pick")
 if scope.kind == "city":
     st.caption("点击柱条可将本页缩小到该乡镇（街道）；也可在上方“范围”中选择。")
 
-st.altair_chart(charts.heat_chart(data["heat"]), width="stretch")
+chart_cache.show(charts.heat_chart, data["heat"], width="stretch")
 
 st.subheader("警务视角")
 ps = data["police"]
@@ -100,6 +101,6 @@ which = st.selectbox("选择表格", list(tables), format_func=names.get, key="d
 title, header, rows = tables[which]
 formats = {"township": [None, "int", "int", "percent"], "heat": [None, None, "int"],
            "repeats": [None, "int", "int", "percent"]}
-charts.download(dashboard.export_xlsx(title, period, data["scope_name"], header, rows, formats=formats.get(which),
+charts.download(chart_cache.export_xlsx(title, period, data["scope_name"], header, rows, formats=formats.get(which),
                                       row_formats=core_formats if which == "tiles" else None), key="dash_export")
 st.caption("导出只含统计数字，不含任何当事人信息。")

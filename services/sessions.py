@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.config import app_mode
 from db.models import User, UserSession
-from services import audit, clock, settings
+from services import audit, clock, refdata, settings
 from services.errors import NotFound, ValidationError
 from services.roles import Actor, require
 
@@ -36,8 +36,8 @@ def _hash(token: str) -> str:
 
 def limits(session: Session) -> tuple[int, int]:
     """(idle minutes, absolute hours)"""
-    return (int(settings.get(session, IDLE_KEY, IDLE_DEFAULT) or IDLE_DEFAULT),
-            int(settings.get(session, MAX_KEY, MAX_DEFAULT) or MAX_DEFAULT))
+    return (int(refdata.setting(session, IDLE_KEY, IDLE_DEFAULT) or IDLE_DEFAULT),  # read on every page run
+            int(refdata.setting(session, MAX_KEY, MAX_DEFAULT) or MAX_DEFAULT))
 
 
 def create(session: Session, user_id: int, client_addr: str = "", user_agent: str = "") -> str:

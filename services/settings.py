@@ -95,9 +95,12 @@ DEFAULTS: dict[str, object] = {"demo_loaded": False, **{k: spec.default for k, s
 
 
 def get(session: Session, key: str, default=None):
-    row = session.get(Setting, key)
-    if row is not None:
-        return row.value
+    """The stored value, else the default in code. Read from this process's copy of the settings
+    (services/refdata.py), dropped whenever a session changes a setting."""
+    from services import refdata
+    value = refdata.setting(session, key)
+    if value is not None:
+        return value
     return DEFAULTS.get(key, default)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, User, Village)
 from db.models.org import MEDIATOR_KINDS
-from services import clock
+from services import clock, refdata
 from services.cases import case_state
 from services.cases import intake
 from services.cases import ladder
@@ -265,6 +265,8 @@ def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
 def _name(session: Session, model, id_: int | None) -> str:
     if id_ is None:
         return ""
+    if model.__table__.name in refdata.NAMED:  # a unit or a category: reference data
+        return refdata.name(session, model, id_)
     return session.scalar(select(model.name).where(model.id == id_)) or ""
 
 
@@ -624,13 +626,11 @@ FLOW_LEGEND = {
 
 # ------------------------------------------------------------------ look-ups for the forms
 def rooms(session: Session) -> list[tuple[int, str]]:
-    return [(i, n) for i, n in session.execute(
-        select(MediationRoom.id, MediationRoom.name).order_by(MediationRoom.kind, MediationRoom.code))]
+    return refdata.rooms(session)  # reference data: this process's copy (services/refdata.py)
 
 
 def police_stations(session: Session) -> list[tuple[int, str]]:
-    return [(i, n) for i, n in session.execute(
-        select(PoliceStation.id, PoliceStation.name).order_by(PoliceStation.code))]
+    return refdata.police_stations(session)
 
 
 def route_preview(session: Session, township_id: int | None, village_id: int | None, at: dt.datetime) -> dict | None:

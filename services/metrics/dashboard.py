@@ -139,11 +139,9 @@ class Scope:
 
 
 def scope_options(session: Session) -> dict[str, list[tuple[int, str]]]:
-    return {
-        "township": [(r.id, r.name) for r in session.execute(select(Township.id, Township.name).order_by(Township.code))],
-        "station": [(r.id, r.name) for r in session.execute(
-            select(PoliceStation.id, PoliceStation.name).order_by(PoliceStation.code))],
-    }
+    from services import refdata  # reference data: this process's copy
+    return {"township": [(t.id, t.name) for t in refdata.townships(session)],
+            "station": refdata.police_stations(session)}
 
 
 # ------------------------------------------------------------------ dialect helpers

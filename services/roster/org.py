@@ -11,7 +11,7 @@ from db.config import ROOT
 from db.models import (DisputeCategory, GovernanceCentre, Grid, MediationRoom, Mediator,
                        PoliceStation, Township, Village)
 from db.models.org import MEDIATOR_KINDS
-from services import audit, settings
+from services import audit, refdata, settings
 from services.errors import ValidationError
 from services.roles import Actor, require
 from services.validation import normalise_mobile
@@ -223,36 +223,32 @@ def load_org(session: Session, data: dict, actor: Actor | None = None) -> dict[s
     return counts
 
 
+# The look-ups below are reference data, read from this process's copy (services/refdata.py), which is
+# dropped when a session changes the organisation, the categories or the settings. They return plain
+# immutable rows (id, code, name, ...), never ORM objects.
 def city(session: Session) -> dict:
-    return settings.get(session, "city") or {"name": "丰城市", "short": "丰", "public_phone": ""}
+    return refdata.setting(session, "city") or {"name": "丰城市", "short": "丰", "public_phone": ""}
 
 
-def townships(session: Session) -> list[Township]:
-    return list(session.scalars(select(Township).order_by(Township.code)))
+def townships(session: Session) -> list[refdata.Town]:
+    return refdata.townships(session)
 
 
-def villages(session: Session, township_id: int) -> list[Village]:
-    return list(session.scalars(select(Village).where(Village.township_id == township_id).order_by(Village.code)))
+def villages(session: Session, township_id: int) -> list[refdata.Place]:
+    return refdata.villages(session, township_id)
 
 
-def grids(session: Session, village_id: int) -> list[Grid]:
-    return list(session.scalars(select(Grid).where(Grid.village_id == village_id).order_by(Grid.code)))
+def grids(session: Session, village_id: int) -> list[refdata.Place]:
+    return refdata.grids(session, village_id)
 
 
-def categories(session: Session, active_only: bool = True) -> list[DisputeCategory]:
-    q = select(DisputeCategory).order_by(DisputeCategory.sort_order, DisputeCategory.id)
-    if active_only:
-        q = q.where(DisputeCategory.active.is_(True))
-    return list(session.scalars(q))
+def categories(session: Session, active_only: bool = True) -> list[refdata.Category]:
+    return refdata.categories(session, active_only)
 
 
 def summary(session: Session) -> dict[str, int]:
-    """Counts of each unit kind, for the home and org pages (one query per table)."""
-    out = {}
-    for label, model in (("乡镇/街道", Township), ("村/社区", Village), ("网格", Grid), ("派出所", PoliceStation),
-                         ("调解室", MediationRoom), ("综治中心", GovernanceCentre), ("人员", Mediator)):
-        out[label] = session.scalar(select(func.count()).select_from(model)) or 0
-    return out
+    """Counts of each unit kind, for the home and org pages."""
+    return refdata.summary(session)
 
 
 def township_table(session: Session) -> list[dict]:
