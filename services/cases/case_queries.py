@@ -387,6 +387,19 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
     }
 
 
+def follow_up_terms(session: Session, actor: Actor, case_id: int) -> list[dict]:
+    """The agreement's terms the follow-up asks about: id, position, obligation, party, due date."""
+    from db.models import AgreementTerm
+    view_roles = may(actor.role, "case.follow_up") or may(actor.role, "case.mediate")
+    if not view_roles:
+        raise PermissionDenied("您的角色不能回访。")
+    personal = may(actor.role, "case.view_personal")
+    rows = session.execute(select(AgreementTerm, Party.name).outerjoin(Party, Party.id == AgreementTerm.party_id)
+                           .where(AgreementTerm.case_id == case_id).order_by(AgreementTerm.position)).all()
+    return [{"id": t.id, "position": t.position, "obligation": t.obligation, "due_on": t.due_on,
+             "party": (name or "") if personal else mask_name(name or "")} for t, name in rows]
+
+
 def _agreement_view(session: Session, c: Case, parties: list[dict], text, now: dt.datetime) -> dict:
     """The written agreement on the detail page: terms, sessions, judicial confirmation, warning."""
     from db.models import AgreementTerm, JudicialConfirmation, MediationSession
