@@ -202,6 +202,17 @@ def test_the_warning_runs_from_day_25_to_day_30_without_an_application(engine):
         assert case_queries.case_view(s, actor(s, "staff"), plain)["judicial_warning"] == ""
 
 
+def test_a_reopened_case_leaves_its_judicial_step_behind(engine):
+    cid, _, _ = _settled(engine)
+    _do(engine, "staff", cid, "judicial_apply", applied_on=clock.today(), court="丰城市人民法院", channel="paper")
+    _do(engine, "taskforce", cid, "follow_up", method="phone", satisfaction="dissatisfied", agreement_holds=False,
+        note="对方反悔")
+    with session_scope(engine) as s:
+        c = s.get(Case, cid)
+        assert (c.status, c.judicial_status, c.judicial_intent) == ("mediating", None, False)
+        assert "judicial_result" not in case_queries.allowed_actions(s, actor(s, "staff"), c)
+
+
 def test_late_application_is_refused(engine):
     cid, _, _ = _settled(engine)
     with session_scope(engine) as s:

@@ -278,7 +278,8 @@ def _follow_up(state: Mapping, payload: Mapping, note: str, now: dt.datetime, er
     out.changes.update(followed_up_at=done_at, satisfaction=satisfaction)
     out.detail.update(satisfaction=satisfaction, agreement_holds=holds)
     if reopen:
+        # the agreement no longer stands: its judicial confirmation step ends with it (the rows stay)
         out.changes.update(reopen_count=(state.get("reopen_count") or 0) + 1, settled_at=None, settled_level=None,
-                           follow_up_due_at=None)
+                           follow_up_due_at=None, judicial_status=None, judicial_intent=False)
         return ladder.RULES["reopen"]
     return ladder.RULES["follow_up"]
