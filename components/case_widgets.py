@@ -153,6 +153,8 @@ def action_forms(view: dict, seen_version: int) -> None:
     k = form.key
     action = st.radio("选择操作", actions, format_func=ladder.ACTION_NAMES.get, horizontal=True, key=k("action"))
     action_error()
+    from components import agreement_widgets
+    n_terms = agreement_widgets.term_count(k) if action == "settle" else 0
     with st.form(k(f"form_{action}"), enter_to_submit=False):
         if action == "dispatch" or action == "add_dispatch":
             _dispatch_fields(case_id, action, v, form)
@@ -164,13 +166,9 @@ def action_forms(view: dict, seen_version: int) -> None:
             if st.form_submit_button(ladder.ACTION_NAMES["transfer"], key=k("transfer_submit"), type="primary"):
                 act(workflow.transition, case_id, "transfer", v, note=note, form=form, success="已移送上一级。")
         elif action == "settle":
-            summary = st.text_area(label("settle", "agreement_summary"), key=k("settle_summary"))
-            field_error("agreement_summary")
-            amount = st.text_input(label("settle", "agreement_amount"), key=k("settle_amount"))
-            field_error("agreement_amount")
-            if st.form_submit_button("记录调解成功", key=k("settle_submit"), type="primary"):
-                act(workflow.transition, case_id, "settle", v, agreement_summary=summary,
-                    agreement_amount=amount.strip() or None, form=form, success="已记录调解成功，进入回访队列。")
+            agreement_widgets.settle_fields(view, v, form, n_terms)
+        elif action in agreement_widgets.ACTIONS:
+            agreement_widgets.action_fields(action, view, v, form)
         elif action == "terminate":
             code = st.selectbox(label("terminate", "reason_code"), list(ladder.TERMINATION_REASONS), index=None,
                                 format_func=ladder.TERMINATION_REASONS.get, key=k("terminate_code"), placeholder="请选择")
@@ -258,13 +256,15 @@ def follow_up_fields(case_id: int, v: int, key: str, form: forms.Bound) -> None:
                    key=f"{key}_satisfaction")
     with c3:
         field_error("satisfaction")
+    from components.agreement_widgets import performance_fields
+    terms = performance_fields(case_id, key)
     done_at = local_datetime(label("follow_up", "done_at"), f"{key}_at")
     field_error("done_at")
     note = st.text_area(label("follow_up", "note"), key=f"{key}_note")
     field_error("note")
     if st.form_submit_button("保存回访", key=f"{key}_submit", type="primary"):
         act(workflow.transition, case_id, "follow_up", v, note=note, method=method, agreement_holds=holds,
-            satisfaction=sat, done_at=done_at, form=form,
+            satisfaction=sat, done_at=done_at, term_performance=terms or None, form=form,
             success=lambda case: f"回访已记录（{workflow.follow_up_outcome(sat, holds, case.status == 'mediating')}）。"
             + ("请重新安排调解。" if case.status == "mediating" else ""))
 

@@ -3,6 +3,7 @@ actions this role may take now. Every action carries the case version the user s
 import pandas as pd
 import streamlit as st
 
+from components.agreement_widgets import panel as agreement_panel
 from components.case_panels import PANELS
 from components.checkin_panel import render as checkin_panel
 from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
@@ -109,8 +110,9 @@ elif st.session_state.get("cd_personal_logged") != case_id:  # unmasked parties 
     st.session_state["cd_personal_logged"] = case_id
 # the table's own CSV download is off (client.disableDataExport); the export below is logged
 dataframe(pd.DataFrame([{"姓名": p["name"], "身份": p["role"], "手机号码": p["mobile"], "身份证号码": p["id_card"],
-                         "住址": p["address"]} for p in view["parties"]]), hide_index=True, width="stretch",
-          key="cd_parties")
+                         "住址": p["address"], "性别": p["sex"], "民族": p["ethnicity"], "出生日期": p["birth_date"],
+                         "职业或工作单位": p["occupation"]} for p in view["parties"]]), hide_index=True,
+          width="stretch", key="cd_parties")
 if view["personal_visible"]:
     def _parties_file(case_id=case_id):
         with db() as s:
@@ -136,6 +138,8 @@ else:
 checkin_panel(view, me)  # each dispatched person's check-in link
 if view["police_arrived_at"]:
     st.caption(f"民警到场 {clock.fmt(view['police_arrived_at'])}，移交调解 {clock.fmt(view['police_handover_at'])}。")
+
+agreement_panel(view)  # 调解协议 terms, 人民调解记录, 司法确认 (and the 25-day warning)
 
 if not conflict:
     action_forms(view, seen_version)

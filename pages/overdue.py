@@ -1,4 +1,5 @@
-"""超时预警: everything overdue now, by kind (arrivals, levels, follow-ups), with counts; each kind
+"""超时预警: everything overdue now, by kind (arrivals, levels, follow-ups, judicial confirmations
+near day 30), with counts; each kind
 a list of its own (oldest due first), paged and exported."""
 import streamlit as st
 
@@ -11,7 +12,8 @@ from services.lists import OVERDUE
 me = guard(__file__)
 st.title("超时预警")
 st.caption("到场超时：通知后超过到场时限仍未到场；层级办理超时：在办案件超过本级时限；"
-           "回访超时：调解成功后超过回访期限仍未回访。")
+           "回访超时：调解成功后超过回访期限仍未回访；司法确认临近30日：当事人拟申请司法确认，"
+           "协议生效已满 25 日仍未申请（生效后 30 日内须共同向法院申请）。")
 
 with db() as s:
     groups = case_queries.overdue_list(s, me, limit=0)

@@ -230,15 +230,19 @@ def test_roles_without_personal_access_cannot_search_by_name_or_mobile(session, 
 
 def test_allowed_actions_follow_ladder_and_role(session):
     c = make_case(session, source="110", incident="JJ-9")
-    assert set(q.case_view(session, STAFF_A, c.id)["allowed_actions"]) == {"dispatch", "terminate", "police", "reroute"}
-    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["terminate"]
+    assert set(q.case_view(session, STAFF_A, c.id)["allowed_actions"]) == {"dispatch", "terminate", "police", "reroute",
+                                                                          "party_details"}
+    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["terminate", "party_details"]
     c = dispatch(session, c)
     acts = q.case_view(session, STAFF_A, c.id)["allowed_actions"]
-    assert {"settle", "transfer", "terminate", "add_dispatch", "arrive", "police", "reroute"} == set(acts)
+    assert {"settle", "transfer", "terminate", "add_dispatch", "arrive", "police", "reroute", "record_session",
+            "party_details"} == set(acts)
     c = workflow.transition(session, STAFF_A, c.id, "transfer", c.version, note="双方分歧大")
     assert "reroute" not in q.case_view(session, STAFF_A, c.id)["allowed_actions"]
     c = workflow.transition(session, STAFF_A, c.id, "settle", c.version, agreement_summary="达成协议")
-    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["follow_up"]
+    # the follow-up, and the written agreement's side actions (sessions, judicial confirmation, parties)
+    assert q.case_view(session, TASK_A, c.id)["allowed_actions"] == ["follow_up", "record_session", "judicial_apply",
+                                                                     "party_details"]
     c = workflow.transition(session, TASK_A, c.id, "follow_up", c.version, method="phone", agreement_holds=True,
                             satisfaction="satisfied")
     view = q.case_view(session, TASK_A, c.id)

@@ -121,7 +121,13 @@ def _replay(s, case: Case) -> None:
         if e.action in ("follow_up", "reopen"):
             st.update(followed_up_at=e.at, satisfaction=e.detail["satisfaction"])
         elif e.action == "settle":
-            st.update(followed_up_at=None, satisfaction=None)
+            st.update(followed_up_at=None, satisfaction=None, settled_at=e.at, judicial_status=None)
+        elif e.action == "judicial_apply":
+            st["judicial_status"] = "applied"
+        elif e.action in ("judicial_result", "judicial_rejected"):
+            st["judicial_status"] = e.detail["result"]
+        if e.action == "reopen":
+            st["settled_at"] = None
         st.update(level=e.to_level, status=e.to_status)
         last_at = e.at
     assert (case.level, case.status) == (st["level"], st["status"])
@@ -162,7 +168,9 @@ def test_live_cases_at_every_level_of_both_ladders_some_overdue(s):
     assert 12 <= awaiting <= 20
     assert _n(s, live, Case.status == "settled", Case.follow_up_due_at < now) >= 3
     assert _n(s, live, open_, Case.reopen_count > 0) >= 1
-    assert s.scalar(select(func.min(Case.number)).where(live)) == "丰-2026-000001"
+    # the first live case is the agreement at day 26 of its 30 days (test_agreements_and_confirmations)
+    recent = Case.received_at >= now - dt.timedelta(days=30)
+    assert s.scalar(select(func.min(Case.number)).where(recent)) == "丰-2026-000001"
     # the demo mediator accounts each have open cases dispatched to them
     for username in ("mediator", "village"):
         mid = s.scalar(select(User.mediator_id).where(User.username == username))
@@ -246,3 +254,35 @@ def test_some_disputes_repeat_and_one_party_calls_a_third_time(s):
     flagged = repeats.alerts(s, Actor(user_id=None, username="t", role=TASKFORCE))
     assert flagged and flagged[0]["count"] >= 3 and flagged[0]["status_name"] in ("待调度", "调解中")
     assert len(repeats.earlier_for_case(s, staff, flagged[0]["id"])) >= 2
+
+
+def test_agreements_sessions_and_judicial_confirmations(s):
+    from db.models import AgreementTerm, JudicialConfirmation, MediationSession
+    window = and_(Case.received_at >= demo_cases.WINDOW_START, Case.received_at < demo_cases.WINDOW_END)
+    settled = _n(s, window, Case.settled_at.isnot(None))
+    with_terms = s.scalar(select(func.count(func.distinct(AgreementTerm.case_id))).join(
+        Case, Case.id == AgreementTerm.case_id).where(window))
+    assert with_terms == settled  # every settled article-period case has structured terms
+    assert _n(s, window, Case.settled_at.isnot(None), Case.agreement_effective_on.is_(None)) == 0
+    assert s.scalar(select(func.count()).select_from(MediationSession)) > 500
+    applied = s.scalar(select(func.count()).select_from(JudicialConfirmation).join(
+        Case, Case.id == JudicialConfirmation.case_id).where(window))
+    confirmed = s.scalar(select(func.count()).select_from(JudicialConfirmation).where(
+        JudicialConfirmation.result == "confirmed", JudicialConfirmation.ruling_no.like("（20__）赣0981民特%号")))
+    assert 0.08 * settled <= applied <= 0.12 * settled
+    assert confirmed >= 0.8 * applied
+    assert _n(s, window, Case.judicial_status == "confirmed") == confirmed
+    # every term of an archived case was answered at its follow-up
+    assert s.scalar(select(func.count()).select_from(AgreementTerm).join(Case, Case.id == AgreementTerm.case_id)
+                    .where(window, AgreementTerm.performance.is_(None))) == 0
+    assert _n(s, Party.ethnicity != "", model=Party) > 500
+    assert _n(s, Party.birth_date.isnot(None), model=Party) > 100
+
+
+def test_one_live_agreement_is_near_its_30_day_mark_without_an_application(s):
+    staff = Actor(user_id=None, username="d", role=STAFF)
+    items, n = q.overdue_cases(s, staff, "judicial")
+    assert n == 1
+    view = q.case_view(s, staff, items[0]["id"])
+    assert view["judicial_warning"] and "司法确认临近30日" in view["overdue_names"]
+    assert view["terms"] and view["status"] == "settled"

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -75,6 +75,11 @@ class Case(Base):
     followed_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # the written agreement and its judicial confirmation (migration 0014_agreement)
+    agreement_copies: Mapped[int | None] = mapped_column(Integer)
+    agreement_effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    judicial_intent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    judicial_status: Mapped[str | None] = mapped_column(String(20))  # applied / confirmed / rejected
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -105,6 +110,11 @@ class Party(Base):
     mobile: Mapped[str] = mapped_column(String(11), index=True)
     id_card: Mapped[str | None] = mapped_column(String(18), index=True)  # repeat disputes (0013)
     address: Mapped[str] = mapped_column(String(200), default="")
+    # what the written agreement names (migration 0014_agreement); personal data like the rest
+    sex: Mapped[str | None] = mapped_column(String(1))  # M / F
+    ethnicity: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    occupation: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     case: Mapped[Case] = relationship(back_populates="parties")
 
@@ -160,6 +170,8 @@ class FollowUp(Base):
     agreement_holds: Mapped[bool] = mapped_column(Boolean)
     satisfaction: Mapped[str] = mapped_column(String(20))  # satisfied / basic / dissatisfied
     note: Mapped[str] = mapped_column(Text, default="")
+    # each agreement term's answer: {term id (str): performed / pending / refused} (0014_agreement)
+    term_performance: Mapped[dict | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship(back_populates="follow_ups")
 

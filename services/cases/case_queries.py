@@ -8,6 +8,9 @@ Overdue (an open case needs action now):
 - level:     open and level_due_at < now (the level's time limit, services.settings "level_time_limits")
 - arrival:   open, first_notified_at set, first_arrival_at null and arrival_due_at < now (15-minute clock)
 - follow_up: settled, followed_up_at null and follow_up_due_at < now
+- judicial:  an agreement (settled, or closed after a settlement) whose parties intend to apply for
+             judicial confirmation, no application yet, and 25 to 30 days since it took effect
+             (Beijing dates; the court accepts a joint application within 30 days)
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Gri
                        PoliceStation, Township, User, Village)
 from db.models.org import MEDIATOR_KINDS
 from services import clock, refdata
-from services.cases import case_state
+from services.cases import agreements, case_state
 from services.cases import intake
 from services.cases import ladder
 from services.cases import workflow
@@ -32,7 +35,8 @@ from services.validation import (mask_address, mask_id, mask_name, mask_phone, n
 
 OPEN_STATUSES = ladder.statuses_in(ladder.OPEN)
 STATUS_CATEGORIES = {ladder.OPEN: "未办结", ladder.RESOLVED: "已化解/已办结", ladder.CLOSED: "已闭环"}
-OVERDUE_KINDS = {"arrival": "到场超时", "level": "层级办理超时", "follow_up": "回访超时"}
+OVERDUE_KINDS = {"arrival": "到场超时", "level": "层级办理超时", "follow_up": "回访超时",
+                 "judicial": "司法确认临近30日"}
 # The duty a person is dispatched in, from the kind of person (services.cases.intake.DUTIES).
 DUTY_FOR_KIND = {"grid_worker": "grid_worker", "village": "village", "station": "station",
                  "duty_cadre": "duty_cadre", "city_brand": "city_brand", "lawyer": "lawyer",
@@ -62,9 +66,21 @@ def overdue_condition(kind: str, now: dt.datetime):
                     Case.first_arrival_at.is_(None), Case.arrival_due_at < now)
     if kind == "follow_up":
         return and_(Case.status == "settled", Case.followed_up_at.is_(None), Case.follow_up_due_at < now)
+    if kind == "judicial":
+        first, last = _judicial_window(now)
+        return and_(Case.status.in_(("settled", "closed")), Case.settled_at.isnot(None),
+                    Case.judicial_intent.is_(True), Case.judicial_status.is_(None),
+                    Case.agreement_effective_on >= first, Case.agreement_effective_on <= last)
     if kind == "any":
         return or_(*(overdue_condition(k, now) for k in OVERDUE_KINDS))
     raise ValueError(kind)
+
+
+def _judicial_window(now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """Effective dates whose 30-day application period is in its last days (day 25 to day 30)."""
+    today = clock.local(now).date()
+    return (today - dt.timedelta(days=agreements.APPLY_WITHIN_DAYS),
+            today - dt.timedelta(days=agreements.WARN_AFTER_DAYS))
 
 
 def overdue_kinds(c, now: dt.datetime) -> list[str]:
@@ -79,6 +95,11 @@ def overdue_kinds(c, now: dt.datetime) -> list[str]:
     if c.status == "settled" and c.followed_up_at is None and c.follow_up_due_at is not None \
             and c.follow_up_due_at < now:
         kinds.append("follow_up")
+    first, last = _judicial_window(now)
+    if c.status in ("settled", "closed") and c.settled_at is not None and c.judicial_intent \
+            and c.judicial_status is None and c.agreement_effective_on is not None \
+            and first <= c.agreement_effective_on <= last:
+        kinds.append("judicial")
     return kinds
 
 
@@ -144,6 +165,7 @@ def _conditions(session: Session, actor: Actor, f: CaseFilters, now: dt.datetime
 _ROW_COLUMNS = (Case.id, Case.number, Case.received_at, Case.mode, Case.level, Case.status, Case.complexity,
                 Case.source, Case.version, Case.level_due_at, Case.first_notified_at, Case.first_arrival_at,
                 Case.arrival_due_at, Case.followed_up_at, Case.follow_up_due_at, Case.settled_at,
+                Case.judicial_intent, Case.judicial_status, Case.agreement_effective_on,
                 Township.name.label("township"), DisputeCategory.name.label("category"),
                 Mediator.name.label("mediator"))
 
@@ -258,7 +280,7 @@ def find_case_id(session: Session, actor: Actor, number: str) -> int:
 def allowed_actions(session: Session, actor: Actor, c: Case) -> list[str]:
     """What this actor may do to the case now: the MOVES rows the case's state allows, filtered by
     the actor's permissions (transition() checks both again)."""
-    return [a for a in ladder.allowed(workflow.state_of(session, c))
+    return [a for a in ladder.allowed(workflow.state_of(session, c, actor))
             if may(actor.role, ladder.RULES[a].permission) and not ladder.RULES[a].by_link]
 
 
@@ -285,7 +307,13 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
                 "role": intake.PARTY_ROLES.get(p.role, p.role),
                 "mobile": p.mobile if personal else mask_phone(p.mobile),
                 "id_card": (p.id_card or "") if personal else mask_id(p.id_card),
-                "address": p.address if personal else mask_address(p.address)}
+                "address": p.address if personal else mask_address(p.address),
+                # the agreement's fields: personal data too, hidden whole for roles that do not need it
+                "sex": agreements.SEXES.get(p.sex or "", "") if personal else ("*" if p.sex else ""),
+                "ethnicity": p.ethnicity if personal else ("*" if p.ethnicity else ""),
+                "birth_date": (p.birth_date.isoformat() if p.birth_date else "") if personal
+                else ("****-**-**" if p.birth_date else ""),
+                "occupation": p.occupation if personal else ("***" if p.occupation else "")}
                for p in party_rows]
     # free text (description, notes, agreement, reasons) may quote names and numbers: masked too
     known = None if personal else party_replacements(party_rows, c.address)
@@ -356,6 +384,54 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "late_arrivals": sum(1 for d in dispatches if d["late"]), "timeline": timeline, "follow_ups": follow_ups,
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
         "allowed_actions": allowed_actions(session, actor, c),
+        **_agreement_view(session, c, parties, text, now),
+    }
+
+
+def follow_up_terms(session: Session, actor: Actor, case_id: int) -> list[dict]:
+    """The agreement's terms the follow-up asks about: id, position, obligation, party, due date."""
+    from db.models import AgreementTerm
+    view_roles = may(actor.role, "case.follow_up") or may(actor.role, "case.mediate")
+    if not view_roles:
+        raise PermissionDenied("您的角色不能回访。")
+    personal = may(actor.role, "case.view_personal")
+    rows = session.execute(select(AgreementTerm, Party.name).outerjoin(Party, Party.id == AgreementTerm.party_id)
+                           .where(AgreementTerm.case_id == case_id).order_by(AgreementTerm.position)).all()
+    return [{"id": t.id, "position": t.position, "obligation": t.obligation, "due_on": t.due_on,
+             "party": (name or "") if personal else mask_name(name or "")} for t, name in rows]
+
+
+def _agreement_view(session: Session, c: Case, parties: list[dict], text, now: dt.datetime) -> dict:
+    """The written agreement on the detail page: terms, sessions, judicial confirmation, warning."""
+    from db.models import AgreementTerm, JudicialConfirmation, MediationSession
+    names = {p["id"]: p["name"] for p in parties}
+    terms = [{"id": t.id, "position": t.position, "obligation": text(t.obligation), "party_id": t.party_id,
+              "party": names.get(t.party_id, ""), "amount": t.amount, "manner": text(t.manner), "due_on": t.due_on,
+              "performance": t.performance, "performance_name": agreements.PERFORMANCE.get(t.performance or "", ""),
+              "late": t.performance != "performed" and t.due_on < clock.local(now).date()}
+             for t in session.scalars(select(AgreementTerm).where(AgreementTerm.case_id == c.id)
+                                      .order_by(AgreementTerm.position))]
+    sessions = [{"id": m.id, "held_at": m.held_at, "place": text(m.place), "mediators": m.mediators,
+                 "participants": text(m.participants), "process": text(m.process), "result": text(m.result)}
+                for m in session.scalars(select(MediationSession).where(MediationSession.case_id == c.id)
+                                         .order_by(MediationSession.held_at, MediationSession.id))]
+    conf = session.scalar(select(JudicialConfirmation).where(JudicialConfirmation.case_id == c.id)
+                          .order_by(JudicialConfirmation.id.desc()).limit(1))
+    warning = ""
+    if "judicial" in overdue_kinds(c, now):
+        deadline = c.agreement_effective_on + dt.timedelta(days=agreements.APPLY_WITHIN_DAYS)
+        warning = (f"当事人拟申请司法确认，协议于 {c.agreement_effective_on:%Y-%m-%d} 生效，须在 {deadline:%Y-%m-%d} 前"
+                   "共同向法院申请，目前尚未申请。")
+    return {
+        "terms": terms, "sessions": sessions, "agreement_copies": c.agreement_copies,
+        "agreement_effective_on": c.agreement_effective_on, "judicial_intent": bool(c.judicial_intent),
+        "judicial_status": c.judicial_status, "judicial_warning": warning,
+        "confirmation": None if conf is None else {
+            "applied_on": conf.applied_on, "court": conf.court, "applicants": text(conf.applicants),
+            "channel_name": agreements.CHANNELS.get(conf.channel, conf.channel),
+            "online_request_id": conf.online_request_id,
+            "result_name": agreements.RESULTS.get(conf.result or "", "待法院裁定"), "result_on": conf.result_on,
+            "ruling_no": conf.ruling_no, "reject_reason": text(conf.reject_reason)},
     }
 
 
@@ -488,7 +564,8 @@ def overdue_cases(session: Session, actor: Actor, kind: str, offset: int = 0,
                   limit: int = 50) -> tuple[list[dict], int]:
     """One kind of overdue case, the oldest due first, a page at a time, and how many there are."""
     now = clock.now()
-    order = {"arrival": Case.arrival_due_at, "level": Case.level_due_at, "follow_up": Case.follow_up_due_at}
+    order = {"arrival": Case.arrival_due_at, "level": Case.level_due_at, "follow_up": Case.follow_up_due_at,
+             "judicial": Case.agreement_effective_on}
     scope = scope_condition(session, actor)
     conds = [overdue_condition(kind, now)] + ([scope] if scope is not None else [])
     total = session.scalar(select(func.count()).select_from(Case).where(*conds)) or 0

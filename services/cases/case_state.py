@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from services import clock
-from services.cases import ladder
+from services.cases import agreements, ladder
 from services.errors import ValidationError
 
 DEFAULT_LEVEL_DAYS = 7
@@ -63,6 +63,10 @@ class Outcome:
     follow_up: dict | None = None  # a new follow-up row
     arrival: dict | None = None  # {"dispatch_id", "arrived_at", "late"} for an arrival
     at: dt.datetime | None = None  # when it happened (the event's time)
+    # the written agreement's rows (services.cases.agreements): "terms" (settle), "session"
+    # (record_session), "application" / "result" (judicial_apply / judicial_result), "performance"
+    # (follow_up: {term id: answer}), "party" (party_details: the party's new fields)
+    extra: dict = field(default_factory=dict)
 
 
 def police_minutes(arrived: dt.datetime | None, handover: dt.datetime | None) -> int | None:
@@ -143,8 +147,12 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
                 errors["agreement_amount"] = "协议金额应为不小于 0 的数字（元）。"
         else:
             amount = None
+        paper = agreements.settlement(payload, at, state["received_at"], errors)
         if errors:
             raise ValidationError(errors)
+        out.extra["terms"] = paper.pop("terms")
+        ch.update(paper, judicial_status=None)
+        out.detail.update(terms=len(out.extra["terms"]), judicial_intent=paper["judicial_intent"])
         ch.update(agreement_summary=_text(payload.get("agreement_summary")), agreement_amount=amount,
                   settled_at=at, settled_level=state["level"],
                   follow_up_due_at=at + dt.timedelta(days=limits.follow_up_days), followed_up_at=None,
@@ -206,6 +214,40 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
                   route_note=f"人工改派：{reason}"[:200])
         out.note = reason
         out.detail.update(old_room_id=state.get("room_id"), new_room_id=payload["room_id"])
+    elif action == "record_session":
+        rec = agreements.session_record(payload, now, state["received_at"], errors)
+        if errors:
+            raise ValidationError(errors)
+        out.extra["session"] = rec
+        out.note = f"调解记录（{clock.fmt(rec['held_at'])}，{rec['place']}）"
+    elif action == "judicial_apply":
+        app = agreements.application(payload, state, now, errors)
+        if errors:
+            raise ValidationError(errors)
+        out.extra["application"] = app
+        ch["judicial_status"] = "applied"
+        out.note = f"向{app['court']}申请司法确认（{agreements.CHANNELS[app['channel']]}）" + (f"；{note}" if note else "")
+        out.detail.update(court=app["court"], channel=app["channel"], online_request_id=app["online_request_id"])
+    elif action == "judicial_result":
+        res = agreements.court_result(payload, now, errors)
+        if errors:
+            raise ValidationError(errors)
+        out.extra["result"] = res
+        ch["judicial_status"] = res["result"]
+        out.note = (f"法院裁定确认调解协议有效，{res['ruling_no']}" if res["result"] == "confirmed"
+                    else f"法院裁定不予确认：{res['reject_reason']}")
+        out.detail.update(result=res["result"], ruling_no=res["ruling_no"])
+        if res["result"] == "rejected":
+            rule = ladder.RULES["judicial_rejected"]
+    elif action == "party_details":
+        fields = agreements.party_fields(payload, now, errors)
+        if errors:
+            raise ValidationError(errors)
+        out.extra["party"] = {"id": payload["party_id"], **fields}
+        # field names only: the values are personal data and the timeline is shown to more roles
+        names = {"sex": "性别", "ethnicity": "民族", "birth_date": "出生日期", "occupation": "职业或工作单位"}
+        out.note = "补充当事人信息：" + "、".join(names[k] for k, v in fields.items() if v)
+        out.detail["party_id"] = payload["party_id"]
     elif errors:
         raise ValidationError(errors)
 
@@ -237,17 +279,22 @@ def _follow_up(state: Mapping, payload: Mapping, note: str, now: dt.datetime, er
     _not_future(done_at, "done_at", "回访时间", now, errors)
     if state.get("settled_at") and done_at < state["settled_at"]:
         errors["done_at"] = "回访时间不能早于调解成功时间。"
+    terms = agreements.performance(payload, done_at or now, errors)
     reopen = satisfaction == "dissatisfied" or holds is False
     if reopen and len(note) < 2:
         errors["note"] = "不满意或协议未履行时，须填写情况说明。"
     if errors:
         raise ValidationError(errors)
+    if terms is not None:
+        out.extra["performance"] = terms
     out.follow_up = {"done_at": done_at, "method": method, "agreement_holds": bool(holds),
-                     "satisfaction": satisfaction, "note": note, "by_name": _text(payload.get("by_name"))[:50]}
+                     "satisfaction": satisfaction, "note": note, "by_name": _text(payload.get("by_name"))[:50],
+                     "term_performance": terms}
     out.changes.update(followed_up_at=done_at, satisfaction=satisfaction)
     out.detail.update(satisfaction=satisfaction, agreement_holds=holds)
     if reopen:
+        # the agreement no longer stands: its judicial confirmation step ends with it (the rows stay)
         out.changes.update(reopen_count=(state.get("reopen_count") or 0) + 1, settled_at=None, settled_level=None,
-                           follow_up_due_at=None)
+                           follow_up_due_at=None, judicial_status=None, judicial_intent=False)
         return ladder.RULES["reopen"]
     return ladder.RULES["follow_up"]

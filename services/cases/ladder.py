@@ -118,6 +118,27 @@ SOMEONE_ON_THE_WAY = Guard(
     "没有尚未到场的调度人员，无需记录到场。")
 
 
+ROOM_MEDIATORS = ("station", "village")  # mediator kinds who work in a room, below the centres
+CENTRE_LEVELS = ("township", "city")
+ROOM_MEDIATOR_BELOW_CENTRE = Guard(
+    "room_mediator_below_centre",
+    # `actor_kind`: the acting mediator's kind (services.cases.workflow.state_of); absent for other roles
+    lambda s: not (s.get("actor_kind") in ROOM_MEDIATORS and s["level"] in CENTRE_LEVELS),
+    lambda: true(),  # the actor is not a property of the case: the SQL twin cannot see it
+    "案件已移送至乡镇或市综治中心，驻所、住村母舅不能记录调解成功，请由综治中心办理。")
+HAS_AGREEMENT = Guard(
+    "has_agreement", lambda s: s.get("settled_at") is not None, lambda: _case().settled_at.isnot(None),
+    "只有调解成功、达成调解协议的案件才能申请司法确认。")
+NOT_YET_APPLIED = Guard(
+    "not_yet_applied", lambda s: s.get("judicial_status") is None, lambda: _case().judicial_status.is_(None),
+    "本案已记录司法确认申请，不能重复申请。")
+APPLICATION_PENDING = Guard(
+    "application_pending", lambda s: s.get("judicial_status") == "applied",
+    lambda: _case().judicial_status == "applied",
+    "本案没有待法院答复的司法确认申请。")
+_AGREEMENT_STATUSES = ("settled", "closed")  # the paperwork goes on after the case is archived
+
+
 # ------------------------------------------------------------------ the table
 @dataclass(frozen=True)
 class Rule:
@@ -170,8 +191,10 @@ MOVES: tuple[Rule, ...] = (
     Rule("settle", ("mediating",), _NOT_COURT, "same", "settled", "case.mediate",
          {"agreement_summary": ("调解协议要点", "请填写调解协议要点。")},
          "调解成功", "调解成功", "调解成功",
-         level_refusal="已进入引导司法程序，只能记录引导诉讼或终止。",
-         optional={"agreement_amount": "协议金额（元，可不填）"}),
+         level_refusal="已进入引导司法程序，只能记录引导诉讼或终止。", guards=(ROOM_MEDIATOR_BELOW_CENTRE,),
+         optional={"agreement_amount": "协议金额（元，可不填）", "terms": "协议条款",
+                   "agreement_copies": "协议份数", "effective_on": "协议生效日期（留空为调解成功当日）",
+                   "judicial_intent": "当事人拟共同申请司法确认"}),
     Rule("litigate", ("mediating",), ("court",), "same", "litigation", "case.mediate",
          {"court_name": ("引导起诉的法院", "请填写引导诉讼的法院名称。")},
          "引导诉讼", "引导诉讼", "已引导诉讼",
@@ -182,7 +205,8 @@ MOVES: tuple[Rule, ...] = (
     Rule("follow_up", ("settled",), ALL_LEVELS, "same", "settled", "case.follow_up",
          {"method": ("回访方式", "请选择回访方式。"), "agreement_holds": ("协议是否履行", "请选择协议是否履行。"),
           "satisfaction": ("满意度", "请选择满意度。")},
-         "回访", "回访", "已回访", optional={"done_at": "回访时间", "note": "回访情况（不满意或未履行时必填）"}),
+         "回访", "回访", "已回访", optional={"done_at": "回访时间", "note": "回访情况（不满意或未履行时必填）",
+                                           "term_performance": "各项协议条款履行情况"}),
     Rule("reopen", ("settled",), ALL_LEVELS, "same", "mediating", "case.follow_up", {},
          "回访后重新调处", "回访不满意重新调处", "回访后重新调解", restarts_clock=True, via="follow_up"),
     Rule("close", ("settled", "terminated", "litigation"), ALL_LEVELS, "same", "closed", "case.close", {},
@@ -207,6 +231,27 @@ MOVES: tuple[Rule, ...] = (
     Rule("handover", ("mediating",), ALL_LEVELS, "same", None, "case.dispatch",
          {"dispatch_id": ("调度人员", "请选择调度人员。")}, "已移交/已结束", "签到链接：已移交/已结束", None,
          by_link=True),
+    # the written agreement (services.cases.agreements): sessions, judicial confirmation, party fields
+    Rule("record_session", ("mediating", "settled"), ALL_LEVELS, "same", None, "case.mediate",
+         {"held_at": ("调解时间", "请填写调解时间。"), "place": ("调解地点", "请填写调解地点。"),
+          "process": ("调解经过", "请填写调解经过。"), "result": ("调解结果", "请填写调解结果（达成的意见）。")},
+         "调解记录", "记录调解过程", None,
+         optional={"mediators": "调解人员", "participants": "参加人员（当事人及其他）"}),
+    Rule("judicial_apply", _AGREEMENT_STATUSES, ALL_LEVELS, "same", None, "case.mediate",
+         {"applied_on": ("申请日期", "请填写申请日期。"), "court": ("受理法院", "请填写受理申请的法院。"),
+          "channel": ("申请方式", "请选择申请方式。")},
+         "申请司法确认", "申请司法确认", "申请司法确认", guards=(HAS_AGREEMENT, NOT_YET_APPLIED),
+         optional={"applicants": "申请人（全体当事人共同申请）", "online_request_id": "对应的线上申请",
+                   "note": "说明（可不填）"}),
+    Rule("judicial_result", _AGREEMENT_STATUSES, ALL_LEVELS, "same", None, "case.mediate",
+         {"result": ("确认结果", "请选择法院的确认结果。"), "result_on": ("裁定日期", "请填写裁定日期。")},
+         "司法确认结果", "司法确认结果", "已司法确认", guards=(APPLICATION_PENDING,),
+         optional={"ruling_no": "民事裁定书文号（确认有效时必填）", "reject_reason": "不予确认的理由"}),
+    Rule("judicial_rejected", _AGREEMENT_STATUSES, ALL_LEVELS, "same", None, "case.mediate", {},
+         "司法确认未通过", "法院不予确认", "法院未予司法确认", via="judicial_result"),
+    Rule("party_details", tuple(STATUSES), ALL_LEVELS, "same", None, "case.mediate",
+         {"party_id": ("当事人", "请选择当事人。")}, "当事人信息", "补充当事人信息", None,
+         optional={"sex": "性别", "ethnicity": "民族", "birth_date": "出生日期", "occupation": "职业或工作单位"}),
 )
 RULES: dict[str, Rule] = {r.action: r for r in MOVES}
 ACTION_NAMES = {r.action: r.staff_label for r in MOVES}

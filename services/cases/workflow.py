@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.models import Case, CaseEvent, Dispatch, FollowUp, MediationRoom, Mediator
+from db.models import (AgreementTerm, Case, CaseEvent, Dispatch, FollowUp, JudicialConfirmation, MediationRoom,
+                       MediationSession, Mediator, Party)
 from services import audit, clock
 from services.cases import case_state
 from services.cases import ladder
@@ -71,15 +72,70 @@ def concurrency_safe(fn):
 
 
 STATE_FIELDS = ("mode", "level", "status", "source", "received_at", "room_id", "followed_up_at", "satisfaction",
-                "settled_at", "first_notified_at", "first_arrival_at", "reopen_count")
+                "settled_at", "first_notified_at", "first_arrival_at", "reopen_count",
+                "agreement_effective_on", "judicial_intent", "judicial_status")
 
 
-def state_of(session: Session, case: Case) -> dict:
-    """The case as services.cases.case_state reads it (its fields and who is still on the way)."""
+def state_of(session: Session, case: Case, actor: Actor | None = None) -> dict:
+    """The case as services.cases.case_state reads it (its fields and who is still on the way);
+    with `actor`, also the acting mediator's kind (`actor_kind`, for the settle row's guard)."""
     state = {name: getattr(case, name) for name in STATE_FIELDS}
     state["waiting_dispatches"] = session.scalar(select(func.count()).select_from(Dispatch).where(
         Dispatch.case_id == case.id, Dispatch.arrived_at.is_(None))) or 0
+    if actor is not None and actor.role == MEDIATOR and actor.mediator_id is not None:
+        state["actor_kind"] = session.scalar(select(Mediator.kind).where(Mediator.id == actor.mediator_id))
     return state
+
+
+def default_court(session: Session) -> str:
+    """The city's basic people's court, where a joint application for judicial confirmation goes."""
+    from services.roster import org
+    return f"{org.city(session).get('name', '丰城市')}人民法院"
+
+
+def _agreement_payload(session: Session, case: Case, action: str, payload: dict) -> None:
+    """What the written agreement's rows check against the database: the case's parties, its
+    terms and their deadlines, the pending application's date, the default court."""
+    if action in ("settle", "party_details"):
+        payload["_party_ids"] = list(session.scalars(select(Party.id).where(Party.case_id == case.id)))
+    elif action == "follow_up":
+        payload["_terms"] = dict(session.execute(select(AgreementTerm.id, AgreementTerm.due_on).where(
+            AgreementTerm.case_id == case.id)).all())
+    elif action == "judicial_result":
+        payload["_applied_on"] = session.scalar(select(JudicialConfirmation.applied_on).where(
+            JudicialConfirmation.case_id == case.id).order_by(JudicialConfirmation.id.desc()).limit(1))
+    elif action == "judicial_apply" and not (payload.get("applicants") or "").strip():
+        names = list(session.scalars(select(Party.name).where(Party.case_id == case.id).order_by(Party.id)))
+        payload["applicants"] = "、".join(names) + "（共同申请）"
+
+
+def _write_agreement(session: Session, actor: Actor, case: Case, extra: dict, at: dt.datetime) -> None:
+    """Store the written agreement's rows of an outcome (case_state.Outcome.extra)."""
+    if "terms" in extra:  # a new settlement replaces the terms of an earlier one (a reopened case)
+        for old in session.scalars(select(AgreementTerm).where(AgreementTerm.case_id == case.id)):
+            session.delete(old)
+        session.flush()
+        for t in extra["terms"]:
+            session.add(AgreementTerm(case_id=case.id, **t))
+    if "session" in extra:
+        session.add(MediationSession(case_id=case.id, recorded_by_id=actor.user_id, recorded_at=clock.now(),
+                                     **extra["session"]))
+    if "application" in extra:
+        session.add(JudicialConfirmation(case_id=case.id, **extra["application"]))
+    if "result" in extra:
+        row = session.scalar(select(JudicialConfirmation).where(JudicialConfirmation.case_id == case.id)
+                             .order_by(JudicialConfirmation.id.desc()).limit(1))
+        for name, value in extra["result"].items():
+            setattr(row, name, value)
+    if "performance" in extra:
+        for t in session.scalars(select(AgreementTerm).where(AgreementTerm.case_id == case.id)):
+            if str(t.id) in extra["performance"]:
+                t.performance, t.checked_at = extra["performance"][str(t.id)], at
+    if "party" in extra:
+        fields = dict(extra["party"])
+        party = session.get(Party, fields.pop("id"))
+        for name, value in fields.items():
+            setattr(party, name, value)
 
 
 @concurrency_safe
@@ -95,9 +151,10 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
     rule = ladder.rule(action)
     require(actor, rule.permission)
     case = load_for_update(session, actor, case_id, expected_version)
-    state = state_of(session, case)
+    state = state_of(session, case, actor)
     ladder.check(state, action)  # the move first: a form for a move no longer allowed says so
     payload = {**payload, "note": note}
+    _agreement_payload(session, case, action, payload)
     errors: dict[str, str] = {}
     if action in ("dispatch", "add_dispatch"):
         people = payload.get("people") or []
@@ -128,6 +185,7 @@ def transition(session: Session, actor: Actor, case_id: int, action: str, expect
                                 or actor.username}))
     if out.arrival is not None:
         session.get(Dispatch, out.arrival["dispatch_id"]).arrived_at = out.arrival["arrived_at"]
+    _write_agreement(session, actor, case, out.extra, out.at or clock.now())
     _event(session, actor, case, out.rule.action, out.before, out.note, at=payload.get("at"), **out.detail)
     session.flush()
     return case

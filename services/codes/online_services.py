@@ -193,7 +193,25 @@ def accept(session: Session, actor: Actor, request_id: int, expected_status: str
     req = _load(session, request_id, expected_status)
     _check_move(req, "accept")
     req.status, req.accepted_at = "accepted", clock.now()
+    if req.kind == "judicial_confirmation":
+        _judicial_step(session, actor, req)
     return _save(session, actor, req, "accept")
+
+
+def _judicial_step(session: Session, actor: Actor, req: OnlineRequest) -> None:
+    """Accepting an online judicial confirmation records the case's application step (MOVES row
+    judicial_apply, channel online, linked to the request), or links an application recorded on
+    paper that has no request yet. A refusal of the step (e.g. past the 30 days) refuses the accept."""
+    from db.models import JudicialConfirmation
+    from services.cases import workflow
+    current = session.scalar(select(JudicialConfirmation).where(JudicialConfirmation.case_id == req.case_id)
+                             .order_by(JudicialConfirmation.id.desc()).limit(1))
+    if current is not None and current.result is None:
+        if current.online_request_id is None:
+            current.online_request_id = req.id
+        return
+    workflow.transition(session, actor, req.case_id, "judicial_apply", None, applied_on=clock.today(),
+                        court=workflow.default_court(session), channel="online", online_request_id=req.id)
 
 
 def schedule(session: Session, actor: Actor, request_id: int, when: dt.datetime | None,

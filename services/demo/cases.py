@@ -245,6 +245,7 @@ class _Sim:
         self.dispatches: list[dict] = []
         self.follow_ups: list[dict] = []
         self.parties: list[dict] = []
+        self.paper: dict = {"terms": [], "sessions": [], "confirmations": []}  # see _keep_paper
 
     @property
     def state(self) -> tuple[str, str]:
@@ -277,6 +278,8 @@ class _Sim:
             self.follow_ups.append({**out.follow_up, "by_user_id": who[0]})
         if out.arrival is not None:
             self.dispatches[out.arrival["dispatch_id"]]["arrived_at"] = out.arrival["arrived_at"]
+        if out.extra:
+            _keep_paper(self, out.extra, at, who)
         self._event(at, who, out.rule.action, out.before, out.note, **out.detail)
 
 
@@ -318,7 +321,8 @@ def _new_row(ctx: _Ctx, mode: str, village: Village, received: dt.datetime, cat_
         "agreement_summary": "", "agreement_amount": None, "ended_at": None, "end_reason_code": "",
         "end_reason": "", "court_name": "", "follow_up_due_at": None, "followed_up_at": None, "satisfaction": None,
         "closed_at": None, "reopen_count": 0, "created_by_id": None, "created_at": None, "updated_at": None,
-        "version": 1,
+        "version": 1, "agreement_copies": None, "agreement_effective_on": None, "judicial_intent": False,
+        "judicial_status": None,
         "_grid_worker": grid.grid_worker_id if grid else None, "_cat": cat_code,
     }
 
@@ -445,7 +449,8 @@ def _settle(ctx: _Ctx, sim: _Sim, at: dt.datetime, level: str) -> None:
     if rng.random() < AMOUNT_CATEGORIES.get(cat, 0.2):
         amount = Decimal(rng.randrange(2, 500) * 100)
         summary += f"，涉及金额 {amount:,.0f} 元"
-    sim.move(at, _level_actor(ctx, sim, level), "settle", agreement_summary=summary, agreement_amount=amount)
+    paper = _agreement_payload(ctx, sim, at, level, amount)
+    sim.move(at, _level_actor(ctx, sim, level), "settle", agreement_summary=summary, agreement_amount=amount, **paper)
 
 
 def _follow_up_time(rng: random.Random, settled: dt.datetime, late: bool) -> dt.datetime:
@@ -461,7 +466,8 @@ def _follow_up(ctx: _Ctx, sim: _Sim, at: dt.datetime, satisfaction: str) -> None
              "dissatisfied": "当事人反映对方未按约定履行，表示不满意，重新调处"}
     holds = satisfaction != "dissatisfied" or rng.random() < 0.3
     sim.move(at, ctx.taskforce, "follow_up", notes[satisfaction], method="phone" if rng.random() < 0.85 else "visit",
-             satisfaction=satisfaction, agreement_holds=holds, by_name=rng.choice(TASKFORCE_NAMES))
+             satisfaction=satisfaction, agreement_holds=holds, by_name=rng.choice(TASKFORCE_NAMES),
+             **_performance_payload(sim, holds))
 
 
 def _historical_case(ctx: _Ctx, mode: str, village: Village, received: dt.datetime, path: tuple, outcome: str,
@@ -694,6 +700,184 @@ def _repeat_of(later: _Sim, earlier: _Sim, by_address: bool) -> None:
         later.row["description"] = desc.replace(old["mobile"], new["mobile"]).replace(old["name"], new["name"])
 
 
+# ---------------------------------------------------------------- the written agreement
+# Its own generator, as for repeat disputes: every draw of the main seed stays where it was.
+AGREEMENT_SEED = 2016
+SESSION_SHARE = 0.2  # settlements with a 人民调解记录 entered before them
+JUDICIAL_SHARE = 0.10  # settlements whose parties apply jointly for judicial confirmation
+CONFIRMED_SHARE = 0.9  # of those applications, confirmed by the court (the rest rejected)
+ETHNICITIES = ["汉族"] * 40 + ["畲族", "回族", "苗族"]
+OCCUPATIONS = ["务农", "个体经营", "务工", "退休", "自由职业", "丰城市某建材公司职工", "村民", "教师", "驾驶员"]
+COURT_CODE = "赣0981"  # 丰城市人民法院 in ruling numbers: （2023）赣0981民特123号
+REJECT_REASONS = ["协议内容涉及第三人权益，不符合确认条件", "当事人一方撤回申请"]
+PLACES = {"onsite": "纠纷现场", "station_room": "驻所母舅调解室", "village_room": "住村母舅工作室",
+          "township": "乡镇综治中心调解室", "city": "市综治中心调解室"}
+
+
+def _paper_rng(ctx: _Ctx) -> random.Random:
+    if not hasattr(ctx, "paper_rng"):
+        ctx.paper_rng = random.Random(AGREEMENT_SEED)
+        ctx.ruling_seq = {}
+    return ctx.paper_rng
+
+
+def _agreement_payload(ctx: _Ctx, sim: _Sim, at: dt.datetime, level: str, amount: Decimal | None) -> dict:
+    """The settle row's agreement fields (terms owed by the parties by their place in the list,
+    copies, the intention to apply), and for a sample a mediation session just before it."""
+    rng = _paper_rng(ctx)
+    parties = sim.parties
+    debtor = 1 if len(parties) > 1 else 0
+    settled_on = clock.local(at).date()
+    if rng.random() < SESSION_SHARE:
+        held = max(sim.events[-1]["at"], at - _minutes(rng, 10, 40))
+        people = "、".join(p["name"] for p in parties)
+        med = sim.row.get("_mediator")
+        sim.move(held, _level_actor(ctx, sim, level), "record_session", place=PLACES.get(level, "调解室"),
+                 held_at=held, mediators=med.name if med else "", participants=people,
+                 process="调解员分别听取双方陈述，核实事实，释法明理，引导双方互谅互让",
+                 result="双方就主要争议达成一致意见，同意签订调解协议")
+    terms = [{"obligation": (f"{parties[debtor]['name']}向{parties[0]['name']}支付{amount:,.0f}元" if amount
+                             else f"{parties[debtor]['name']}向{parties[0]['name']}赔礼道歉，停止相关行为"),
+              "party_id": debtor, "amount": amount, "manner": "一次性现金或转账支付" if amount else "当面履行",
+              "due_on": settled_on + dt.timedelta(days=rng.choice((0, 3, 7, 15, 30)))}]
+    if len(parties) > 1 and rng.random() < 0.5:
+        terms.append({"obligation": "双方今后友好相处，不再因此事发生争执", "party_id": 0, "amount": None,
+                      "manner": "长期履行", "due_on": settled_on})
+    intent = sim.row.get("_judicial_intent", rng.random() < JUDICIAL_SHARE)
+    return {"terms": terms, "_party_ids": list(range(len(parties))), "agreement_copies": len(parties) + 1,
+            "judicial_intent": intent}
+
+
+def _performance_payload(sim: _Sim, holds: bool) -> dict:
+    """Each term's answer at the follow-up: performed, or the first term refused when the agreement broke."""
+    terms = sim.paper["terms"]
+    if not terms:
+        return {}
+    return {"_terms": {i: t["due_on"] for i, t in enumerate(terms)},
+            "term_performance": {i: "refused" if not holds and i == 0 else "performed" for i in range(len(terms))}}
+
+
+def _keep_paper(sim: _Sim, extra: dict, at: dt.datetime, who) -> None:
+    """The agreement's rows of one move (case_state.Outcome.extra), kept until _write numbers them."""
+    paper = sim.paper
+    if "terms" in extra:  # a new settlement replaces the earlier terms, as transition() does
+        paper["terms"] = [{**t, "performance": None, "checked_at": None} for t in extra["terms"]]
+        for f in sim.follow_ups:  # their answers were about the terms replaced
+            f["term_performance"] = None
+    if "session" in extra:
+        paper["sessions"].append({**extra["session"], "recorded_by_id": who[0], "recorded_at": at})
+    if "application" in extra:
+        paper["confirmations"].append({**extra["application"], "result": None, "result_on": None, "ruling_no": "",
+                                       "reject_reason": ""})
+    if "result" in extra:
+        paper["confirmations"][-1].update(extra["result"])
+    for i, answer in (extra.get("performance") or {}).items():
+        paper["terms"][int(i)].update(performance=answer, checked_at=at)
+
+
+def _judicial(ctx: _Ctx, sim: _Sim) -> None:
+    """The joint application some days after the agreement took effect, and the court's ruling."""
+    rng, r = ctx.paper_rng, sim.row
+    effective = r["agreement_effective_on"]
+    noon = dt.datetime.combine(effective + dt.timedelta(days=rng.randint(2, 20)), dt.time(10), tzinfo=clock.LOCAL_TZ)
+    at = _trim(max(noon.astimezone(clock.UTC), sim.events[-1]["at"] + dt.timedelta(hours=1)))
+    online = rng.random() < 0.3
+    sim.move(at, ctx.staff, "judicial_apply", applied_on=clock.local(at).date(), court=ctx.court,
+             channel="online" if online else "paper", applicants="、".join(p["name"] for p in sim.parties) + "（共同申请）")
+    ruled = _trim(at + dt.timedelta(days=rng.uniform(5, 25)))
+    day = clock.local(ruled).date()
+    if rng.random() < CONFIRMED_SHARE:
+        ctx.ruling_seq[day.year] = ctx.ruling_seq.get(day.year, 0) + rng.randint(1, 6)
+        sim.move(ruled, ctx.staff, "judicial_result", result="confirmed", result_on=day, _applied_on=clock.local(at).date(),
+                 ruling_no=f"（{day.year}）{COURT_CODE}民特{ctx.ruling_seq[day.year]}号")
+    else:
+        sim.move(ruled, ctx.staff, "judicial_result", result="rejected", result_on=day,
+                 reject_reason=rng.choice(REJECT_REASONS))
+
+
+def _party_paper(rng: random.Random, sim: _Sim, full: bool) -> None:
+    """Sex and date of birth from the ID number where there is one; ethnicity and occupation.
+    Every party gets the keys (the bulk insert needs the same columns in every row)."""
+    for p in sim.parties:
+        card = p.get("id_card")
+        p.update(sex=None, ethnicity="", birth_date=None, occupation="")
+        if not full:
+            continue
+        if card:
+            p.update(sex="M" if int(card[16]) % 2 else "F",
+                     birth_date=dt.date(int(card[6:10]), int(card[10:12]), int(card[12:14])))
+        p.update(ethnicity=rng.choice(ETHNICITIES), occupation=rng.choice(OCCUPATIONS))
+
+
+def _agreement_papers(ctx: _Ctx, past: list[_Sim], now: dt.datetime) -> list[_Sim]:
+    """Judicial confirmation of the archived agreements whose parties meant to apply, the parties'
+    agreement fields, and one live case at day 26 of its 30 days without an application (the
+    超时预警 kind 司法确认临近30日). Returns the new case."""
+    rng = _paper_rng(ctx)
+    for sim in past:
+        r = sim.row
+        if r["judicial_intent"] and r["status"] == "closed" and r["settled_at"] is not None:
+            _judicial(ctx, sim)
+    # the live case: settled 26 days ago in a station room, followed up, nobody applied yet
+    village = rng.choice(ctx.station_places)
+    received = _trim(now - dt.timedelta(days=29, hours=rng.uniform(1, 5)))
+    sim = _Sim(ctx, _new_row(ctx, "station", village, received, "debt", "general"))
+    sim.row["_judicial_intent"] = True
+    _parties(ctx, sim, village)
+    t = _open_on_site(ctx, sim)
+    sim.move(t + _minutes(rng, 30, 90), _level_actor(ctx, sim, "onsite"), "transfer",
+             _transfer_note("station", "station_room"), mediator_id=_level_person(ctx, sim, "station_room"))
+    settled = received + dt.timedelta(days=3)
+    _settle(ctx, sim, settled, "station_room")
+    _follow_up(ctx, sim, settled + dt.timedelta(days=3, hours=2), "satisfied")
+    for s in past + [sim]:
+        _party_paper(rng, s, bool(s.paper["confirmations"] or s.paper["sessions"]) or s is sim)
+    return [sim]
+
+
+class _PaperIds:
+    """Explicit ids for parties and terms while writing: terms name their debtor and follow-ups
+    their terms by place in the case's lists until then."""
+
+    def __init__(self, session: Session):
+        from db.models import AgreementTerm
+        self.session = session
+        self.party_id, self.term_id = _next_id(session, Party), _next_id(session, AgreementTerm)
+        self.terms, self.sessions, self.confirmations = [], [], []
+        self.case_id, self.party_ids, self.term_ids = None, [], []
+
+    def parties(self, sim: _Sim, case_id: int) -> list[dict]:
+        self.case_id = case_id
+        self.party_ids = list(range(self.party_id, self.party_id + len(sim.parties)))
+        self.party_id += len(sim.parties)
+        rows = [{"sex": None, "ethnicity": "", "birth_date": None, "occupation": "", **p, "id": pid,
+                 "case_id": case_id} for p, pid in zip(sim.parties, self.party_ids)]
+        self.term_ids = list(range(self.term_id, self.term_id + len(sim.paper["terms"])))
+        self.term_id += len(sim.paper["terms"])
+        self.terms += [{**t, "id": tid, "case_id": case_id, "party_id": self.party_ids[t["party_id"]]}
+                       for t, tid in zip(sim.paper["terms"], self.term_ids)]
+        self.sessions += [{**x, "case_id": case_id} for x in sim.paper["sessions"]]
+        self.confirmations += [{**x, "case_id": case_id} for x in sim.paper["confirmations"]]
+        return rows
+
+    def follow_ups(self, sim: _Sim) -> list[dict]:
+        out = []
+        for f in sim.follow_ups:
+            answers = f.get("term_performance")
+            if answers:  # answers about an earlier agreement's terms (a reopened case) are dropped with them
+                answers = {str(self.term_ids[int(i)]): a for i, a in answers.items() if int(i) < len(self.term_ids)}
+            out.append({**f, "term_performance": answers or None})
+        return out
+
+    def tables(self):
+        from db.models import AgreementTerm, JudicialConfirmation, MediationSession
+        return ((AgreementTerm, self.terms), (MediationSession, self.sessions), (JudicialConfirmation, self.confirmations))
+
+    def fix_sequences(self) -> None:
+        for table in ("party", "agreement_term", "mediation_session", "judicial_confirmation"):
+            _fix_sequence(self.session, table)
+
+
 # ---------------------------------------------------------------- writing
 def _number(session: Session, ctx: _Ctx, sims: list[_Sim]) -> None:
     """Case numbers in order of receipt within each year; counters continue after the last."""
@@ -747,9 +931,10 @@ def _write(session: Session, sims: list[_Sim]) -> None:
     """Bulk inserts with ids assigned here (children need their parents' ids)."""
     case_id, dispatch_id = _next_id(session, Case), _next_id(session, Dispatch)
     cases, parties, dispatches, events, follow_ups = [], [], [], [], []
+    paper_ids = _PaperIds(session)
     for s in sims:
         cases.append({"id": case_id, **{k: v for k, v in s.row.items() if not k.startswith("_")}})
-        parties += [{**p, "case_id": case_id} for p in s.parties]
+        parties += paper_ids.parties(s, case_id)
         first_dispatch = dispatch_id
         for d in s.dispatches:
             dispatches.append({**d, "id": dispatch_id, "case_id": case_id})
@@ -759,13 +944,14 @@ def _write(session: Session, sims: list[_Sim]) -> None:
             if e["action"] == "arrive":  # the dispatch's place in this case's list -> its id
                 detail = {**detail, "dispatch_id": first_dispatch + detail["dispatch_id"]}
             events.append({**e, "detail": detail, "case_id": case_id})
-        follow_ups += [{**f, "case_id": case_id} for f in s.follow_ups]
+        follow_ups += [{**f, "case_id": case_id} for f in paper_ids.follow_ups(s)]
         case_id += 1
     for model, rows in ((Case, cases), (Party, parties), (Dispatch, dispatches), (CaseEvent, events),
-                        (FollowUp, follow_ups)):
+                        (FollowUp, follow_ups), *paper_ids.tables()):
         _bulk_insert(session, model, rows)
     _fix_sequence(session, Case.__tablename__)
     _fix_sequence(session, Dispatch.__tablename__)
+    paper_ids.fix_sequences()
 
 
 def load(session: Session, rng: random.Random) -> None:
@@ -774,7 +960,7 @@ def load(session: Session, rng: random.Random) -> None:
     now = clock.now().replace(microsecond=0)
     past, live = _historical(ctx), _live(ctx, now)
     _repeat_disputes(ctx, past, live)
-    sims = past + live
+    sims = past + live + _agreement_papers(ctx, past, now)
     _number(session, ctx, sims)
     _write(session, sims)
     session.flush()
