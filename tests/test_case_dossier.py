@@ -200,3 +200,34 @@ def test_a_busy_month_comes_in_parts_of_at_most_zip_part_dossiers(engine, monkey
             held.append(sorted(z.namelist()))
     assert held == [[f"{n}_卷宗.pdf" for n in numbers[:2]], [f"{numbers[2]}_卷宗.pdf"]]
     assert [e.detail["part"] for e in _events(engine, "papers.month_zip")] == [1, 2]
+
+
+def test_the_papers_print_the_terms_sessions_confirmation_and_party_details_recorded_on_the_case(engine):
+    """Terms, sessions, the application for judicial confirmation and the parties' agreement fields,
+    entered through the case's MOVES rows, reach the documents (not blanks for handwriting)."""
+    import datetime as dt
+    cid = _case(engine, "mediating")
+    with session_scope(engine) as s:
+        p1, p2 = s.scalars(select(Party.id).where(Party.case_id == cid).order_by(Party.id)).all()
+    _do(engine, "staff", cid, "record_session", held_at=clock.now(), place="剑光驻所调解室",
+        process="双方陈述积水经过，母舅释法说理", result="李大海同意疏通水沟并赔偿")
+    _do(engine, "staff", cid, "settle", agreement_summary="疏通水沟并赔偿", agreement_copies=3, judicial_intent=True,
+        terms=[{"obligation": "疏通屋后排水沟", "party_id": p2, "amount": "", "manner": "自行施工",
+                "due_on": clock.today() + dt.timedelta(days=7)},
+               {"obligation": "李大海赔偿王小明修缮费", "party_id": p2, "amount": "3000", "manner": "银行转账",
+                "due_on": clock.today() + dt.timedelta(days=10)}])
+    _do(engine, "staff", cid, "party_details", party_id=p1, sex="M", ethnicity="汉族", birth_date=dt.date(1980, 1, 1),
+        occupation="丰城市某建材公司")
+    _do(engine, "staff", cid, "judicial_apply", applied_on=clock.today(), court="丰城市人民法院", channel="paper")
+    with session_scope(engine) as s:
+        staff = actor(s, "staff")
+        p = dossier.load(s, staff, cid)
+        agreement = _docx_text(dossier.document_file(s, staff, cid, "mediation_agreement", "docx")[1])
+        record = _docx_text(dossier.document_file(s, staff, cid, "mediation_record", "docx")[1])
+    assert [t.obligation for t in p.terms] == ["李大海疏通屋后排水沟", "李大海赔偿王小明修缮费"]
+    assert (p.parties[0].sex, p.parties[0].ethnicity, p.parties[0].occupation) == ("男", "汉族", "丰城市某建材公司")
+    assert p.confirmation is not None and p.confirmation.court == "丰城市人民法院"
+    for text in ("李大海疏通屋后排水沟", "李大海赔偿王小明修缮费", "3,000", "银行转账", "汉族", "丰城市某建材公司"):
+        assert text in agreement, text
+    for text in ("剑光驻所调解室", "双方陈述积水经过，母舅释法说理", "李大海同意疏通水沟并赔偿"):
+        assert text in record, text

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, GovernanceCentre, Grid, MediationRoom,
                        Mediator, Party, Township, Village)
 from services import audit, clock, personal_data
-from services.cases import case_queries, intake, ladder, workflow
+from services.cases import case_queries, intake, ladder, papers, workflow
 from services.documents import case_papers as cp
 from services.errors import DomainError, PermissionDenied
 from services.roles import ROLES, Actor, may
@@ -56,26 +56,44 @@ def _name(session: Session, model, id_: int | None) -> str:
     return case_queries._name(session, model, id_)
 
 
-def _party(p: Party) -> cp.PartyPaper:
-    """One party. Sex, ethnicity, birth date and occupation are not stored yet (None: blanks)."""
-    return cp.PartyPaper(name=p.name, side=intake.PARTY_ROLES.get(p.role, "当事人"), sex=None, ethnicity=None,
-                         birth_date=None, occupation=None, address=p.address or None, id_number=p.id_card or None,
-                         phone=p.mobile or None)
+def _party(p: Party, extra: dict) -> cp.PartyPaper:
+    """One party, with the agreement's fields (sex, ethnicity, birth date, occupation) where entered
+    (services.cases.papers; blanks for handwriting where not)."""
+    return cp.PartyPaper(name=p.name, side=intake.PARTY_ROLES.get(p.role, "当事人"), sex=extra.get("sex") or None,
+                         ethnicity=extra.get("ethnicity") or None, birth_date=extra.get("birth_date"),
+                         occupation=extra.get("occupation") or None, address=p.address or None,
+                         id_number=p.id_card or None, phone=p.mobile or None)
 
 
-def _terms(session: Session, c: Case) -> list[cp.Term]:
-    """Structured agreement terms: not stored yet; the renderers print the agreement summary."""
-    return []
+def _terms(data: dict) -> list[cp.Term]:
+    """The structured terms of the agreement; each names the party who owes it."""
+    out = []
+    for t in data["terms"]:
+        who = t["party_name"]
+        text = t["obligation"] if not who or t["obligation"].startswith(who) else f"{who}{t['obligation']}"
+        out.append(cp.Term(text, t["amount"], t["manner"] or None, t["due_on"]))
+    return out
 
 
-def _sessions(session: Session, c: Case) -> list[cp.MediationSession]:
-    """Mediation sessions: not stored yet; the record prints a blank session form."""
-    return []
+def _sessions(data: dict) -> list[cp.MediationSession]:
+    """The mediation sessions recorded on the case (人民调解记录), oldest first."""
+    return [cp.MediationSession(m["held_at"], m["place"],
+                                [x for x in (m["mediators"], m["participants"]) if x], m["process"], m["result"])
+            for m in data["sessions"]]
 
 
-def _confirmation(session: Session, c: Case) -> cp.Confirmation | None:
-    """Judicial confirmation: not stored yet (None: no application was made)."""
-    return None
+def _confirmation(data: dict) -> cp.Confirmation | None:
+    """The latest application for judicial confirmation (None: none was made)."""
+    conf = data["confirmation"]
+    return None if conf is None else cp.Confirmation(conf["court"], conf["applied_on"])
+
+
+def _term_performance(data: dict, answered: list[dict]) -> list[str] | None:
+    """A follow-up's answer per term, in the agreement's order (None when it answered none)."""
+    if not answered:
+        return None
+    by_position = {t["position"]: t["performance_name"] for t in answered}
+    return [by_position.get(t["position"], "") for t in data["terms"]]
 
 
 def _city_centre(session: Session) -> str:
@@ -113,15 +131,19 @@ def _mediators(session: Session, c: Case) -> list[str]:
 def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
     """The case's papers data, unmasked (the caller is allowed to see personal data)."""
     c = _case(session, actor, case_id)
-    parties = [_party(p) for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
+    data = papers.case_papers(session, actor, c.id)  # the agreement's terms, sessions, confirmation
+    extras = {x["id"]: x for x in data["parties"]}
+    parties = [_party(p, extras.get(p.id, {}))
+               for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
     events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)))
     names = case_queries._user_names(session, events)
     timeline = [cp.TimelineEntry(e.at, case_queries.person_name(names, e.user_id, e.username),
                                  case_queries._event_name(e), e.note or "") for e in events]
     follow_ups = [cp.FollowUpPaper(f.done_at, workflow.FOLLOW_UP_METHODS.get(f.method, f.method), f.by_name,
                                    workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), f.agreement_holds,
-                                   None, f.note or "")
-                  for f in session.scalars(select(FollowUp).where(FollowUp.case_id == c.id).order_by(FollowUp.id))]
+                                   _term_performance(data, answered["terms"]), f.note or "")
+                  for f, answered in zip(session.scalars(select(FollowUp).where(FollowUp.case_id == c.id)
+                                                         .order_by(FollowUp.id)), data["follow_ups"])]
     category = session.get(DisputeCategory, c.category_id)
     end_reason = ""
     if c.ended_at is not None:
@@ -146,7 +168,7 @@ def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
         registered_at=c.created_at, route=_name(session, MediationRoom, c.room_id),
         settled_at=c.settled_at, settled_level=ladder.level_name(c.mode, c.settled_level) if c.settled_level else "",
         agreement_summary=c.agreement_summary or "", agreement_amount=c.agreement_amount,
-        terms=_terms(session, c), sessions=_sessions(session, c), confirmation=_confirmation(session, c),
+        terms=_terms(data), sessions=_sessions(data), confirmation=_confirmation(data),
         court=_court(session), follow_ups=follow_ups, ended_at=c.ended_at, end_reason=end_reason,
         closed_at=c.closed_at, timeline=timeline)
 
