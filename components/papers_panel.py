@@ -41,13 +41,18 @@ def _read(fn, *args):
 def case_panel(case_id: int, actor: Actor) -> None:
     """Appended to components.case_panels.PANELS."""
     if not dossier.can_download(actor):
-        return   # leaders and trainers: the papers carry unmasked personal data
+        return   # leaders: the papers carry unmasked personal data
     info = _read(dossier.available, actor, case_id)
     if info is None:
         return
-    number = info["number"]
+    specimen = dossier.is_specimen(actor)
+    number = ("培训样本_" if specimen else "") + info["number"]
     st.subheader("案件文书")
-    st.caption("文书含当事人完整的个人信息，每次下载都记入操作日志。数据库尚未记录的内容（如性别、民族）印为下划线空白，供手写。")
+    if specimen:
+        st.caption("培训样本：当事人姓名、号码和地址已脱敏，标题注明“培训样本”，仅供演示；"
+                   "每次下载都记入操作日志。")
+    else:
+        st.caption("文书含当事人完整的个人信息，每次下载都记入操作日志。案件中未填写的内容（如性别、民族）印为下划线空白，供手写。")
     for kind, name in info["documents"].items():
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="center")
         c1.text(name)

@@ -34,6 +34,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "case.follow_up": frozenset({TASKFORCE, STAFF}),
     "case.close": frozenset({TASKFORCE, STAFF}),
     "case.view_personal": frozenset({ADMIN, STAFF, TASKFORCE, MEDIATOR}),
+    # 培训: the case papers as masked specimens (培训样本), never the legal record with personal data
+    "case.papers_specimen": frozenset({TRAINER}),
     "roster.manage": frozenset({ADMIN, STAFF}),
     "duty.manage": frozenset({ADMIN, STAFF}),
     "roster.view_phone": frozenset({ADMIN, STAFF, TASKFORCE, MEDIATOR}),

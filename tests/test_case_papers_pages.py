@@ -58,3 +58,10 @@ def test_the_audit_log_page_names_each_download_in_chinese(url):  # noqa: F811
     assert ("下载案件文书", number) in set(zip(table["操作"], table["对象"]))
     by_key(at.selectbox, "al_action").set_value("papers.download").run()   # offered as a filter
     assert set(at.dataframe[-1].value["操作"]) == {"下载案件文书"}
+
+
+def test_a_trainer_gets_the_panel_as_training_specimens(url):  # noqa: F811
+    at, case_id = _detail(url, "trainer")
+    assert "案件文书" in [h.value for h in at.subheader]
+    assert "培训样本" in texts(at)
+    assert f"papers_{case_id}_registration_form_pdf" in " ".join(_download_keys(at))

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from dataclasses import replace
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +26,9 @@ from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Gov
 from services import audit, clock, personal_data
 from services.cases import case_queries, intake, ladder, papers, workflow
 from services.documents import case_papers as cp
-from services.errors import DomainError, PermissionDenied
-from services.roles import ROLES, Actor, may
+from services.errors import DomainError, NotFound, PermissionDenied
+from services.roles import ROLES, SYSTEM, Actor, may
+from services.validation import mask_address, mask_id, mask_name, mask_phone, party_replacements, redact_text
 
 PERMISSION = "case.view_personal"
 FORMATS = ("docx", "pdf")
@@ -33,12 +36,20 @@ FORMATS = ("docx", "pdf")
 NOT_MEDIATORS = frozenset({"grid_worker"})
 
 
+SPECIMEN = "case.papers_specimen"  # trainers: masked specimen copies (培训样本), for demonstrating
+
+
 def can_download(actor: Actor) -> bool:
-    return may(actor.role, PERMISSION)
+    return may(actor.role, PERMISSION) or may(actor.role, SPECIMEN)
+
+
+def is_specimen(actor: Actor) -> bool:
+    """The actor gets masked specimens, not the legal record (a trainer)."""
+    return not may(actor.role, PERMISSION) and may(actor.role, SPECIMEN)
 
 
 def _require(actor: Actor) -> None:
-    """Leaders and trainers (and any role without case.view_personal) are refused in Chinese."""
+    """Leaders (and any role without case.view_personal or specimens) are refused in Chinese."""
     if not can_download(actor):
         exc = PermissionDenied(f"{ROLES.get(actor.role, actor.role)}账号不能下载案件文书："
                                "文书含当事人完整的个人信息，仅办案人员可以下载。")
@@ -48,6 +59,11 @@ def _require(actor: Actor) -> None:
 
 def _case(session: Session, actor: Actor, case_id: int) -> Case:
     _require(actor)
+    if is_specimen(actor):  # trainers read every case (masked)
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("案件不存在。")
+        return case
     return personal_data._case(session, actor, case_id)   # exists, and in a mediator's scope
 
 
@@ -131,7 +147,10 @@ def _mediators(session: Session, c: Case) -> list[str]:
 def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
     """The case's papers data, unmasked (the caller is allowed to see personal data)."""
     c = _case(session, actor, case_id)
-    data = papers.case_papers(session, actor, c.id)  # the agreement's terms, sessions, confirmation
+    specimen = is_specimen(actor)
+    # the agreement's terms, sessions, confirmation; read in full for a specimen too, which is masked
+    # below before anything is rendered
+    data = papers.case_papers(session, SYSTEM if specimen else actor, c.id)
     extras = {x["id"]: x for x in data["parties"]}
     parties = [_party(p, extras.get(p.id, {}))
                for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
@@ -153,7 +172,7 @@ def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
             why = "，".join(x for x in (ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), c.end_reason) if x)
             end_reason = f"调解终止（{why}）" if why else "调解终止"
     registered = next((t for t, e in zip(timeline, events) if e.action == "register"), None)
-    return cp.CasePapers(
+    p = cp.CasePapers(
         case_id=c.id, case_number=c.number, category=category.name if category else "",
         category_code=category.code if category else "", source=intake.SOURCES.get(c.source, c.source),
         received_at=c.received_at,
@@ -171,6 +190,29 @@ def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
         terms=_terms(data), sessions=_sessions(data), confirmation=_confirmation(data),
         court=_court(session), follow_ups=follow_ups, ended_at=c.ended_at, end_reason=end_reason,
         closed_at=c.closed_at, timeline=timeline)
+    return _masked(p) if specimen else p
+
+
+def _masked(p: cp.CasePapers) -> cp.CasePapers:
+    """A trainer's specimen: the parties' names, numbers and addresses masked as on screen, and
+    masked wherever the free text repeats them (services.validation.redact_text, the rule the case
+    view uses for leaders and trainers); dates of birth and occupations left out."""
+    known = party_replacements([SimpleNamespace(name=x.name, mobile=x.phone, id_card=x.id_number, address=x.address)
+                                for x in p.parties], p.address)
+
+    def text(value):
+        return redact_text(value, known) if value else value
+
+    parties = [replace(x, name=mask_name(x.name), phone=mask_phone(x.phone), id_number=mask_id(x.id_number),
+                       address=mask_address(x.address), birth_date=None, occupation=None) for x in p.parties]
+    return replace(
+        p, specimen=True, parties=parties, address=mask_address(p.address), description=text(p.description),
+        agreement_summary=text(p.agreement_summary), disputed=text(p.disputed), end_reason=text(p.end_reason),
+        terms=[replace(t, obligation=text(t.obligation), manner=text(t.manner)) for t in p.terms],
+        sessions=[replace(m, place=text(m.place), participants=[text(x) for x in m.participants], said=text(m.said),
+                          agreed=text(m.agreed)) for m in p.sessions],
+        follow_ups=[replace(f, note=text(f.note)) for f in p.follow_ups],
+        timeline=[replace(e, note=text(e.note)) for e in p.timeline])
 
 
 # ---------------------------------------------------------------------------- what the panel offers
@@ -193,8 +235,9 @@ def document_file(session: Session, actor: Actor, case_id: int, kind: str, fmt: 
     if kind not in cp.applicable(p):
         raise DomainError(f"该案件目前（{p.status_name}）没有{cp.NAMES[kind]}。")
     data = cp.render(kind, p, fmt)
-    audit.record(session, actor, "papers.download", "case", p.case_id, f"下载{cp.NAMES[kind]}（{fmt.upper()}）",
-                 label=p.case_number, kind=kind, format=fmt)
+    audit.record(session, actor, "papers.download", "case", p.case_id,
+                 f"下载{cp.NAMES[kind]}（{fmt.upper()}{'，培训样本' if p.specimen else ''}）",
+                 label=p.case_number, kind=kind, format=fmt, specimen=p.specimen)
     return cp.file_name(kind, p, fmt), data
 
 
@@ -208,7 +251,8 @@ def dossier_file(session: Session, actor: Actor, case_id: int) -> tuple[str, byt
     """The closed case's dossier as one PDF. The download is logged."""
     p = load(session, actor, case_id)
     data = _dossier(p)
-    audit.record(session, actor, "papers.dossier", "case", p.case_id, "下载卷宗（PDF）", label=p.case_number)
+    audit.record(session, actor, "papers.dossier", "case", p.case_id,
+                 f"下载卷宗（PDF{'，培训样本' if p.specimen else ''}）", label=p.case_number, specimen=p.specimen)
     return cp.file_name("dossier", p, "pdf"), data
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from services.documents.docx_writer import render_docx_bundle
-from services.documents.model import OfficialDocError, OfficialDocument, format_date_cn
+from services.documents.model import Block, OfficialDocError, OfficialDocument, format_date_cn
 from services.documents.pdf_writer import render_pdf_bundle
 from services.documents.templates import fill_template, format_doc_number
 
@@ -150,6 +150,7 @@ class CasePapers:
     end_reason: str = ""
     closed_at: dt.datetime | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    specimen: bool = False  # a masked copy for training (培训样本): every title says so
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -386,12 +387,25 @@ def documents_of(kind: str, p: CasePapers) -> list[OfficialDocument]:
     if build is None:
         raise OfficialDocError(f"未知的案件文书“{kind}”。")
     out = build(p)
-    return out if isinstance(out, list) else [out]
+    return _marked(p, out if isinstance(out, list) else [out])
+
+
+SPECIMEN_MARK = "（培训样本）"
+SPECIMEN_NOTE = "本件为培训样本：当事人姓名、号码和地址已脱敏，非正式文书，不作办案和归档之用。"
+
+
+def _marked(p: CasePapers, docs: list[OfficialDocument]) -> list[OfficialDocument]:
+    """A specimen's documents say in their title and first line that they are not the legal record."""
+    if p.specimen:
+        for d in docs:
+            d.title = f"{d.title}{SPECIMEN_MARK}"
+            d.body.insert(0, Block("p", SPECIMEN_NOTE))
+    return docs
 
 
 def file_name(kind: str, p: CasePapers, fmt: str) -> str:
     name = DOSSIER_NAME if kind == "dossier" else NAMES[kind]
-    return f"{p.case_number}_{name}.{fmt}"
+    return f"{'培训样本_' if p.specimen else ''}{p.case_number}_{name}.{fmt}"
 
 
 def render(kind: str, p: CasePapers, fmt: str) -> bytes:
@@ -417,7 +431,7 @@ def _cover(p: CasePapers, pages: int) -> OfficialDocument:
             ["结案日期", _day(p.closed_at)], ["人民调解员", "、".join(p.mediators) or BLANK],
             ["调解结果", outcome(p)], ["归档日期", _day(p.closed_at)], ["保管期限", retention(p)],
             ["本卷页数", f"共{pages}页"]]
-    return fill_template("dossier_cover", {**_common(p), "rows": rows, "date": _date(p.closed_at)})
+    return _marked(p, [fill_template("dossier_cover", {**_common(p), "rows": rows, "date": _date(p.closed_at)})])[0]
 
 
 def _contents(p: CasePapers, entries: list[tuple[str, int]]) -> OfficialDocument:
