@@ -167,6 +167,7 @@ def _row_dict(r, now: dt.datetime) -> dict:
         "complexity_name": intake.COMPLEXITY.get(r.complexity, r.complexity), "source": r.source,
         "source_name": intake.SOURCES.get(r.source, r.source), "mediator": r.mediator or "",
         "version": r.version, "level_due_at": r.level_due_at, "arrival_due_at": r.arrival_due_at,
+        "first_arrival_at": r.first_arrival_at,
         "follow_up_due_at": r.follow_up_due_at, "settled_at": r.settled_at,
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
     }
