@@ -238,7 +238,8 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     labels = {o["mediator_id"]: o["label"] for o in options}
     duty = {o["mediator_id"]: o["duty"] for o in options}
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
-    first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
+    preselect = [o["mediator_id"] for o in options if o["suggested"] and o.get("preselect", True)]
+    first_per_duty = list({duty[m]: m for m in reversed(preselect)}.values())[::-1]
     picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
                             format_func=labels.get, key=k(f"{action}_suggested"), placeholder="请选择（可多选）", select_all=False)
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],

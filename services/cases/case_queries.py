@@ -435,6 +435,7 @@ def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]
             continue
         seen.add(s["mediator_id"])
         out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": s.get("suggested", True),
+                    "preselect": s.get("preselect", True),
                     "label": f"{s['name']}（{intake.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
     for m in intake.dispatchable_people(session, case_id):
         if m.id in seen:
