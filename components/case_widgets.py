@@ -17,6 +17,7 @@ from components.dates import ANY_DATE
 from components.tables import dataframe
 from services import clock, settings
 from services.cases import case_queries
+from services.cases import checkin
 from services.cases import ladder
 from services.cases import workflow
 from services.errors import ConcurrentEdit, DomainError
@@ -56,6 +57,16 @@ def open_case(case_id: int) -> None:
     st.switch_page("pages/case_detail.py")
 
 
+def arrival_clock(row: dict) -> str:
+    """The 15-minute arrival clock of an open case (case header and board cards alike):
+    "到场时限 …：剩余 N 分钟 / 已超时 N 分钟 / 已到场…", worked out now by the server; "" when no
+    one has been dispatched or the case is past mediation."""
+    if not row.get("arrival_due_at") or row.get("status") not in ("registered", "mediating"):
+        return ""
+    return (f"到场时限 {clock.fmt(row['arrival_due_at'])}："
+            f"{checkin.countdown(row['arrival_due_at'], clock.now(), row.get('first_arrival_at'))}")
+
+
 def case_card(row: dict, key: str) -> None:
     """A board card: number, badges, category and place, stage and due time, an 打开 button."""
     colour, label = CARD_COLOURS[row.get("colour", "green")]
@@ -65,6 +76,8 @@ def case_card(row: dict, key: str) -> None:
         overdue_badges(row["overdue_names"])
         st.caption(plain(f"{row['category']} · {row['township']} · {row['complexity_name']}"))
         st.caption(f"{row['stage']}；时限 {clock.fmt(row['level_due_at']) or '—'}")
+        if (arrival := arrival_clock(row)):
+            st.caption(arrival)
         if st.button("打开", key=key, icon=":material/open_in_new:"):
             open_case(row["id"])
 
@@ -223,7 +236,8 @@ def _dispatch_fields(case_id: int, action: str, v: int, form: forms.Bound) -> No
     labels = {o["mediator_id"]: o["label"] for o in options}
     duty = {o["mediator_id"]: o["duty"] for o in options}
     suggested = [o["mediator_id"] for o in options if o["suggested"]]
-    first_per_duty = list({duty[m]: m for m in reversed(suggested)}.values())[::-1]
+    preselect = [o["mediator_id"] for o in options if o["suggested"] and o.get("preselect", True)]
+    first_per_duty = list({duty[m]: m for m in reversed(preselect)}.values())[::-1]
     picked = st.multiselect("建议人员（已预选）", suggested, default=first_per_duty if action == "dispatch" else [],
                             format_func=labels.get, key=k(f"{action}_suggested"), placeholder="请选择（可多选）", select_all=False)
     others = st.multiselect("其他人员", [o["mediator_id"] for o in options if not o["suggested"]],

@@ -6,12 +6,12 @@ import streamlit as st
 from components.agreement_widgets import panel as agreement_panel
 from components.case_panels import PANELS
 from components.checkin_panel import render as checkin_panel
-from components.case_widgets import action_forms, kv_table, ladder_strip, overdue_badges, status_badge, timeline
+from components.case_widgets import action_forms, arrival_clock, kv_table, ladder_strip, overdue_badges, status_badge, timeline
 from components.context import db, guard
 from components.repeat_panels import case_panel as repeat_panel
 from components.tables import dataframe, yuan
 from services import clock, personal_data
-from services.cases import case_queries, checkin
+from services.cases import case_queries
 from services.errors import DomainError
 
 me = guard(__file__)
@@ -62,9 +62,8 @@ with c1:
 with c2:
     ladder_strip(view["ladder"])
     st.caption(f"{view['mode_name']} · {view['stage']}；本级时限 {clock.fmt(view['level_due_at']) or '—'}")
-    if view["arrival_due_at"] and view["status"] in ("registered", "mediating"):  # the 15-minute arrival clock
-        st.caption(f"到场时限 {clock.fmt(view['arrival_due_at'])}："
-                   f"{checkin.countdown(view['arrival_due_at'], clock.now(), view['first_arrival_at'])}")
+    if (arrival := arrival_clock(view)):  # the 15-minute arrival clock, as on the board's cards
+        st.caption(arrival)
 
 flash = st.session_state.pop("case_flash", None)
 if flash:

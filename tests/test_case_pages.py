@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
-from db.models import Case, DisputeCategory, FollowUp, Grid, Township, Village
+from db.models import Case, DisputeCategory, Dispatch, FollowUp, Grid, Township, Village
 from services import clock
 from services.cases import intake
 from services.cases import workflow
@@ -239,3 +239,33 @@ def test_case_detail_shows_the_agreement_amount_in_yuan_and_no_blank_fields(url)
     shown = dict(zip(result["项目"], result["内容"]))
     assert shown["协议金额"] == "¥12,345.50"
     assert shown["终止/诉讼"] == "—" and shown["当前调解人"]  # nothing blank, nothing "None"
+
+
+def test_board_card_shows_the_arrival_clock_of_a_dispatched_case(url):
+    """The board card carries the same arrival clock as the case header: 剩余 N 分钟 while nobody
+    has arrived, 已超时 N 分钟 past the limit, 已到场 once someone is there."""
+    case_id, number = make_case(url)
+    staff = ensure_user(url, "staff")
+    with db(url) as s:
+        people = [(x["mediator_id"], x["duty"]) for x in intake.suggest_dispatch(s, case_id)[:1]]
+        workflow.transition(s, staff, case_id, "dispatch", None, people=people)
+        due = s.get(Case, case_id).arrival_due_at
+        dispatch_id = s.scalar(select(Dispatch.id).where(Dispatch.case_id == case_id))
+
+    def card_text(at):  # the card's arrival line (the board shows this one open case)
+        return " ".join(str(c.value) for c in at.caption if str(c.value).startswith("到场时限"))
+
+    try:
+        at = app_as(url, "staff", "pages/ladder_board.py")
+        assert not at.exception
+        assert re.search(r"到场时限 .*：剩余 1[45] 分钟", card_text(at))
+        clock.freeze(due + dt.timedelta(minutes=6, seconds=10))
+        at.run()
+        assert "已超时 7 分钟" in card_text(at)
+        with db(url) as s:
+            workflow.transition(s, staff, case_id, "arrive", s.get(Case, case_id).version,
+                                dispatch_id=dispatch_id, arrived_at=due + dt.timedelta(minutes=6))
+        at.run()
+        assert "已到场" in card_text(at) and "已超时" not in card_text(at)
+    finally:
+        clock.freeze(None)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import (Department, DisputeCategory, DutyShift, MediationRoom, Mediator, Township, Village)
 from services import clock
-from services.cases import intake
+from services.cases import case_queries, intake
 from services.roster import duty
 from services.roster import mediators
 from services.errors import PermissionDenied, ValidationError
@@ -154,13 +154,26 @@ def test_assign_refuses_wrong_people_and_read_only_roles(session, town):
     assert shifts(session, t.id) == {}
 
 
+def _department_person(session, staff) -> Mediator:
+    session.add(Department(name="司法所", sort_order=0, active=True))
+    session.flush()
+    return mediators.add_mediator(session, staff, mediators.MediatorInput(
+        name="钱司法", kind="department", phone="13900003333", unit_code="T01", department="司法所"))
+
+
+def _land_case(session, staff, t):
+    v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
+    cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "land"))
+    return intake.register_case(session, staff, intake.CaseInput(
+        source="walk_in", received_at=at(D, 9), township_id=t.id, village_id=v.id, category_id=cat.id,
+        complexity="general", description="宅基地边界争议涉及多户",
+        parties=[intake.PartyInput(name="王小明", mobile="13800138000")]))
+
+
 def test_stays_make_department_people_dispatchable(session, town):
     t, _cadres, room = town
     staff = actor(session, "staff")
-    session.add(Department(name="司法所", sort_order=0, active=True))
-    session.flush()
-    p = mediators.add_mediator(session, staff, mediators.MediatorInput(name="钱司法", kind="department", phone="13900003333",
-                                                                 unit_code="T01", department="司法所"))
+    p = _department_person(session, staff)
     duty.add_rotation(session, staff, p.id, "rotating", D, D + dt.timedelta(days=9), room_id=room.id)
     assert [m.id for m in duty.rotation_people(session, room.id, at(D, 10))] == [p.id]
     assert duty.rotation_people(session, room.id, at(D + dt.timedelta(days=10), 10)) == []
@@ -170,12 +183,7 @@ def test_stays_make_department_people_dispatchable(session, town):
         duty.add_rotation(session, staff, p.id, "rotating", D + dt.timedelta(days=5), None, room_id=room.id)
     assert "已有轮驻" in exc.value.fields["rot_person"]
 
-    v = session.scalar(select(Village).where(Village.township_id == t.id).order_by(Village.code))
-    cat = session.scalar(select(DisputeCategory).where(DisputeCategory.code == "land"))
-    case = intake.register_case(session, staff, intake.CaseInput(
-        source="walk_in", received_at=at(D, 9), township_id=t.id, village_id=v.id, category_id=cat.id,
-        complexity="general", description="宅基地边界争议涉及多户",
-        parties=[intake.PartyInput(name="王小明", mobile="13800138000")]))
+    case = _land_case(session, staff, t)
     duty.add_rotation(session, staff, p.id, "on_demand", case_number=case.number)
     assert [m.id for m in duty.case_people(session, case.id)] == [p.id]
     assert {r["方式"] for r in duty.list_rotations(session, t.id)} == {"轮驻", "随驻"}
@@ -250,3 +258,26 @@ def test_a_finished_night_can_no_longer_be_swapped_reassigned_or_removed(session
     assert shifts(session, t.id) == {D: a.id, nxt: b.id}  # nothing changed
     duty.assign(session, staff, t.id, nxt, a.id)  # tonight's is still editable
     assert shifts(session, t.id)[nxt] == a.id
+
+
+def test_a_rotation_stay_today_is_suggested_for_the_rooms_cases(session, town):
+    """Someone rotating (轮驻) in the room today is offered for its cases, with the reason; before
+    or after the stay's dates, not."""
+    t, _cadres, room = town
+    staff = actor(session, "staff")
+    p = _department_person(session, staff)
+    duty.add_rotation(session, staff, p.id, "rotating", D, D + dt.timedelta(days=2), room_id=room.id)
+    case = _land_case(session, staff, t)
+    assert case.room_id == room.id
+
+    def offered(day: dt.date) -> dict:
+        clock.freeze(at(day, 10))
+        return {x["mediator_id"]: x for x in intake.suggest_dispatch(session, case.id)}
+
+    today = offered(D + dt.timedelta(days=2))  # the stay's last day
+    assert today[p.id]["duty"] == "department" and today[p.id]["reason"].startswith("今日轮驻本调解室")
+    assert list(today)[-1] == p.id  # after the room's own people
+    option = next(o for o in case_queries.dispatch_options(session, staff, case.id) if o["mediator_id"] == p.id)
+    assert option["suggested"] and "今日轮驻本调解室" in option["label"]
+    assert p.id not in offered(D - dt.timedelta(days=1))
+    assert p.id not in offered(D + dt.timedelta(days=3))

@@ -6,11 +6,12 @@ from sqlalchemy import func, select
 
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
-from db.models import GovernanceCentre, Grid, MediationRoom, Mediator, PoliceStation, Township, User
+from db.models import Case, Dispatch, GovernanceCentre, Grid, MediationRoom, Mediator, PoliceStation, Township, User
 from services import auth, demo
-from services.roster import org
+from services.roster import mediators, org
 from services.errors import DomainError, PermissionDenied, ValidationError
 from services.roles import LEADER, TRAINER
+from tests.factories import actor
 
 
 def _count(s, model, *where):
@@ -92,3 +93,18 @@ def test_demo_is_refused_in_production(fresh_url, monkeypatch):
         with session_scope(get_engine(fresh_url)) as s:
             demo.load_demo(s)
     assert "生产模式" in exc.value.message
+
+
+def test_demo_city_centre_people_carry_dispatches_and_load(demo_url):
+    """Cases that reached the city centre have its brand mediators (品牌母舅) and lawyers among their
+    dispatches: the roster shows them with cases in hand and a success rate, not all zeros."""
+    with session_scope(get_engine(demo_url)) as s:
+        for kind in ("city_brand", "lawyer"):
+            n = s.scalar(select(func.count(func.distinct(Dispatch.case_id)))
+                         .join(Mediator, Mediator.id == Dispatch.mediator_id)
+                         .join(Case, Case.id == Dispatch.case_id)
+                         .where(Mediator.kind == kind, Dispatch.duty == kind))
+            assert n > 10, kind
+            rows = mediators.list_roster(s, actor(s, "staff"), mediators.RosterFilter(kind=kind), page_size=500).rows
+            assert sum(r["open_cases"] for r in rows) > 0, kind  # 在办: the live cases at the city centre
+            assert any(r["success_ratio"] for r in rows), kind  # 调解成功率 from the 2023 cases

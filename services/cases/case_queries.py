@@ -189,6 +189,7 @@ def _row_dict(r, now: dt.datetime) -> dict:
         "complexity_name": intake.COMPLEXITY.get(r.complexity, r.complexity), "source": r.source,
         "source_name": intake.SOURCES.get(r.source, r.source), "mediator": r.mediator or "",
         "version": r.version, "level_due_at": r.level_due_at, "arrival_due_at": r.arrival_due_at,
+        "first_arrival_at": r.first_arrival_at,
         "follow_up_due_at": r.follow_up_due_at, "settled_at": r.settled_at,
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
     }
@@ -512,6 +513,7 @@ def dispatch_options(session: Session, actor: Actor, case_id: int) -> list[dict]
             continue
         seen.add(s["mediator_id"])
         out.append({"mediator_id": s["mediator_id"], "duty": s["duty"], "suggested": s.get("suggested", True),
+                    "preselect": s.get("preselect", True),
                     "label": f"{s['name']}（{intake.DUTIES.get(s['duty'], s['duty'])}，{s['reason']}）"})
     for m in intake.dispatchable_people(session, case_id):
         if m.id in seen:

@@ -257,7 +257,7 @@ def open_caseload(session: Session, mediator_ids: list[int]) -> dict[int, int]:
 
 def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
     """Who to notify: the place's grid worker; the room's mediators (matching specialty first,
-    then the lighter open caseload); after closing time at a station room, the township's duty cadre.
+    then the lighter open caseload), then department people rotating (轮驻) in the room today; after closing time at a station room, the township's duty cadre.
     While a station room is closed (now, at dispatch time) its mediators carry "suggested": False."""
     case = session.get(Case, case_id)
     if case is None:
@@ -299,7 +299,17 @@ def suggest_dispatch(session: Session, case_id: int) -> list[dict]:
                 why.insert(0, "调解室已闭室")
             out.append({"mediator_id": m.id, "name": m.name, "duty": m.kind, "reason": "，".join(why),
                         "open_cases": load.get(m.id, 0), "suggested": not off})
+    out += _rotation_suggestions(session, case, now, {x["mediator_id"] for x in out})
     return out
+
+
+def _rotation_suggestions(session: Session, case: Case, now, taken: set[int]) -> list[dict]:
+    """Department people on a rotating stay (轮驻) in the case's room today: suggested after the
+    room's own people, with their open caseload, but not preselected (they join when staff add them)."""
+    people = [m for m in duty.rotation_people(session, case.room_id, now) if m.id not in taken]
+    load = open_caseload(session, [m.id for m in people])
+    return [{"mediator_id": m.id, "name": m.name, "duty": "department", "reason": f"今日轮驻本调解室，在办 {load.get(m.id, 0)} 件",
+             "open_cases": load.get(m.id, 0), "suggested": True, "preselect": False} for m in people]
 
 
 def dispatchable_people(session: Session, case_id: int) -> list[Mediator]:

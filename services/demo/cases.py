@@ -188,6 +188,7 @@ class _Ctx:
         self.mobiles: set[str] = {m.phone for m in people}
         self.incident_seq: dict[str, int] = {}
         self.order_seq: dict[str, int] = {}
+        self.city_dispatches = 0  # cases given city-level dispatches so far (_city_dispatch)
 
     def mediator_actor(self, m: Mediator | None):
         if m is None:
@@ -437,6 +438,36 @@ def _stay(rng: random.Random, level: str) -> dt.timedelta:
     return dt.timedelta(days=rng.uniform(2, 25))
 
 
+def _city_dispatch(ctx: _Ctx, sim: _Sim, at: dt.datetime, level: str, now: dt.datetime | None = None) -> None:
+    """A case that reaches the city centre gets its people there as dispatches (增派人员): the
+    brand mediator (品牌母舅) the transfer named and, on every other case, a lawyer, so the roster
+    counts their load. They arrive within the arrival limit when someone already arrived on site
+    (the case's first arrival, and with it every arrival figure, stays as it was). Picks and
+    minutes come from a counter, not the generator: every other case stays as the seed made it."""
+    if level != "city":
+        return
+    ctx.city_dispatches += 1
+    n = ctx.city_dispatches
+    people = []
+    brand = sim.row.get("current_mediator_id")
+    if brand is not None:
+        people.append((brand, "city_brand"))
+    if ctx.lawyers and n % 2:
+        people.append((ctx.lawyers[(n // 2) % len(ctx.lawyers)].id, "lawyer"))
+    if not people:
+        return
+    first = len(sim.dispatches)
+    sim.move(at, ctx.staff, "add_dispatch", "市综治中心调处：品牌母舅、律师参与", people=people, notified_at=at)
+    if sim.row["first_arrival_at"] is None:
+        return
+    for i in range(first, len(sim.dispatches)):
+        d = sim.dispatches[i]
+        arrived = d["notified_at"] + dt.timedelta(minutes=4 + (n + i) % 9)
+        if now is None or arrived <= now:
+            sim.move(arrived, ctx.staff, "arrive", dispatch_id=i, arrived_at=arrived,
+                     dispatch={"id": i, "notified_at": d["notified_at"], "due_at": d["due_at"]})
+
+
 def _transfer_note(mode: str, nxt: str) -> str:
     return f"{'现场' if nxt in ('station_room', 'village_room') else '本级'}调解未果，双方分歧较大，移送{ladder.level_name(mode, nxt)}"
 
@@ -490,6 +521,7 @@ def _historical_case(ctx: _Ctx, mode: str, village: Village, received: dt.dateti
             nxt = levels[i + 1]
             sim.move(t, _level_actor(ctx, sim, level), "transfer", _transfer_note(mode, nxt),
                      mediator_id=_level_person(ctx, sim, nxt))
+            _city_dispatch(ctx, sim, t, nxt)
     final = levels[-1]
     if outcome == "terminate":
         code = rng.choices(("withdrawn", "not_dispute", "other_authority"), weights=(60, 15, 25))[0]
@@ -621,6 +653,7 @@ def _live_case(ctx: _Ctx, now: dt.datetime, mode: str, target: str, overdue: boo
         sim.move(min(t, now), _level_actor(ctx, sim, path[i]), "transfer", _transfer_note(mode, path[i + 1]),
                  mediator_id=(demo_med.id if demo_med and path[i + 1].endswith("_room")
                               else _level_person(ctx, sim, path[i + 1])))
+        _city_dispatch(ctx, sim, min(t, now), path[i + 1], now)
     if target == "terminated":
         sim.move(min(t + _minutes(rng, 20, 60), now), _level_actor(ctx, sim, level), "terminate",
                  TERMINATE_NOTES["withdrawn"], reason_code="withdrawn")
