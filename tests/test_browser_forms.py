@@ -163,10 +163,14 @@ def test_switching_drafts_shows_and_saves_the_chosen_one_then_its_reply(page, po
     a, b = _drafts(portal, unit, ["甲村山林权属纠纷", "乙村土地流转纠纷"])
     login(page, portal.url, "taskforce")
     _notices_for(page, unit)
-    choose(page, "查看文书", "甲村山林权属纠纷")
-    expect(page.get_by_label("事项（用于标题）")).to_have_value("甲村山林权属纠纷", timeout=WAIT)
-    choose(page, "查看文书", "乙村土地流转纠纷")
-    expect(page.get_by_label("事项（用于标题）")).to_have_value("乙村土地流转纠纷", timeout=WAIT)
+    subject = page.get_by_label("事项（用于标题）")
+    for chosen in ("甲村山林权属纠纷", "乙村土地流转纠纷"):
+        choose(page, "查看文书", chosen)
+        # the previous draft's form stays on screen until the rerun has drawn the chosen one: wait for the
+        # chosen one, then for the other to go, then read the one form left
+        expect(page.locator(f'input[aria-label="事项（用于标题）"][value="{chosen}"]')).to_be_visible(timeout=WAIT)
+        expect(subject).to_have_count(1, timeout=WAIT)
+        expect(subject).to_have_value(chosen, timeout=WAIT)
     expect(page.get_by_label("基本情况")).to_have_value("乙村土地流转纠纷的基本情况", timeout=WAIT)
     page.get_by_label("风险或问题").fill("乙村群众可能集体上访")
     page.get_by_role("button", name="保存草稿").click()

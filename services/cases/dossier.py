@@ -219,9 +219,14 @@ def _masked(p: cp.CasePapers) -> cp.CasePapers:
 def available(session: Session, actor: Actor, case_id: int) -> dict:
     """The documents this case's state has ({kind: name}) and whether its dossier exists; nothing
     is logged (no personal data leaves)."""
-    p = load(session, actor, case_id)
-    return {"number": p.case_number, "documents": {k: cp.NAMES[k] for k in cp.applicable(p)},
-            "dossier": p.closed_at is not None}
+    c = _case(session, actor, case_id)
+    followed_up = c.followed_up_at is not None or session.scalar(
+        select(FollowUp.id).where(FollowUp.case_id == c.id).limit(1)) is not None
+    # only what cp.applicable reads: the case panel asks on every run of 案件详情, load() reads everything
+    shape = SimpleNamespace(status=c.status, settled_at=c.settled_at, follow_ups=[1] if followed_up else [],
+                            closed_at=c.closed_at)
+    return {"number": c.number, "documents": {k: cp.NAMES[k] for k in cp.applicable(shape)},
+            "dossier": c.closed_at is not None}
 
 
 # ---------------------------------------------------------------------------- downloads (audited)
