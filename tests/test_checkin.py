@@ -207,3 +207,53 @@ def test_countdown_words():
     assert checkin.countdown(due, due + dt.timedelta(minutes=7)) == "已超时 7 分钟"
     assert checkin.countdown(None, due) == ""
     assert checkin.countdown(due, due, arrived_at=due - dt.timedelta(minutes=1)).startswith("已到场")
+
+
+def _case_110(engine, staff, police_arrived_minutes_ago: int | None):
+    """A 110 case being mediated, one person dispatched with a link; the police arrival recorded
+    `police_arrived_minutes_ago` minutes ago (None: not recorded). Returns (case id, token)."""
+    with session_scope(engine) as s:
+        town = s.scalar(select(Township).where(Township.mode == "station").order_by(Township.code))
+        village = s.scalar(select(Village).where(Village.township_id == town.id).order_by(Village.code))
+        now = clock.now().replace(microsecond=0)
+        data = intake.CaseInput(source="110", police_incident_no=f"J{now:%H%M%S}{police_arrived_minutes_ago}",
+                                received_at=now - dt.timedelta(minutes=40), township_id=town.id,
+                                village_id=village.id, category_id=org.categories(s)[0].id, complexity="simple",
+                                description="邻里因排水沟堵塞发生争执", parties=[intake.PartyInput(name="张三", mobile="13800138000")])
+        case = intake.register_case(s, staff, data)
+        person = intake.suggest_dispatch(s, case.id)[0]
+        workflow.transition(s, staff, case.id, "dispatch", case.version, people=[(person["mediator_id"], person["duty"])])
+        if police_arrived_minutes_ago is not None:
+            workflow.record_police(s, staff, case.id, None, now - dt.timedelta(minutes=police_arrived_minutes_ago), None)
+        did = s.scalar(select(Dispatch.id).where(Dispatch.case_id == case.id))
+        return case.id, checkin.issue(s, staff, did)
+
+
+def test_the_handover_tap_on_a_110_call_ends_the_police_time(engine, staff, client):
+    """已移交: the officers hand the scene over to the person who taps, so the police time on the
+    incident runs from the police arrival to that tap (server time)."""
+    cid, token = _case_110(engine, staff, police_arrived_minutes_ago=12)
+    tapped = clock.now().replace(microsecond=0)
+    clock.freeze(tapped)
+    client.post(f"/k/{token}", data={"step": "arrive"})
+    client.post(f"/k/{token}", data={"step": "handover"})
+    with session_scope(engine) as s:
+        case = s.get(Case, cid)
+        assert case.police_handover_at == tapped
+        assert case_queries.case_view(s, staff, cid)["police_minutes"] == 12
+        note = s.scalar(select(CaseEvent.note).where(CaseEvent.case_id == cid, CaseEvent.action == "handover"))
+    assert note.endswith("民警移交，处警用时 12 分钟")
+
+
+def test_a_recorded_police_handover_is_kept_and_a_non_110_case_has_none(engine, staff, client):
+    cid, token = _case_110(engine, staff, police_arrived_minutes_ago=None)
+    recorded = clock.now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    with session_scope(engine) as s:
+        workflow.record_police(s, staff, cid, None, recorded - dt.timedelta(minutes=10), recorded)
+    client.post(f"/k/{token}", data={"step": "handover"})
+    with session_scope(engine) as s:
+        assert s.get(Case, cid).police_handover_at == recorded  # staff's record stays
+    other, did = _case(engine, staff)  # a walk-in case: no police
+    client.post(f"/k/{_issue(engine, staff, did)}", data={"step": "handover"})
+    with session_scope(engine) as s:
+        assert s.get(Case, other).police_handover_at is None

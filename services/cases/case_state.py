@@ -187,9 +187,12 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
         out.note = f"{'超时' if late else '按时'}到场（{clock.fmt(arrived)}）"
         out.detail.update(dispatch_id=d.get("id"), late=late)
     elif action == "police":
-        arrived, handover = payload.get("police_arrived_at"), payload.get("police_handover_at")
+        # a hand-over left empty keeps the one already recorded (e.g. by the 已移交 tap)
+        arrived = payload.get("police_arrived_at")
+        handover = payload.get("police_handover_at") or state.get("police_handover_at")
         _not_future(arrived, "police_arrived_at", "民警到场时间", now, errors)
-        _not_future(handover, "police_handover_at", "移交时间", now, errors)
+        if handover is not None:  # optional: the 已移交 tap may record it later
+            _not_future(handover, "police_handover_at", "移交时间", now, errors)
         if arrived and arrived < state["received_at"]:
             errors["police_arrived_at"] = "民警到场时间不能早于接报时间。"
         if arrived and handover and handover < arrived:
@@ -197,7 +200,8 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
         if errors:
             raise ValidationError(errors)
         ch.update(police_arrived_at=arrived, police_handover_at=handover)
-        out.note = f"民警处警用时 {police_minutes(arrived, handover)} 分钟"
+        minutes = police_minutes(arrived, handover)
+        out.note = f"民警处警用时 {minutes} 分钟" if minutes is not None else f"民警到场（{clock.fmt(arrived)}），尚未移交"
     elif action in ("depart", "handover"):
         d = payload.get("dispatch") or {}
         if not errors and d.get("id") is None:
@@ -206,6 +210,17 @@ def apply(state: Mapping, action: str, payload: Mapping, now: dt.datetime, limit
             raise ValidationError(errors)
         out.note = f"{rule.staff_label}（{clock.fmt(at)}）"
         out.detail.update(dispatch_id=d["id"], via="checkin_link")
+        # 已移交 on a 110 call: the officers hand the scene over to the person who tapped, so the
+        # police time on the incident (police arrival -> hand-over) ends here, unless staff already
+        # recorded the hand-over (their form can still correct it)
+        arrived = state.get("police_arrived_at")
+        if (action == "handover" and state.get("source") == "110" and state.get("police_handover_at") is None
+                and (arrived is None or arrived <= at)):
+            ch.update(police_handover_at=at)
+            out.detail.update(police_handover_at=True)
+            minutes = police_minutes(arrived, at)
+            if minutes is not None:
+                out.note += f"；民警移交，处警用时 {minutes} 分钟"
     elif action == "reroute":
         reason = _text(payload.get("reason"))
         if errors:

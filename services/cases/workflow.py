@@ -73,7 +73,8 @@ def concurrency_safe(fn):
 
 STATE_FIELDS = ("mode", "level", "status", "source", "received_at", "room_id", "followed_up_at", "satisfaction",
                 "settled_at", "first_notified_at", "first_arrival_at", "reopen_count",
-                "agreement_effective_on", "judicial_intent", "judicial_status")
+                "agreement_effective_on", "judicial_intent", "judicial_status", "police_arrived_at",
+                "police_handover_at")
 
 
 def state_of(session: Session, case: Case, actor: Actor | None = None) -> dict:
