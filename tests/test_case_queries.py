@@ -364,3 +364,15 @@ def test_timeline_names_people_and_current_mediator_follows_a_transfer(session):
     assert view["current_mediator"] == "市综治中心（待指派调解人）"
     by_clerk = [e["who"] for e in view["timeline"] if e["action"] in ("dispatch", "transfer")]
     assert by_clerk == ["测试staff"] * 3 and "clerk_wang" not in str(view["timeline"])
+
+
+def test_a_whole_case_number_is_found_by_equality_and_a_part_by_substring(session):
+    a = make_case(session, name="王小明", mobile="13912345678")
+    b = make_case(session, name="李四", mobile="13700000001")
+    assert q.CASE_NUMBER.fullmatch(a.number)
+    page = q.list_cases(session, STAFF_A, q.CaseFilters(search=a.number))
+    assert ([r["id"] for r in page.rows], page.total) == ([a.id], 1)
+    assert q.list_cases(session, STAFF_A, q.CaseFilters(search=a.number + "9")).total == 0  # whole: exact
+    part = q.list_cases(session, STAFF_A, q.CaseFilters(search=a.number[:-1]))  # a part: every case it is in
+    assert {r["id"] for r in part.rows} >= {a.id} and (b.number.startswith(a.number[:-1]) == (b.id in
+                                                                                          {r["id"] for r in part.rows}))
