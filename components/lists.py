@@ -197,8 +197,17 @@ def show(view: ListView) -> Listed:
         st.session_state[seen_key] = signature  # a new search starts on its first page
         st.session_state[tokens_key] = [view.spec.jump(day) if day else None]
     tokens = st.session_state[tokens_key]
+    # the first page counts; the pages after it show that count (a deep page of a keyset list then
+    # costs what its rows cost). A new filter or date starts again on a first page, with a new count.
+    counted_key = f"{view.scope}_counted"
+    counted = st.session_state.get(counted_key)
+    known = counted is not None and counted[0] == signature and len(tokens) > 1
     with db() as s:
-        page = view.spec.fetch(s, me, filters, PageRequest(view.page_size, tokens[-1]))
+        page = view.spec.fetch(s, me, filters, PageRequest(view.page_size, tokens[-1], count=not known))
+    if known and page.total is None:
+        page.total, page.estimated = counted[1], counted[2]
+    elif len(tokens) == 1:
+        st.session_state[counted_key] = (signature, page.total, page.estimated)
     st.caption(_count_text(view, page, len(tokens), day))
     if not page.rows:
         st.info(view.empty)

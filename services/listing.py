@@ -48,6 +48,7 @@ class Column:
 class PageRequest:
     size: int = 20
     token: Any = None  # None: the first page; otherwise the `next` of the page before
+    count: bool = True  # False: the caller knows the total already (a later page): lists may skip counting
 
 
 @dataclass

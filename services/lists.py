@@ -75,7 +75,7 @@ def with_parties(session: Session, actor: Actor, rows: list[dict]) -> list[dict]
 
 def _cases(session: Session, actor: Actor, filters: dict, request: PageRequest) -> Page:
     found = case_queries.list_cases(session, actor, case_queries.CaseFilters(**filters), after=request.token,
-                                    page_size=request.size)
+                                    page_size=request.size, count=request.count)
     return Page(with_parties(session, actor, found.rows), found.total, found.next, found.estimated)
 
 

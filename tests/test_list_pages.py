@@ -135,3 +135,21 @@ def test_case_list_says_when_its_count_is_an_estimate(url, monkeypatch):
         assert re.fullmatch(r"约 [\d,]+ 件（估算），第 1 页（按接报时间倒序）", caption), caption
     else:
         assert caption == "共 5 件，第 1 / 1 页（按接报时间倒序）"
+
+
+def test_case_list_counts_on_its_first_page_only(url, monkeypatch):
+    """下一页 reads the next rows by keyset and shows the first page's count: counting a million
+    rows again for every page would cost more than the page itself."""
+    from services.cases import case_queries
+    add_cases(url, 22)
+    calls = []
+    real = case_queries.list_cases
+    monkeypatch.setattr(case_queries, "list_cases",
+                        lambda *a, **kw: calls.append((kw.get("after"), kw.get("count"))) or real(*a, **kw))
+    at = app_as(url, "staff", "pages/case_list.py")
+    assert "共 22 件，第 1 / 2 页" in texts(at) and calls == [(None, True)]
+    by_key(at.button, "cl_next").click().run()
+    assert "共 22 件，第 2 / 2 页" in texts(at)
+    assert [count for after, count in calls if after is not None] == [False]  # page 2: no count, page 1's shown
+    by_key(at.selectbox, "cl_township_id").set_value(township_id(url, "station")).run()  # a new filter counts anew
+    assert "共 22 件，第 1 / 2 页" in texts(at) and calls[-1] == (None, True)

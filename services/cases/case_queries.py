@@ -214,7 +214,7 @@ SEARCH_IDS_LIMIT = 5_000
 @dataclass
 class CasePage:
     rows: list[dict]
-    total: int  # exact, or the planner's estimate when `estimated`
+    total: int | None  # exact, or the planner's estimate when `estimated`; None when not counted
     estimated: bool = False
     next: tuple | None = None  # (received_at, id) of the last row: where the next page starts; None at the end
 
@@ -249,9 +249,10 @@ def _search_ids(session: Session, f: CaseFilters, personal: bool) -> list[int] |
 
 
 def list_cases(session: Session, actor: Actor, filters: CaseFilters | None = None, after: tuple | None = None,
-               page_size: int = 20) -> CasePage:
+               page_size: int = 20, count: bool = True) -> CasePage:
     """One page of cases, newest received first, by keyset: `after` is the `next` of the page
-    before (or `after_date`), None for the first page. Deep pages cost what the first does."""
+    before (or `after_date`), None for the first page. Deep pages cost what the first does.
+    `count=False` skips the count (the screen keeps the first page's for the pages after it)."""
     f = filters or CaseFilters()
     now = clock.now()
     personal = may(actor.role, "case.view_personal")
@@ -259,7 +260,7 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters | None = Non
     conds = _conditions(session, actor, f, now, search=ids is None)
     if ids is not None:
         conds.append(Case.id.in_(ids) if ids else false())
-    total, estimated = _count(session, conds)
+    total, estimated = _count(session, conds) if count else (None, False)
     page_size = max(1, min(int(page_size), 200))
     q = _row_query(*conds)
     if after is not None:
