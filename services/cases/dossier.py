@@ -2,13 +2,13 @@
 trail of every download, and the assembly of their data from the database.
 
 The papers carry the parties' full personal data (they are the legal record), so only roles with
-case.view_personal download them; leaders and trainers are refused. Each download (one document,
-a dossier, a month's ZIP) leaves an audit event. Rendering is services.documents.case_papers.
+case.view_personal download them; leaders are refused, trainers get masked specimens (培训样本).
+Each download (one document, a dossier, a month's ZIP) leaves an audit event. Rendering is
+services.documents.case_papers.
 
-`load()` builds the renderers' input (case_papers.CasePapers) from what the database holds today.
-Structured agreement terms, mediation sessions, judicial confirmation and the parties' sex,
-ethnicity, birth date and occupation are not stored yet: `_terms`, `_sessions`, `_confirmation`
-and `_party` are the one place each is read, and return empty values the renderers print as blanks.
+`load()` builds the renderers' input (case_papers.CasePapers) from services.cases.papers.case_papers
+(the one reader of a case's parties, terms, sessions, confirmation, follow-ups and events) plus the
+case's place, committee and mediators; what was never entered prints as a blank for handwriting.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, GovernanceCentre, Grid, MediationRoom,
-                       Mediator, Party, Township, Village)
+from db.models import (Case, Dispatch, DisputeCategory, FollowUp, GovernanceCentre, Grid, MediationRoom,
+                       Mediator, Township, Village)
 from services import audit, clock, personal_data
-from services.cases import case_queries, intake, ladder, papers, workflow
+from services.cases import case_queries, intake, ladder, papers
 from services.documents import case_papers as cp
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.roles import ROLES, SYSTEM, Actor, may
@@ -72,13 +72,13 @@ def _name(session: Session, model, id_: int | None) -> str:
     return case_queries._name(session, model, id_)
 
 
-def _party(p: Party, extra: dict) -> cp.PartyPaper:
-    """One party, with the agreement's fields (sex, ethnicity, birth date, occupation) where entered
-    (services.cases.papers; blanks for handwriting where not)."""
-    return cp.PartyPaper(name=p.name, side=intake.PARTY_ROLES.get(p.role, "当事人"), sex=extra.get("sex") or None,
-                         ethnicity=extra.get("ethnicity") or None, birth_date=extra.get("birth_date"),
-                         occupation=extra.get("occupation") or None, address=p.address or None,
-                         id_number=p.id_card or None, phone=p.mobile or None)
+def _party(x: dict) -> cp.PartyPaper:
+    """One party of case_papers(), with the agreement's fields (sex, ethnicity, birth date,
+    occupation) where entered; blanks for handwriting where not."""
+    return cp.PartyPaper(name=x["name"], side=x["role"] or "当事人", sex=x["sex"] or None,
+                         ethnicity=x["ethnicity"] or None, birth_date=x["birth_date"],
+                         occupation=x["occupation"] or None, address=x["address"] or None,
+                         id_number=x["id_card"] or None, phone=x["mobile"] or None)
 
 
 def _terms(data: dict) -> list[cp.Term]:
@@ -151,18 +151,10 @@ def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
     # the agreement's terms, sessions, confirmation; read in full for a specimen too, which is masked
     # below before anything is rendered
     data = papers.case_papers(session, SYSTEM if specimen else actor, c.id)
-    extras = {x["id"]: x for x in data["parties"]}
-    parties = [_party(p, extras.get(p.id, {}))
-               for p in session.scalars(select(Party).where(Party.case_id == c.id).order_by(Party.id))]
-    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)))
-    names = case_queries._user_names(session, events)
-    timeline = [cp.TimelineEntry(e.at, case_queries.person_name(names, e.user_id, e.username),
-                                 case_queries._event_name(e), e.note or "") for e in events]
-    follow_ups = [cp.FollowUpPaper(f.done_at, workflow.FOLLOW_UP_METHODS.get(f.method, f.method), f.by_name,
-                                   workflow.SATISFACTION.get(f.satisfaction, f.satisfaction), f.agreement_holds,
-                                   _term_performance(data, answered["terms"]), f.note or "")
-                  for f, answered in zip(session.scalars(select(FollowUp).where(FollowUp.case_id == c.id)
-                                                         .order_by(FollowUp.id)), data["follow_ups"])]
+    parties = [_party(x) for x in data["parties"]]
+    timeline = [cp.TimelineEntry(e["at"], e["who"], e["action_name"], e["note"] or "") for e in data["events"]]
+    follow_ups = [cp.FollowUpPaper(f["done_at"], f["method"], f["by"], f["satisfaction"], f["agreement_holds"],
+                                   _term_performance(data, f["terms"]), f["note"] or "") for f in data["follow_ups"]]
     category = session.get(DisputeCategory, c.category_id)
     end_reason = ""
     if c.ended_at is not None:
@@ -171,7 +163,7 @@ def load(session: Session, actor: Actor, case_id: int) -> cp.CasePapers:
         else:
             why = "，".join(x for x in (ladder.TERMINATION_REASONS.get(c.end_reason_code, ""), c.end_reason) if x)
             end_reason = f"调解终止（{why}）" if why else "调解终止"
-    registered = next((t for t, e in zip(timeline, events) if e.action == "register"), None)
+    registered = next((t for t, e in zip(timeline, data["events"]) if e["action"] == "register"), None)
     p = cp.CasePapers(
         case_id=c.id, case_number=c.number, category=category.name if category else "",
         category_code=category.code if category else "", source=intake.SOURCES.get(c.source, c.source),
