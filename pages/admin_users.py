@@ -9,6 +9,7 @@ from components.tables import dataframe
 from services import auth, clock, sessions
 from services.lists import USERS
 from services.roles import ROLES
+from services.settings import SPECS
 
 me = guard(__file__)
 st.title("用户管理")
@@ -70,7 +71,8 @@ with tab_sessions:
         live = [(r.id, r.user_id, r.created_at, r.last_seen_at, r.client_addr, r.user_agent)
                 for r in sessions.active_sessions(s, me)]
         idle, max_hours = sessions.limits(s)
-    st.caption(f"当前有效的登录会话（空闲 {idle} 分钟或登录满 {max_hours} 小时自动失效）。")
+    st.caption(f"当前有效的登录会话（空闲 {SPECS[sessions.IDLE_KEY].phrase(idle)}或登录满 "
+               f"{SPECS[sessions.MAX_KEY].phrase(max_hours)}自动失效）。")
     dataframe(pd.DataFrame([{
         "用户": names.get(r[1], ""), "登录时间": clock.fmt(r[2]), "最近活动": clock.fmt(r[3]),
         "登录地址": r[4], "浏览器": sessions.browser_label(r[5])} for r in live], columns=["用户", "登录时间", "最近活动", "登录地址", "浏览器"]),
@@ -83,9 +85,11 @@ with tab_sessions:
                 st.rerun()
     with st.form("session_limits", enter_to_submit=False):
         st.markdown("**会话时限**")
-        new_idle = st.number_input("空闲超时（分钟，5–480）", value=idle, step=5, key="session_idle")
+        new_idle = st.number_input(SPECS[sessions.IDLE_KEY].input_label(), value=idle, step=5, key="session_idle",
+                                   help=SPECS[sessions.IDLE_KEY].help)
         field_error("session_idle_minutes")
-        new_max = st.number_input("最长有效期（小时，1–24）", value=max_hours, step=1, key="session_max")
+        new_max = st.number_input(SPECS[sessions.MAX_KEY].input_label(), value=max_hours, step=1, key="session_max",
+                                  help=SPECS[sessions.MAX_KEY].help)
         field_error("session_max_hours")
         if st.form_submit_button("保存会话时限"):
             if run_action(sessions.update_limits, int(new_idle), int(new_max), success="会话时限已保存"):

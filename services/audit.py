@@ -71,9 +71,8 @@ ENTITY_LABELS: dict[str, str] = {
 
 # settings outside services.settings.SPECS (whose labels the audit log reads from there)
 OTHER_SETTING_LABELS: dict[str, str] = {
-    "assessment_weights": "考核权重", "police_minutes_per_case": "民警处警用时", "session_idle_minutes": "空闲超时",
-    "session_max_hours": "会话最长有效期", "public_base_url": "解纷码公网地址", "taskforce_contact": "专班联系方式",
-    "city": "城市信息",
+    "assessment_weights": "考核权重", "police_minutes_per_case": "民警处警用时", "public_base_url": "解纷码公网地址",
+    "taskforce_contact": "专班联系方式", "city": "城市信息",
 }
 
 

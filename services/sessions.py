@@ -24,7 +24,7 @@ from services.roles import Actor, require
 
 COOKIE = "mj_session"
 IDLE_KEY, MAX_KEY = "session_idle_minutes", "session_max_hours"
-IDLE_DEFAULT, MAX_DEFAULT = 30, 12
+IDLE_DEFAULT, MAX_DEFAULT = settings.SPECS[IDLE_KEY].default, settings.SPECS[MAX_KEY].default
 TOUCH_EVERY = dt.timedelta(seconds=30)  # last_seen is written at most this often (one write per rerun is too many)
 REASONS = {"logout": "退出登录", "forced": "管理员强制下线", "password": "密码已修改", "role": "角色已修改",
            "disabled": "账号已停用"}
@@ -129,23 +129,23 @@ def force_logout(session: Session, actor: Actor, session_id: int) -> None:
 
 
 def update_limits(session: Session, actor: Actor, idle_minutes: int, max_hours: int) -> None:
-    """Admin: idle timeout (5–480 minutes) and absolute lifetime (1–24 hours)."""
+    """Admin: idle timeout and absolute lifetime, in the ranges of their specs in services.settings."""
     require(actor, "settings.manage")
     errors = {}
-    if not isinstance(idle_minutes, int) or not 5 <= idle_minutes <= 480:
-        errors["session_idle_minutes"] = "空闲超时须为 5–480 分钟。"
-    if not isinstance(max_hours, int) or not 1 <= max_hours <= 24:
-        errors["session_max_hours"] = "会话最长有效期须为 1–24 小时。"
+    values = {}
+    for key, value in ((IDLE_KEY, idle_minutes), (MAX_KEY, max_hours)):
+        spec = settings.SPECS[key]
+        values[key] = spec.whole(value)
+        if values[key] is None:
+            errors[key] = spec.refusal()
     if errors:
         raise ValidationError(errors)
+    idle_minutes, max_hours = values[IDLE_KEY], values[MAX_KEY]
     old_idle, old_max = limits(session)
     settings.put(session, IDLE_KEY, idle_minutes)
     settings.put(session, MAX_KEY, max_hours)
-    changes = {}
-    if old_idle != idle_minutes:
-        changes["空闲超时（分钟）"] = [old_idle, idle_minutes]
-    if old_max != max_hours:
-        changes["最长有效期（小时）"] = [old_max, max_hours]
+    changes = {f"{settings.SPECS[key].label}（{settings.SPECS[key].unit}）": [old, new]
+               for key, old, new in ((IDLE_KEY, old_idle, idle_minutes), (MAX_KEY, old_max, max_hours)) if old != new}
     audit.record(session, actor, "setting.change", "setting", None, label="会话时限", changes=changes)
 
 

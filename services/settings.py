@@ -89,6 +89,11 @@ SPECS: dict[str, Spec] = {s.key: s for s in (
     Spec("station_room_hours", "驻所调解室服务时间", "时", 0, 23, {"open": 8, "close": 22},
          help="服务时间以外由乡镇值班干部会同派出所处置（北京时间，整点）。",
          parts=(("open", "开始时间"), ("close", "结束时间")), show=_hours),
+    # login sessions (services/sessions.py; edited on 用户管理 → 登录会话)
+    Spec("session_idle_minutes", "空闲超时", "分钟", 5, 480, 30,
+         help="超过此时间没有任何操作的登录自动失效，须重新登录。"),
+    Spec("session_max_hours", "会话最长有效期", "小时", 1, 24, 12,
+         help="自登录起满此时间，无论是否在操作，登录都会失效。"),
 )}
 
 DEFAULTS: dict[str, object] = {"demo_loaded": False, **{k: spec.default for k, spec in SPECS.items()}}

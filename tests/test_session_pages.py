@@ -101,7 +101,7 @@ def test_admin_sets_the_session_limits(keep_ui_settings, url):
     at = app_as(url, ADMIN, "pages/admin_users.py")
     by_key(at.number_input, "session_idle").set_value(3)
     next(b for b in at.button if b.label == "保存会话时限").click().run()
-    assert "空闲超时须为 5–480 分钟。" in texts(at)
+    assert "空闲超时应为 5–480 的整数（分钟）。" in texts(at)
     by_key(at.number_input, "session_idle").set_value(20)
     next(b for b in at.button if b.label == "保存会话时限").click().run()
     with session_scope(get_engine(url)) as s:
