@@ -49,7 +49,7 @@ if writer and view["state"] == "draft":
     if c2.button("印发（编期号）", key=buttons.key("issue"), type="primary", icon=":material/send:"):
         b = buttons.submit(bulletins.issue, view["id"], view["version"])
         if b:
-            tw.done(f"已印发：第{b.issue_no}期", buttons)
+            tw.done(f"已印发：{bulletins.issue_label(b.issue_no)}", buttons)
 else:
     st.markdown("**存在问题**")
     st.text(view["commentary"] or "—")

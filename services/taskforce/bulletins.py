@@ -191,7 +191,7 @@ def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: in
     require(actor, WRITE)
     b = _load(session, bulletin_id, expected_version)
     if b.state != "draft":
-        raise DomainError(f"该期专报已印发（第{b.issue_no}期）。")
+        raise DomainError(f"该期专报已印发（{issue_label(b.issue_no)}）。")
     errors = {}
     if not b.commentary.strip():
         errors["commentary"] = "请填写存在问题（专班评述）。"
@@ -213,7 +213,7 @@ def issue(session: Session, actor: Actor, bulletin_id: int, expected_version: in
 # ------------------------------------------------------------------ reading
 def _row(b: Bulletin) -> dict:
     f = b.figures or {}
-    return {"id": b.id, "issue_no": b.issue_no, "issue": f"第{b.issue_no}期" if b.issue_no else "草稿",
+    return {"id": b.id, "issue_no": b.issue_no, "issue": issue_label(b.issue_no) if b.issue_no else "草稿",
             "state": b.state, "state_name": STATES[b.state], "title": b.title, "period_start": b.period_start,
             "period_end": b.period_end, "issue_date": b.issue_date, "received": f.get("received"),
             "success_rate": f.get("success_rate"), "satisfaction_rate": f.get("satisfaction_rate"),
@@ -294,9 +294,15 @@ def document(session: Session, actor: Actor, bulletin_id: int) -> documents.Offi
     return documents.fill_template("bulletin", values)
 
 
+def issue_label(issue_no: int) -> str:
+    """第16期: the issue's number as the "doc_number" of templates/official/bulletin.json writes it,
+    the one place the format lives (the page, messages and file names read it from here)."""
+    return documents.format_doc_number("bulletin", {"issue_no": issue_no})
+
+
 def file_stem(bulletin_id: int, issue_no: int | None) -> str:
     """工作专报_第16期 (a draft: 工作专报_草稿3): the name of the downloaded file without extension."""
-    return f"工作专报_{'第' + str(issue_no) + '期' if issue_no else '草稿' + str(bulletin_id)}"
+    return f"工作专报_{issue_label(issue_no) if issue_no else '草稿' + str(bulletin_id)}"
 
 
 def render(session: Session, actor: Actor, bulletin_id: int, fmt: str) -> tuple[str, bytes]:
