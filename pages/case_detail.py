@@ -17,27 +17,28 @@ from services.errors import DomainError
 me = guard(__file__)
 st.title("案件详情")
 
+
+def open_number(number: str) -> None:
+    """Show the case of that number, within this role's scope; a Chinese error otherwise."""
+    try:
+        with db() as s:
+            st.session_state["case_id"] = case_queries.find_case_id(s, me, number)
+        st.session_state.pop("case_conflict", None)
+    except DomainError as exc:
+        st.error(exc.message)
+
+
 with st.expander("按案件编号打开", expanded="case_id" not in st.session_state):
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     number = c1.text_input("案件编号", key="cd_lookup", placeholder="如：丰-2026-000123")
     if c2.button("打开", key="cd_lookup_open") and number.strip():
-        try:
-            with db() as s:
-                st.session_state["case_id"] = case_queries.find_case_id(s, me, number)
-            st.session_state.pop("case_conflict", None)
-        except DomainError as exc:
-            st.error(exc.message)
+        open_number(number)
 
 # a link from another tab (案件登记's 疑似重复纠纷 panel): case_detail?case=<number>, same scope rules
 linked = st.query_params.get("case")
 if linked and st.session_state.get("cd_linked") != linked:
     st.session_state["cd_linked"] = linked
-    try:
-        with db() as s:
-            st.session_state["case_id"] = case_queries.find_case_id(s, me, linked)
-        st.session_state.pop("case_conflict", None)
-    except DomainError as exc:
-        st.error(exc.message)
+    open_number(linked)
 
 case_id = st.session_state.get("case_id")
 if case_id is None:

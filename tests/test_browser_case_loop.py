@@ -53,6 +53,19 @@ def choose(page, label, option, nth=0, many=False):
     idle(page)
 
 
+def fill_intake(page, name, mobile, description, township="剑光街道"):
+    """Fill 案件登记's place, category, summary and first party (a neighbours' dispute), and wait
+    for the reruns the choices start; the caller submits."""
+    choose(page, "乡镇（街道）", township)
+    choose(page, "村（社区）", "社区")
+    choose(page, "纠纷类别", "邻里纠纷")
+    page.get_by_label("简要案情").fill(description)
+    page.get_by_label("当事人1 姓名").fill(name)
+    page.get_by_label("手机号码").fill(mobile)
+    page.get_by_label("手机号码").press("Tab")
+    idle(page)
+
+
 def pick(page, option):
     """A Streamlit radio option, by its text."""
     idle(page)

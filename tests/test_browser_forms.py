@@ -30,7 +30,7 @@ from services import auth, clock
 from services.cases import intake
 from services.taskforce import instruments
 from services.cases import workflow
-from tests.test_browser_case_loop import WAIT, choose, go, idle, login, pick
+from tests.test_browser_case_loop import WAIT, choose, fill_intake, go, idle, login, pick
 
 pytestmark = pytest.mark.browser
 
@@ -55,14 +55,7 @@ def type_date(page, label, day: dt.date):
 def _fill_intake(page, name, mobile, description, township="剑光街道"):
     pick(page, "来访")
     idle(page)
-    choose(page, "乡镇（街道）", township)
-    choose(page, "村（社区）", "社区")
-    choose(page, "纠纷类别", "邻里纠纷")
-    page.get_by_label("简要案情").fill(description)
-    page.get_by_label("当事人1 姓名").fill(name)
-    page.get_by_label("手机号码").fill(mobile)
-    page.get_by_label("手机号码").press("Tab")
-    idle(page)
+    fill_intake(page, name, mobile, description, township)
 
 
 def _case_of(portal, description):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from db.engine import get_engine, session_scope
 from db.models import Case
 from services import clock
-from tests.test_browser_case_loop import WAIT, choose, go, idle, login
+from tests.test_browser_case_loop import WAIT, fill_intake, go, idle, login
 
 pytestmark = pytest.mark.browser
 
@@ -38,14 +38,7 @@ def register(browser, base, tz, year, month, day, hour, minute) -> tuple:
     type_date(page, "接报日期", year, month, day)
     type_time(page, "接报时间（北京时间）", hour, minute)
     idle(page)
-    choose(page, "乡镇（街道）", "剑光街道")
-    choose(page, "村（社区）", "社区")
-    choose(page, "纠纷类别", "邻里纠纷")
-    page.get_by_label("简要案情").fill("楼上漏水引发邻里争吵")
-    page.get_by_label("当事人1 姓名").fill("欧阳明月")
-    page.get_by_label("手机号码").fill("13912345678")
-    page.get_by_label("手机号码").press("Tab")
-    idle(page)
+    fill_intake(page, "欧阳明月", "13912345678", "楼上漏水引发邻里争吵")
     page.get_by_role("button", name="登记案件").click()
     return context, page, incident
 
