@@ -38,6 +38,7 @@ class Column:
     format: str = "text"  # one of FORMATS: how the screen writes it and which number format the file gets
     personal: bool = False  # holds personal data (the feeding function masks it per role)
     on_screen: bool = True  # False: in the exported file only (e.g. a login name, an import code)
+    in_file: bool = True  # False: on screen only (a duration in words, exported as a number beside it)
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -76,6 +77,10 @@ class ListDef:
     @property
     def screen_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.on_screen)
+
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.in_file)
 
     @property
     def personal(self) -> bool:
@@ -142,7 +147,7 @@ def export(session: Session, actor: Actor, spec: ListDef, filters: dict, filter_
         rows = islice(rows, spec.max_rows)
     cut = f"，至多导出 {spec.max_rows:,} 条" if spec.max_rows else ""
     title = f"{name}（筛选条件：{filter_text}；导出时间：{now:%Y-%m-%d %H:%M}；共 {{rows}} 条{cut}）"
-    data, n = exports.list_workbook(name, title, spec.columns, rows)
+    data, n = exports.list_workbook(name, title, spec.file_columns, rows)
     action = spec.audit_action(actor.role)
     if action:
         detail = {"rows": n}

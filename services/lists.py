@@ -135,7 +135,8 @@ def _online(session: Session, actor: Actor, filters: dict, request: PageRequest)
 
 ONLINE = ListDef("线上服务", (
     Column("申请编号", "number"), Column("案件编号", "case_number"), Column("服务类型", "kind"),
-    Column("状态", "status_name"), Column("已等待", "age"), Column("受理时限", "sla_due", "datetime"),
+    Column("状态", "status_name"), Column("已等待", "age", in_file=False),
+    Column("已等待（小时）", "age_hours", "int", on_screen=False), Column("受理时限", "sla_due", "datetime"),
     Column("超时", "overdue_text"), Column("安排时间", "scheduled_at", "datetime"), Column("参加人员", "participants"),
     Column("结果/原因", "outcome")), _online, max_batch=500)
 

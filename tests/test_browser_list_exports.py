@@ -104,11 +104,11 @@ def check_file(exported, spec, rows: list[dict], words: str, name: str | None = 
                      + re.escape(f"；共 {len(rows):,} 条") + r"(，至多导出 [\d,]+ 条)?）", title or "")
     assert m, title
     assert before <= dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M") <= after
-    assert [c.value for c in ws[2]] == [c.header for c in spec.columns]
+    assert [c.value for c in ws[2]] == [c.header for c in spec.file_columns]
     data = [[c for c in r] for r in ws.iter_rows(min_row=3)]
     assert len(data) == len(rows)
     seen_number = False
-    for i, col in enumerate(spec.columns):
+    for i, col in enumerate(spec.file_columns):
         if col.format in ("date", "datetime"):  # dates and times are date cells, not text
             for r in data:
                 assert r[i].value is None or isinstance(r[i].value, dt.date), (col.header, r[i].value)
@@ -123,13 +123,13 @@ def check_file(exported, spec, rows: list[dict], words: str, name: str | None = 
             seen_number = True
     if numeric:  # the list has figures in the demo: at least that column was checked
         assert seen_number, numeric
-        idx = [c.header for c in spec.columns].index(numeric)
+        idx = [c.header for c in spec.file_columns].index(numeric)
         assert any(isinstance(r[idx].value, (int, float)) for r in data), numeric
     return [[c.value for c in r] for r in data]
 
 
 def column(spec, data: list[list], header: str) -> list[str]:
-    i = [c.header for c in spec.columns].index(header)
+    i = [c.header for c in spec.file_columns].index(header)
     return [str(r[i] or "") for r in data]
 
 

@@ -98,7 +98,7 @@ def test_case_list_file_has_every_filtered_row_masked_per_role_and_logged(engine
     assert len(rows) == 4 and re.fullmatch(r"案件列表_\d{8}\.xlsx", exp.filename)
     title = ws["A1"].value
     assert title.startswith("案件列表（筛选条件：乡镇（街道）：") and town.name in title and "导出时间：" in title
-    assert [c.value for c in ws[2]] == [c.header for c in lists.CASES.columns]
+    assert [c.value for c in ws[2]] == [c.header for c in lists.CASES.file_columns]
     assert all("13811112222" in r["当事人及电话"] for r in rows)
     assert_text_cell(ws, "当事人及电话")
     received = ws.cell(row=3, column=2)
@@ -300,3 +300,18 @@ def test_times_are_date_cells_in_beijing_time(engine, who, setup, column):
         assert isinstance(cell.value, dt.datetime), (column, cell.value)
         assert cell.number_format == "yyyy-mm-dd hh:mm"
         assert abs(cell.value - now) < dt.timedelta(days=3)  # the records' own times, made just now
+
+
+def test_online_waiting_time_is_a_number_of_hours_in_the_file(engine, who):
+    """On screen 已等待 reads "2 天 3 小时"; in the file it is a whole number of hours that sorts
+    and sums in Excel (it was that text before)."""
+    spec, flt, expected, _ = _online(engine, who)
+    with session_scope(engine) as s:
+        s.execute(update(OnlineRequest).values(requested_at=clock.now() - dt.timedelta(hours=51, minutes=10)))
+    _, ws, rows = export(engine, who("taskforce"), spec, flt)
+    header = [h.value for h in ws[2]]
+    assert "已等待" not in header and "已等待（小时）" in header
+    cells = [r[header.index("已等待（小时）")] for r in ws.iter_rows(min_row=3)]
+    assert len(cells) == expected and {c.value for c in cells} == {51}
+    assert all(c.number_format == "#,##0" for c in cells)
+    assert "已等待" in [c.header for c in spec.screen_columns]

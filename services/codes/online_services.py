@@ -298,6 +298,7 @@ def queue(session: Session, status: str | None = None, kind: str | None = None, 
             "id": req.id, "number": req.number, "case_number": case_number, "kind": KINDS.get(req.kind, req.kind),
             "kind_code": req.kind, "status": req.status, "status_name": STATUSES.get(req.status, req.status),
             "age": f"{int(hours // 24)} 天 {int(hours % 24)} 小时" if hours >= 24 else f"{int(hours)} 小时",
+            "age_hours": int(hours),  # the export's number (the words above are for the screen)
             "requested_at": clock.fmt(req.requested_at), "sla_due": clock.fmt(req.sla_due_at),
             "overdue": req.status == "requested" and now > req.sla_due_at,
             "scheduled_at": clock.fmt(req.scheduled_at),
