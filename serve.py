@@ -9,6 +9,7 @@ connections; under `streamlit run` every keep-alive request to a plain route sta
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
@@ -53,6 +54,7 @@ uvicorn.config.ProxyHeadersMiddleware = _proxy_headers
 from web.routes import routes  # noqa: E402
 
 # Security headers on every response, and page loads without a live session sent to /login.
+# PORTAL_REPLICA names this process in an X-Replica header (several replicas behind nginx: deploy/).
 _PAGE_PATHS = {""} | {"/" + p.url_path for p in PAGES}
 app = PortalMiddleware(st.App(str(Path(__file__).with_name("app.py")), routes=routes()),
-                       _PAGE_PATHS, is_alive, COOKIE)
+                       _PAGE_PATHS, is_alive, COOKIE, os.environ.get("PORTAL_REPLICA"))

@@ -18,11 +18,12 @@ command -v pdftotext >/dev/null || missing+=(poppler-utils)
 # LibreOffice Writer lays out the Word files in one test; pg_dump/pg_restore for the restore drill
 command -v soffice >/dev/null || missing+=(libreoffice-writer-nogui)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
+# two replicas behind nginx (tests/test_browser_failover.py); Debian puts it in /usr/sbin
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "==> 安装 ${missing[*]}（浏览器测试与文档测试需要）"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}") >/dev/null
+    bash scripts/apt-install.sh "${missing[@]}"
   else
     echo "提示：缺少 ${missing[*]}，浏览器/文档测试可能被跳过或变慢（sudo apt-get install ${missing[*]}）。" >&2
   fi

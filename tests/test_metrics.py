@@ -303,8 +303,9 @@ def test_periods_split_into_whole_months_and_edge_days():
 
 
 def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, engine):
-    """On a new installation (no rollup yet) two dashboards open at the same moment: both refresh
-    (serialised by an advisory lock on PostgreSQL, the writer lock on SQLite) and both show July."""
+    """On a new installation (no rollup yet) two dashboards open at the same moment: one rebuilds the
+    rollup, the other waits for it (an advisory lock on PostgreSQL, the writer lock on SQLite) and
+    does not rebuild it again; both show July."""
     import threading
     from db.engine import session_scope
     with session_scope(engine) as s:
@@ -312,13 +313,13 @@ def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, 
         for day in range(1, 6):
             make_case(s, a, L(2023, 7, day, 10), category_id=cats[0])
     forget_settings(db_url)
-    barrier, results, errors = threading.Barrier(2), [], []
+    barrier, results, refreshed, errors = threading.Barrier(2), [], [], []
 
     def leader():
         try:
             barrier.wait(10)
             with session_scope(engine) as s:
-                dashboard.ensure_fresh(s)
+                refreshed.append(dashboard.ensure_fresh(s))
                 results.append(dashboard.totals(s, JULY)["received"])
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
@@ -329,5 +330,6 @@ def test_two_leaders_opening_the_dashboard_at_once_both_get_the_figures(db_url, 
     for t in threads:
         t.join(60)
     assert errors == [] and results == [5, 5]
+    assert sorted(refreshed) == [False, True]
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Setting).where(Setting.key == dashboard.ROLLUP_STATE_KEY)) == 1

@@ -313,15 +313,22 @@ def _day_ranges(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return [(a, b) for a, b in out]
 
 
+ROLLUP_LOCK = 2023120806  # PostgreSQL advisory lock: one rollup rebuild at a time, across replicas
+
+
+def _lock_rollup(session: Session) -> None:
+    """Wait for any other transaction rebuilding the rollup, then hold the right until this one ends.
+    PostgreSQL: a transaction-level advisory lock; SQLite's writer lock (BEGIN IMMEDIATE) already
+    orders every writing transaction."""
+    if _dialect(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+
+
 def refresh_rollup(session: Session, days: set[dt.date] | None = None) -> int:
     """Rebuild the rollup rows of the given local days (all days when None). Returns rows written.
-
-    Serialised: PostgreSQL takes a transaction-level advisory lock; SQLite's writer lock
-    (BEGIN IMMEDIATE) already orders concurrent refreshes.
-    """
+    Serialised by `_lock_rollup`."""
     dialect = _dialect(session)
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(2023120806)"))
+    _lock_rollup(session)
     if days is not None and not days:
         return 0
     if days is None:
@@ -439,17 +446,27 @@ def refresh_dirty(session: Session, overlap_minutes: int = 10) -> int:
 
 
 def ensure_fresh(session: Session, max_age_seconds: int = 60) -> bool:
-    """Refresh the rollup when the last refresh is older than max_age_seconds. True if refreshed."""
-    state = settings.get(session, ROLLUP_STATE_KEY) or {}
-    at = state.get("refreshed_at")
-    if at and _rollup_lost(session):  # tables emptied behind the watermark's back (restore, wipe)
-        state = {}
-        settings.put(session, ROLLUP_STATE_KEY, state)
-        at = None
-    if at and (clock.now() - dt.datetime.fromisoformat(at)).total_seconds() < max_age_seconds:
+    """Refresh the rollup when the last refresh is older than max_age_seconds. True if refreshed.
+
+    Several replicas (or threads) asking at the same moment rebuild it once: whoever finds it stale
+    takes the rollup lock and looks again; one that waited behind another's rebuild finds it fresh
+    (READ COMMITTED: the statement after the lock sees the rebuild's commit) and only reads."""
+    if _fresh(session, max_age_seconds):
+        return False
+    _lock_rollup(session)
+    if _fresh(session, max_age_seconds):
         return False
     refresh_dirty(session)
     return True
+
+
+def _fresh(session: Session, max_age_seconds: int) -> bool:
+    state = settings.get(session, ROLLUP_STATE_KEY) or {}
+    at = state.get("refreshed_at")
+    if at and _rollup_lost(session):  # tables emptied behind the watermark's back (restore, wipe)
+        settings.put(session, ROLLUP_STATE_KEY, {})
+        return False
+    return bool(at) and (clock.now() - dt.datetime.fromisoformat(at)).total_seconds() < max_age_seconds
 
 
 def _rollup_lost(session: Session) -> bool:
