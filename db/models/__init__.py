@@ -13,6 +13,7 @@ from db.models.org import (  # noqa: F401
 from db.models.accounts import AuditEvent, Setting, User, UserSession  # noqa: F401
 from db.models.cases import Case, CaseEvent, Counter, Dispatch, DutyShift, FollowUp, Party  # noqa: F401
 from db.models.checkin import CheckinLink  # noqa: F401
+from db.models.api import ApiCall, ApiKey  # noqa: F401
 from db.models.agreements import AgreementTerm, JudicialConfirmation, MediationSession  # noqa: F401
 from db.models.codes import DisputeCode, OnlineRequest, VideoLink  # noqa: F401
 from db.models.roster import Department, Rotation  # noqa: F401
