@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from db.models import AuditEvent
 from services import clock
 from services.cases import ladder
-from services.roles import ROLES, Actor, require
+from services.roles import Actor, require, role_name
 
 ACTION_LABELS: dict[str, str] = {
     # accounts and sessions
@@ -55,6 +55,8 @@ ACTION_LABELS: dict[str, str] = {
     "category.activate": "启用纠纷类别", "category.deactivate": "停用纠纷类别", "category.delete": "删除纠纷类别", "category.reorder": "调整类别顺序",
     "org.load": "导入组织机构", "demo.load": "加载演示数据", "demo.reset": "重置演示数据",
     "audit.export": "导出操作日志",
+    # the 110 / 12345 platforms' intake API (services.api_keys, services.cases.calls)
+    "api.key_create": "新建接口密钥", "api.key_revoke": "作废接口密钥", "api.link": "平台警情关联已有案件",
     "online.accept": "受理线上服务", "online.schedule": "安排线上服务", "online.done": "办结线上服务",
     "online.decline": "不予受理线上服务",
 }
@@ -65,7 +67,7 @@ ENTITY_LABELS: dict[str, str] = {
     "police_call_total": "警情总数", "setting": "设置", "dispute_category": "纠纷类别", "department": "部门",
     "rotation": "轮驻", "duty_shift": "值班", "online_request": "线上服务申请", "video_link": "视频连线",
     "township": "乡镇", "org": "组织机构", "demo": "演示数据", "export": "导出", "audit_event": "操作日志",
-    "dispute_code": "解纷码",
+    "dispute_code": "解纷码", "api_key": "接口密钥",
 }
 
 
@@ -116,7 +118,7 @@ def action_label(action: str) -> str:
 
 
 def role_label(role: str) -> str:
-    return ROLES.get(role, role) if role else ""
+    return role_name(role) if role else ""
 
 
 def object_text(event: AuditEvent) -> str:
@@ -169,7 +171,7 @@ PERMISSION_LABELS: dict[str, str] = {
     "case.view_personal": "查看当事人信息", "roster.manage": "名册管理", "duty.manage": "值班管理",
     "roster.view_phone": "查看母舅电话", "code.manage": "解纷码管理", "online.handle": "办理线上服务",
     "video.log": "视频连线登记", "taskforce.issue": "专班文书", "assessment.manage": "考核管理",
-    "assessment.weights": "考核权重", "audit.read": "查看操作日志",
+    "assessment.weights": "考核权重", "audit.read": "查看操作日志", "api.keys": "接口密钥管理",
 }
 
 

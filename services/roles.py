@@ -11,6 +11,9 @@ LEADER = "leader"
 TASKFORCE = "taskforce"
 MEDIATOR = "mediator"
 TRAINER = "trainer"
+# The 110 and 12345 platforms posting calls through /api/v1 (web/api.py). No account has this
+# role and it is not in ROLES (so 用户管理 never offers it); it may only register cases.
+PLATFORM = "platform"
 
 ROLES: dict[str, str] = {
     ADMIN: "管理员",
@@ -26,8 +29,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({ADMIN}),
     "org.manage": frozenset({ADMIN}),
     "settings.manage": frozenset({ADMIN}),
+    "api.keys": frozenset({ADMIN}),  # 系统设置 → 对接平台: create and revoke the platforms' API keys
     "demo.reset": frozenset({ADMIN, TRAINER}),
-    "case.register": frozenset({STAFF, MEDIATOR}),
+    "case.register": frozenset({STAFF, MEDIATOR, PLATFORM}),
     "case.dispatch": frozenset({STAFF, MEDIATOR}),
     "case.route_override": frozenset({STAFF}),
     "case.mediate": frozenset({STAFF, MEDIATOR, TASKFORCE}),
@@ -49,6 +53,8 @@ ACTIONS: dict[str, frozenset[str]] = {
 }
 
 READ_ONLY_ROLES = frozenset({LEADER, TRAINER})
+# roles of actors that are not accounts, with the name the audit log and the case timeline show
+SYSTEM_ROLES: dict[str, str] = {PLATFORM: "对接平台"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,11 @@ def require(actor: Actor, action: str) -> None:
             exc = PermissionDenied("您的角色无权进行此操作。")
         exc.action = action
         raise exc
+
+
+def role_name(role: str) -> str:
+    """The Chinese name of a role, the platforms' included (对接平台)."""
+    return ROLES.get(role) or SYSTEM_ROLES.get(role, role)
 
 
 def person_name(actor: Actor) -> str:

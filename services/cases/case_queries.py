@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from db.models import (Case, CaseEvent, Dispatch, DisputeCategory, FollowUp, Grid, MediationRoom, Mediator, Party,
                        PoliceStation, Township, User, Village)
 from db.models.org import MEDIATOR_KINDS
-from services import clock, refdata
+from services import api_keys, clock, refdata
 from services.cases import agreements, case_state
 from services.cases import intake
 from services.cases import ladder
 from services.cases import workflow
 from services.errors import NotFound, PermissionDenied
-from services.roles import MEDIATOR, ROLES, Actor, may
+from services.roles import MEDIATOR, PLATFORM, Actor, may, role_name
 from services.validation import (mask_address, mask_id, mask_name, mask_phone, normalise_mobile,
                                  party_replacements, redact_text)
 
@@ -346,7 +346,7 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
             "note": text(d.note)})
     events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)))
     names = _user_names(session, events)
-    timeline = [{"at": e.at, "who": person_name(names, e.user_id, e.username), "role": ROLES.get(e.role, e.role),
+    timeline = [{"at": e.at, "who": person_name(names, e.user_id, e.username), "role": role_name(e.role),
                  "action": e.action, "action_name": _event_name(e),
                  "from": ladder.level_name(c.mode, e.from_level) if e.from_level in ladder.LEVELS else "",
                  "to": ladder.level_name(c.mode, e.to_level) if e.to_level in ladder.LEVELS else "",
@@ -388,7 +388,8 @@ def case_view(session: Session, actor: Actor, case_id: int) -> dict:
         "court_name": c.court_name, "follow_up_due_at": c.follow_up_due_at, "followed_up_at": c.followed_up_at,
         "satisfaction": workflow.SATISFACTION.get(c.satisfaction, "") if c.satisfaction else "",
         "closed_at": c.closed_at, "reopen_count": c.reopen_count,
-        "created_by": _name_of_user(session, c.created_by_id), "created_at": c.created_at,
+        "created_by": _name_of_user(session, c.created_by_id) or _platform_registrar(timeline),
+        "created_at": c.created_at,
         "parties": parties, "personal_visible": personal, "dispatches": dispatches,
         "late_arrivals": sum(1 for d in dispatches if d["late"]), "timeline": timeline, "follow_ups": follow_ups,
         "overdue": kinds, "overdue_names": [OVERDUE_KINDS[k] for k in kinds],
@@ -461,6 +462,8 @@ def person_name(names: dict, user_id: int | None, username: str) -> str:
         return names[user_id]
     if user_id is None and username in names:
         return names[username]
+    if user_id is None and (platform := api_keys.platform_name(username)):
+        return platform  # a call posted by the 110 / 12345 platform (web/api.py)
     return "系统" if not username or username == "system" else "已删除的用户"
 
 
@@ -481,6 +484,12 @@ def _handler(session: Session, c: Case, people: dict, dispatches: list) -> str:
     elif c.level == "township":
         body = _name(session, Township, c.township_id) + body.removeprefix("乡镇")
     return f"{body}（待指派调解人）" if ladder.STATUSES[c.status][1] == ladder.OPEN else body
+
+
+def _platform_registrar(timeline: list[dict]) -> str:
+    """"110 接警平台" when a platform registered the case through the API (no account did)."""
+    first = next((t for t in timeline if t["action"] == "register"), None)
+    return first["who"] if first is not None and first["role"] == role_name(PLATFORM) else ""
 
 
 def _name_of_user(session: Session, user_id: int | None) -> str:
