@@ -16,7 +16,8 @@ from services.cases import ladder
 from services.errors import DomainError, NotFound, ValidationError
 from services.roles import Actor, require
 
-NUMBERS = ("arrival_minutes", "follow_up_days")  # the settings that are one number each
+NUMBERS = ("arrival_minutes", "follow_up_days")  # the settings that are one number each (tab 时限与服务时间)
+API_NUMBERS = ("api_rate_limit",)  # one-number settings of tab 对接平台 (services.api_keys)
 NAME_MAX = 30
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
 
@@ -26,7 +27,7 @@ def current(session: Session) -> dict:
     """The values the settings page shows (defaults filled in)."""
     return {
         "level_time_limits": {**settings.DEFAULTS["level_time_limits"], **settings.get(session, "level_time_limits")},
-        **{key: int(settings.get(session, key)) for key in NUMBERS},
+        **{key: int(settings.get(session, key)) for key in NUMBERS + API_NUMBERS},
         "station_room_hours": dict(settings.get(session, "station_room_hours")),
     }
 
@@ -62,10 +63,10 @@ def update_level_time_limits(session: Session, actor: Actor, limits: dict) -> di
 
 
 def update_number(session: Session, actor: Actor, key: str, value) -> int:
-    """A one-number setting (arrival_minutes, follow_up_days), checked against its spec; the
-    refusal names the range and the unit and is shown beside the field named like the key."""
+    """A one-number setting (arrival_minutes, follow_up_days, api_rate_limit), checked against its
+    spec; the refusal names the range and the unit and is shown beside the field named like the key."""
     require(actor, "settings.manage")
-    if key not in NUMBERS:
+    if key not in NUMBERS + API_NUMBERS:
         raise DomainError("未知的设置项。")
     spec = settings.SPECS[key]
     number = spec.whole(value)

@@ -94,6 +94,9 @@ SPECS: dict[str, Spec] = {s.key: s for s in (
          help="超过此时间没有任何操作的登录自动失效，须重新登录。"),
     Spec("session_max_hours", "会话最长有效期", "小时", 1, 24, 12,
          help="自登录起满此时间，无论是否在操作，登录都会失效。"),
+    # the 110 / 12345 intake API (services/api_keys.py; edited on 系统设置 → 对接平台)
+    Spec("api_rate_limit", "接口调用频率上限", "次/分钟", 1, 1000, 60,
+         help="每个对接平台密钥每分钟最多可调用接口的次数（提交与查询合计），超过后答复 429，下一分钟恢复。"),
 )}
 
 DEFAULTS: dict[str, object] = {"demo_loaded": False, **{k: spec.default for k, spec in SPECS.items()}}
