@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from web import auth, checkin, public
+from web import api, auth, checkin, public
 
 log = logging.getLogger("mujiu.ready")
 
@@ -39,4 +39,4 @@ async def readyz(_request):
 
 def routes() -> list[Route]:
     return [Route("/healthz", healthz), Route("/readyz", readyz), *auth.routes(), *public.routes(),
-            *checkin.routes()]
+            *checkin.routes(), *api.routes()]
