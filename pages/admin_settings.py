@@ -1,8 +1,9 @@
-"""系统设置 (admin): ladder time limits, arrival clock, follow-up days, station-room hours, categories."""
+"""系统设置 (admin): ladder time limits, arrival clock, follow-up days, station-room hours, categories,
+the 110 / 12345 platforms' API keys."""
 import pandas as pd
 import streamlit as st
 
-from components import public_access
+from components import api_panel, public_access
 from components.context import db, field_error, guard, plain, run_action
 from components.tables import dataframe
 from services import admin_config, settings
@@ -35,7 +36,7 @@ shown = ("arrival_minutes", "follow_up_days", "station_room_hours")
 for col, key in zip(st.columns(len(shown)), shown):
     col.metric(SPECS[key].label, SPECS[key].phrase(cfg[key]), help=SPECS[key].help)
 
-tab_time, tab_cat = st.tabs(["时限与服务时间", "纠纷类别"])
+tab_time, tab_cat, tab_api = st.tabs(["时限与服务时间", "纠纷类别", "对接平台"])
 with tab_time:
     st.caption("修改只影响此后进入该环节的案件；已在办案件的到期时间不变。所有修改记入操作日志。")
     spec = SPECS["level_time_limits"]
@@ -110,5 +111,8 @@ with tab_cat:
         if b4.button("删除", key="cat_delete", width="stretch", disabled=chosen["cases"] > 0,
                      help="已有案件使用的类别不能删除，可以停用"):
             _act(admin_config.delete_category, cid, done="类别已删除。")
+
+with tab_api:
+    api_panel.render(me)
 
 public_access.render()
