@@ -71,6 +71,10 @@ def cmd_print_logins(_args) -> None:
     print(f"  {'用户名':<10}{'密码':<10}{'角色':<12}可见内容")
     for user, pw, role, what in demo.account_table():
         print(f"  {user:<12}{pw:<12}{role:<14}{what}")
+    from services.demo import api
+    print("\n演示接口密钥（仅演示模式可用，用法见 docs/api.md）:")
+    for platform, token in api.token_table():
+        print(f"  {platform:<12}{token}")
     print()
 
 

@@ -38,14 +38,15 @@ DemoStep = Callable[[Session, random.Random], None]
 def _steps() -> list[DemoStep]:
     """In order: the cases first (every later step reads them); the assessment's rollups after
     every step that writes cases."""
-    from services.demo import assessment, baseline, cases, codes, roster, taskforce
+    from services.demo import api, assessment, baseline, cases, codes, roster, taskforce
     return [
         cases.load,        # ~5,000 cases Jul-Dec 2023 shaped like the article, plus live open ones
         roster.load,       # duty calendar, departments and rotations
         codes.load,        # a 解纷码 for every case, online requests, video links
         assessment.load,   # 110 totals, monthly rankings, awards, dashboard rollups
         taskforce.load,    # risk notices, supervision orders, meetings, bulletins
-        baseline.load,     # Jan-Jun 2023 before the scheme (police alone); last, so no other step's data moves
+        baseline.load,     # Jan-Jun 2023 before the scheme (police alone), so no earlier step's data moves
+        api.load,          # the platforms' demo API keys and today's calls posted through the API; appended last
     ]
 
 
