@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from db.engine import session_scope
 from db.models import AuditEvent, Case, DisputeCategory, Mediator, MediationRoom, Township, User
-from services import admin_config, audit, auth, clock, personal_data, sessions, settings
+from services import admin_config, api_keys, audit, auth, clock, personal_data, sessions, settings
 from services.metrics import assessment
 from services.taskforce import bulletins
 from services.cases import intake
@@ -35,7 +35,8 @@ ROLE_NAMES = tuple(ROLES.values())
 
 SERVICES = Path(__file__).resolve().parent.parent / "services"
 # functions that check a role but only read (they write nothing, so they leave no event)
-READERS = {"auth.list_users", "sessions.active_sessions", "audit.page", "audit.people", "roles.require"}
+READERS = {"auth.list_users", "sessions.active_sessions", "audit.page", "audit.people", "roles.require",
+           "api_keys.list_keys"}
 # writers walked elsewhere, with the reason
 ELSEWHERE = {
     "demo.reset_demo": "wipes the whole database, trail included (demo mode only): tests/test_org_and_demo.py",
@@ -146,6 +147,13 @@ def test_every_writing_service_leaves_exactly_one_event(keep_org, engine):
     w.ok(assessment.set_weights, admin, dict(assessment.DEFAULT_WEIGHTS), expect="setting.change")
     w.ok(assessment.set_police_minutes, admin, 30, 20, expect="setting.change")
     w.ok(settings.put, "public_base_url", "https://jiefen.example.gov.cn", admin, expect="setting.change")
+    w.ok(admin_config.update_number, admin, "api_rate_limit", 30, expect="setting.change")
+    # the platforms' API keys (the calls themselves register cases: tests/test_intake_api.py)
+    key, _token = w.ok(api_keys.create_key, admin, "110", "走访指挥中心", expect="api.key_create")
+    w.ok(api_keys.revoke_key, admin, key.id, expect="api.key_revoke")
+    w.fails(api_keys.revoke_key, admin, key.id)  # already revoked
+    w.fails(api_keys.create_key, admin, "110", "")
+    w.fails(api_keys.create_key, leader, "110", "领导密钥", exc=PermissionDenied)
 
     # the case loop
     with session_scope(engine) as s:
