@@ -13,6 +13,7 @@ from components.tables import dataframe
 from services import admin_config, api_keys, settings
 
 NEW_TOKEN = "api_new_token"  # (platform, name, token) for exactly one run after creation
+GEN = "api_key_gen"  # bumped after a key is made: the create form starts empty again
 
 
 def _act(fn, *args, done: str, keep=None) -> None:
@@ -33,6 +34,7 @@ def _act(fn, *args, done: str, keep=None) -> None:
 def _keep_token(made) -> None:
     key, token = made
     st.session_state[NEW_TOKEN] = (api_keys.PLATFORMS[key.source], key.name, token)
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
 
 
 def render(me) -> None:
@@ -59,16 +61,17 @@ def render(me) -> None:
     else:
         st.info("尚未创建接口密钥。")
 
+    gen = st.session_state.get(GEN, 0)
     with st.form("api_key_create_form", enter_to_submit=False):
         st.markdown("**新建密钥**")
         c1, c2 = st.columns(2)
         with c1:
             source = st.selectbox("对接平台", list(api_keys.PLATFORMS), format_func=api_keys.PLATFORMS.get,
-                                  index=None, key="api_key_source", placeholder="请选择平台")
+                                  index=None, key=f"api_key_source_g{gen}", placeholder="请选择平台")
             field_error("source")
         with c2:
             name = st.text_input(f"密钥名称（{api_keys.NAME_MIN}–{api_keys.NAME_MAX} 字，如“市公安局 110 指挥中心”）",
-                                 key="api_key_name")
+                                 key=f"api_key_name_g{gen}")
             field_error("name")
         if st.form_submit_button("生成密钥", type="primary"):
             _act(api_keys.create_key, source or "", name, done="密钥已创建。", keep=_keep_token)

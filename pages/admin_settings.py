@@ -36,7 +36,9 @@ shown = ("arrival_minutes", "follow_up_days", "station_room_hours")
 for col, key in zip(st.columns(len(shown)), shown):
     col.metric(SPECS[key].label, SPECS[key].phrase(cfg[key]), help=SPECS[key].help)
 
-tab_time, tab_cat, tab_api = st.tabs(["时限与服务时间", "纠纷类别", "对接平台"])
+# The tabs keep their state (key): after an action's rerun the page is still on the tab acted on,
+# where a new key's one-time token and the errors beside their fields are drawn.
+tab_time, tab_cat, tab_api = st.tabs(["时限与服务时间", "纠纷类别", "对接平台"], key="settings_tab", on_change="rerun")
 with tab_time:
     st.caption("修改只影响此后进入该环节的案件；已在办案件的到期时间不变。所有修改记入操作日志。")
     spec = SPECS["level_time_limits"]

@@ -539,8 +539,8 @@ def test_admin_creates_a_key_sees_it_once_and_revokes_it(ui_url, keep_ui_setting
     at = _open_settings(ui_url)
     assert not at.exception, at.exception
     assert "尚未创建接口密钥。" in texts(at)
-    by_key(at.selectbox, "api_key_source").set_value("12345")
-    by_key(at.text_input, "api_key_name").input("市 12345 热线中心")
+    by_key(at.selectbox, "api_key_source_g0").set_value("12345")
+    by_key(at.text_input, "api_key_name_g0").input("市 12345 热线中心")
     _button(at, "生成密钥").click().run()
     assert not at.exception, at.exception
     shown = [c.value for c in at.code]
@@ -553,6 +553,7 @@ def test_admin_creates_a_key_sees_it_once_and_revokes_it(ui_url, keep_ui_setting
     with session_scope(get_engine(ui_url)) as s:
         made = api_keys.authenticate(s, token)
         assert made.source == "12345"
+    assert by_key(at.text_input, "api_key_name_g1").value == ""  # the form starts empty: no second key by mistake
     at.run()  # any later run: the token is gone for good
     assert not at.code
 

@@ -251,8 +251,10 @@ def accept(session: Session, key: api_keys.KeyInfo, payload: dict) -> Accepted:
             return Accepted(view(*found), created=False)
     data, more = parse(session, source if not errors.get("source") else key.source, external_id, payload)
     errors = {**more, **errors}
-    if errors:
-        raise ValidationError(errors)
+    if errors:  # in the order the document lists the fields; unknown ones last
+        order = list(FIELDS)
+        raise ValidationError(dict(sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in FIELDS
+                                          else len(order))))
     actor = key.actor
     call = ApiCall(source=source, external_id=external_id, key_id=key.id, received_at=clock.now(), new_case=True)
     try:

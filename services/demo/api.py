@@ -23,8 +23,8 @@ from services.cases import calls
 from services.demo import cases as demo_cases
 
 DEMO_KEYS = {  # source -> (token, name)
-    "110": ("mj_110_demo-110-key-only-valid-in-demo-mode", "市公安局 110 指挥中心（演示）"),
-    "12345": ("mj_12345_demo-12345-key-only-valid-in-demo-mode", "市 12345 热线中心（演示）"),
+    "110": ("mj_110_demo-110-key-only-valid-in-demo-mode", "市公安局 110 指挥中心"),
+    "12345": ("mj_12345_demo-12345-key-only-valid-in-demo-mode", "市 12345 热线中心"),
 }
 # (source, minutes before now, category, description, place given as "code" or "address")
 CALLS = [
