@@ -11,6 +11,7 @@ import streamlit as st
 from components.context import db, field_error, plain, run_action
 from components.tables import dataframe
 from services import admin_config, api_keys, settings
+from services.codes import dispute_codes
 
 NEW_TOKEN = "api_new_token"  # (platform, name, token) for exactly one run after creation
 GEN = "api_key_gen"  # bumped after a key is made: the create form starts empty again
@@ -41,9 +42,10 @@ def render(me) -> None:
     with db() as s:
         keys = api_keys.list_keys(s, me)
         limit = int(settings.get(s, api_keys.RATE_KEY))
-    st.caption("110 接警平台、12345 热线平台通过接口推送警情并查询办理进度（接口说明见 docs/api.md，"
-               "文档地址 /api/v1/openapi.json）。每个平台使用自己的接口密钥；密钥只在创建时显示一次，"
-               "系统只保存其摘要。新建、作废密钥均记入操作日志。")
+        base = dispute_codes.base_url(s)
+    st.caption(plain(f"110 接警平台、12345 热线平台通过接口推送警情并查询办理进度，接口文档（交给对方平台）："
+                     f"{base}/api/v1/openapi.json 。每个平台使用自己的接口密钥；密钥只在创建时显示一次，"
+                     "系统只保存其摘要。新建、作废密钥均记入操作日志。"))
 
     created = st.session_state.pop(NEW_TOKEN, None)
     if created:

@@ -23,6 +23,7 @@ ALLOWED = {"PDF", "DOCX", "Excel", "Word", "QR", "MB", "JSON", "xlsx", "XLSX", "
            "PUBLIC", "BASE", "URL"}
 WORD = re.compile(r"[A-Za-z]+")
 CODE = re.compile(r"\b[A-Z]{1,6}(?:-\d{4})?-?\d{2,6}\b")  # case numbers (FC-2026-000123), unit codes (M0001, T01)
+API_KEY = re.compile(r"\bmj_(?:110|12345)_[\w-]*…?")  # an API key's prefix on 系统设置 → 对接平台 (an identifier)
 URL = re.compile(r"https?://\S+")
 MISSING = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT)(?![A-Za-z])")
 
@@ -60,7 +61,7 @@ METRICS = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"
 
 
 def english_words(text: str) -> list[str]:
-    text = URL.sub(" ", CODE.sub(" ", text))
+    text = URL.sub(" ", CODE.sub(" ", API_KEY.sub(" ", text)))
     return sorted({w for w in WORD.findall(text) if w not in ALLOWED})
 
 
