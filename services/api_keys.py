@@ -102,7 +102,7 @@ def create_key(session: Session, actor: Actor, source: str, name: str) -> tuple[
     """A new key for a platform. Returns the key and its token: the only time the token exists in
     the clear (the admin copies it to the platform; the page shows it once)."""
     require(actor, "api.keys")
-    token = new_token(source if source in PLATFORMS else "110")
+    token = new_token(source) if source in PLATFORMS else ""  # an unknown platform is refused by _add
     return _add(session, actor, source, name, token, is_demo=False), token
 
 

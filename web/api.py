@@ -118,9 +118,9 @@ async def authorise(request: Request) -> api_keys.KeyInfo | Response:
 
 async def read_json(request: Request) -> dict | Response:
     """The body as a JSON object, or the answer refusing it (415, 413, 400)."""
-    ctype, _, params = request.headers.get("content-type", "").partition(";")
-    charset = params.strip().lower().removeprefix("charset=").strip('"') if "charset=" in params.lower() else "utf-8"
-    if ctype.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+    ctype, *params = [p.strip().lower() for p in request.headers.get("content-type", "").split(";")]
+    charset = next((p.removeprefix("charset=").strip('"') for p in params if p.startswith("charset=")), "utf-8")
+    if ctype != "application/json" or charset not in ("utf-8", "utf8"):
         return error(415, MESSAGES["content_type"])
     try:
         declared = int(request.headers.get("content-length", "0") or 0)
