@@ -406,6 +406,7 @@ class LevelResult:
     wall: float = 0.0
     load: dict = field(default_factory=dict)
     cpu: dict = field(default_factory=dict)
+    memory: tuple[float, float] | None = None
     public: dict | None = None
 
 
@@ -456,6 +457,18 @@ async def sample_load(stop: asyncio.Event, samples: list[float], every: float = 
             pass
 
 
+def memory_mb(pid: int | None) -> tuple[float, float] | None:
+    """(resident now, peak resident) of a process in MB, from /proc."""
+    if pid is None:
+        return None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kb = {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) for k in ("VmRSS", "VmHWM")}
+    return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
+
+
 def cpu_seconds(pid: int | None) -> float | None:
     """utime + stime of a process (all its threads), from /proc."""
     if pid is None:
@@ -489,7 +502,7 @@ async def level(n: int, base: str, terms: list[str], tokens: Path | None, args, 
     cpu0 = (cpu_seconds(server_pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter())
     wrk = None
     if tokens is not None and args.public_rate > 0:
-        wrk = asyncio.create_task(asyncio.to_thread(run_wrk, base, tokens, args.public_rate,
+        wrk = asyncio.create_task(asyncio.to_thread(run_wrk, args.public_url or base, tokens, args.public_rate,
                                                     args.public_connections, args.duration))
     start = time.perf_counter()
     deadline = start + args.duration
@@ -503,6 +516,7 @@ async def level(n: int, base: str, terms: list[str], tokens: Path | None, args, 
     wall = t1 - cpu0[2]
     res.load.update(after=os.getloadavg(), mean=statistics.fmean(samples) if samples else float("nan"),
                     max=max(samples) if samples else float("nan"))
+    res.memory = memory_mb(server_pid)
     res.cpu = {"portal": (server1 - cpu0[0]) / wall if server1 is not None and cpu0[0] is not None else None,
                "driver": (self1.ru_utime + self1.ru_stime - cpu0[1].ru_utime - cpu0[1].ru_stime) / wall,
                "wrk": res.public["cpu"] / res.public["seconds"] if res.public else None}
@@ -607,7 +621,8 @@ def report(res: LevelResult, args) -> dict:
     cpu = res.cpu
     parts = [f"portal {cpu['portal']:.2f}" if cpu.get("portal") is not None else "portal ? (not started here)",
              f"driver {cpu['driver']:.2f}"] + ([f"wrk {cpu['wrk']:.2f}"] if cpu.get("wrk") is not None else [])
-    print("CPU used, in cores: " + ", ".join(parts))
+    print("CPU used, in cores: " + ", ".join(parts)
+          + (f"; portal memory {res.memory[0]:.0f} MB resident, {res.memory[1]:.0f} MB at most" if res.memory else ""))
     if res.logins or res.login_errors:
         print(f"login (POST /login, argon2id; no target): {len(res.logins)} logins, p50 {pct(res.logins, 50):.0f} ms, "
               f"p95 {pct(res.logins, 95):.0f} ms, max {max(res.logins, default=float('nan')):.0f} ms"
@@ -815,7 +830,7 @@ async def run_levels(base: str, terms: list[str], tokens: Path | None, args, ser
                 raise SystemExit(f"warm-up: {name}: {problem}; the portal is not answering as expected")
     await s.close()
     if tokens is not None and args.public_rate > 0:  # the public page's first requests (connections, plans)
-        await asyncio.to_thread(run_wrk, base, tokens, args.public_rate, args.public_connections, 3)
+        await asyncio.to_thread(run_wrk, args.public_url or base, tokens, args.public_rate, args.public_connections, 3)
     summary = []
     for n in args.sessions:
         res = await level(n, base, terms, tokens, args, server_pid)
@@ -835,6 +850,7 @@ def main() -> None:
     ap.add_argument("--database-url", help="an existing demo database you own (neither loaded nor dropped)")
     ap.add_argument("--public-rate", type=int, default=500, help="GET /c/<token> per second during each level (0: none)")
     ap.add_argument("--public-connections", type=int, default=100)
+    ap.add_argument("--public-url", help="send wrk's GET /c/<token> here instead of --url (e.g. a process of its own)")
     ap.add_argument("--login-concurrency", type=int, default=4, help="logins in flight at once before each level")
     ap.add_argument("--check", action="store_true", help="compare the driver with Chromium on an idle portal")
     ap.add_argument("--check-rounds", type=int, default=5)
