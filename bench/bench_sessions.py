@@ -5,15 +5,20 @@ fixed load. On PostgreSQL, as the demo's `staff`.
     .venv/bin/python bench/bench_sessions.py                       # 10, 25, 50 sessions, 60 s each
     .venv/bin/python bench/bench_sessions.py --sessions 50 --duration 120
     .venv/bin/python bench/bench_sessions.py --check               # the driver against Chromium, idle server
+    .venv/bin/python bench/bench_sessions.py --replicas 2 --public-process
+                                         # two portals (users spread, sticky) and one for the public page only
     .venv/bin/python bench/bench_sessions.py --url http://127.0.0.1:8080 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/<the replicas' database>
 
 1. Creates the PostgreSQL database `mujiu_bench_sessions_<pid>_<random>` on the server of
    TEST_PG_ADMIN_URL and loads the demo as bench/bench_clicks.py does (production password hashing),
    and drops it at the end, also after a failure. `--database-url` uses a demo database you own.
-2. Starts one portal (`uvicorn serve:app`, as the browser tests do), unless `--url` names a running
-   one (for example nginx in front of two replicas); then `--database-url` must be the database those
-   replicas use (the script reads the public page's tokens and search terms from it).
+2. Starts one portal (`uvicorn serve:app`, as the browser tests do; `--replicas N` starts N and
+   spreads the users over them, each user staying on one, as a sticky proxy does; `--public-process`
+   starts one more that only wrk talks to, as if a proxy sent /c/ to a process of its own), unless
+   `--url` names running ones (nginx in front of replicas, or several URLs, comma-separated); then
+   `--database-url` must be the database they use (the script reads the public page's tokens and
+   search terms from it) and `--server-pid` may name their pids for the CPU and memory figures.
 3. For each level of `--sessions`: every simulated user logs in through the /login form (GET the
    form, POST it, GET / with the cookie, as a browser does; timed apart, no target: argon2id at the
    production cost). Then, for `--duration` seconds, each user opens `/_stcore/stream` with the
@@ -406,7 +411,7 @@ class LevelResult:
     wall: float = 0.0
     load: dict = field(default_factory=dict)
     cpu: dict = field(default_factory=dict)
-    memory: tuple[float, float] | None = None
+    memory: list[tuple[float, float]] = field(default_factory=list)
     public: dict | None = None
 
 
@@ -480,44 +485,53 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def level(n: int, base: str, terms: list[str], tokens: Path | None, args, server_pid: int | None) -> LevelResult:
+def total(values: list) -> float | None:
+    return None if not values or None in values else sum(values)
+
+
+async def level(n: int, bases: list[str], terms: list[str], tokens: Path | None, args, pids: list[int]) -> LevelResult:
+    """n users; user i uses bases[i % len(bases)] for its login and its session (sticky, as a proxy
+    in front of replicas keeps a browser on one)."""
     res = LevelResult(n)
     # the logins first (argon2id at the production cost), a few at a time as people arrive at 8:30
     sem = asyncio.Semaphore(args.login_concurrency)
 
-    async def one_login():
+    async def one_login(i: int):
         async with sem:
             try:
-                cookie, ms = await asyncio.to_thread(login, base)
+                cookie, ms = await asyncio.to_thread(login, bases[i % len(bases)])
             except (RuntimeError, OSError) as exc:
                 res.login_errors[str(exc)[:60]] += 1
                 return None
             res.logins.append(ms)
-            return cookie
-    cookies = [c for c in await asyncio.gather(*(one_login() for _ in range(n))) if c]
+            return i, cookie
+    cookies = [c for c in await asyncio.gather(*(one_login(i) for i in range(n))) if c]
     res.load["before"] = os.getloadavg()
     samples: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_load(stop, samples))
-    cpu0 = (cpu_seconds(server_pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter())
+    public0 = cpu_seconds(args.public_pid)
+    cpu0 = (total([cpu_seconds(p) for p in pids]), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter())
     wrk = None
     if tokens is not None and args.public_rate > 0:
-        wrk = asyncio.create_task(asyncio.to_thread(run_wrk, args.public_url or base, tokens, args.public_rate,
+        wrk = asyncio.create_task(asyncio.to_thread(run_wrk, args.public_url or bases[0], tokens, args.public_rate,
                                                     args.public_connections, args.duration))
     start = time.perf_counter()
     deadline = start + args.duration
-    await asyncio.gather(*(user(i, base, c, terms, args, deadline, res) for i, c in enumerate(cookies)))
+    await asyncio.gather(*(user(i, bases[i % len(bases)], c, terms, args, deadline, res) for i, c in cookies))
     res.wall = time.perf_counter() - start
     if wrk is not None:
         res.public = await wrk
     stop.set()
     await sampler
-    server1, self1, t1 = cpu_seconds(server_pid), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    server1, self1, t1 = total([cpu_seconds(p) for p in pids]), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     wall = t1 - cpu0[2]
     res.load.update(after=os.getloadavg(), mean=statistics.fmean(samples) if samples else float("nan"),
                     max=max(samples) if samples else float("nan"))
-    res.memory = memory_mb(server_pid)
+    res.memory = [m for m in (memory_mb(p) for p in pids) if m]
+    public1 = cpu_seconds(args.public_pid)
     res.cpu = {"portal": (server1 - cpu0[0]) / wall if server1 is not None and cpu0[0] is not None else None,
+               "public process": (public1 - public0) / wall if public1 is not None and public0 is not None else None,
                "driver": (self1.ru_utime + self1.ru_stime - cpu0[1].ru_utime - cpu0[1].ru_stime) / wall,
                "wrk": res.public["cpu"] / res.public["seconds"] if res.public else None}
     return res
@@ -619,10 +633,12 @@ def report(res: LevelResult, args) -> dict:
     print(f"load average (1 min): before {load['before'][0]:.2f}, during mean {load['mean']:.2f} / max {load['max']:.2f}, "
           f"after {load['after'][0]:.2f}; cores: {os.cpu_count()}")
     cpu = res.cpu
-    parts = [f"portal {cpu['portal']:.2f}" if cpu.get("portal") is not None else "portal ? (not started here)",
-             f"driver {cpu['driver']:.2f}"] + ([f"wrk {cpu['wrk']:.2f}"] if cpu.get("wrk") is not None else [])
+    parts = [f"portal {cpu['portal']:.2f}" if cpu.get("portal") is not None else "portal ? (pid unknown)",
+             f"driver {cpu['driver']:.2f}"] + ([f"wrk {cpu['wrk']:.2f}"] if cpu.get("wrk") is not None else []) \
+        + ([f"public page's own process {cpu['public process']:.2f}"] if cpu.get("public process") is not None else [])
     print("CPU used, in cores: " + ", ".join(parts)
-          + (f"; portal memory {res.memory[0]:.0f} MB resident, {res.memory[1]:.0f} MB at most" if res.memory else ""))
+          + ("; portal memory " + ", ".join(f"{now:.0f} MB resident ({peak:.0f} MB at most)" for now, peak in res.memory)
+             if res.memory else ""))
     if res.logins or res.login_errors:
         print(f"login (POST /login, argon2id; no target): {len(res.logins)} logins, p50 {pct(res.logins, 50):.0f} ms, "
               f"p95 {pct(res.logins, 95):.0f} ms, max {max(res.logins, default=float('nan')):.0f} ms"
@@ -818,22 +834,24 @@ async def check(base: str, terms: list[str], rounds: int, timeout: float, server
 
 
 # ------------------------------------------------------------------ main
-async def run_levels(base: str, terms: list[str], tokens: Path | None, args, server_pid: int | None) -> list[dict]:
-    # warm-up, not measured: one user through every interaction and period (imports, caches, plans)
-    cookie, _ = await asyncio.to_thread(login, base)
-    s = Session(base, cookie, args.timeout)
-    await s.home()
-    for i, key in enumerate(PERIOD_KEYS[1:]):
-        for name in ROUND:
-            ms, problem = await s.step(name, terms[i], lambda _, key=key: key)
-            if problem:
-                raise SystemExit(f"warm-up: {name}: {problem}; the portal is not answering as expected")
-    await s.close()
+async def run_levels(bases: list[str], terms: list[str], tokens: Path | None, args, pids: list[int]) -> list[dict]:
+    # warm-up, not measured: on each portal, one user through every interaction and period
+    for base in bases:
+        cookie, _ = await asyncio.to_thread(login, base)
+        s = Session(base, cookie, args.timeout)
+        await s.home()
+        for i, key in enumerate(PERIOD_KEYS[1:]):
+            for name in ROUND:
+                ms, problem = await s.step(name, terms[i], lambda _, key=key: key)
+                if problem:
+                    raise SystemExit(f"warm-up at {base}: {name}: {problem}; the portal is not answering as expected")
+        await s.close()
     if tokens is not None and args.public_rate > 0:  # the public page's first requests (connections, plans)
-        await asyncio.to_thread(run_wrk, args.public_url or base, tokens, args.public_rate, args.public_connections, 3)
+        await asyncio.to_thread(run_wrk, args.public_url or bases[0], tokens, args.public_rate,
+                                args.public_connections, 3)
     summary = []
     for n in args.sessions:
-        res = await level(n, base, terms, tokens, args, server_pid)
+        res = await level(n, bases, terms, tokens, args, pids)
         summary.append(report(res, args))
         await asyncio.sleep(3)
     return summary
@@ -846,7 +864,12 @@ def main() -> None:
     ap.add_argument("--think", default="1,3", help="think time range in seconds (default 1,3)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30, help="seconds an interaction may take before it counts as failed")
-    ap.add_argument("--url", help="a running portal (e.g. nginx in front of replicas); needs --database-url")
+    ap.add_argument("--url", help="a running portal (e.g. nginx in front of replicas), or several, comma-separated "
+                                  "(user i goes to the i-th modulo their number); needs --database-url")
+    ap.add_argument("--replicas", type=int, default=1, help="without --url: how many portals to start (default 1); "
+                                                            "users are spread over them as a sticky proxy would")
+    ap.add_argument("--public-process", action="store_true",
+                    help="without --url: start one more portal that only serves the public page (wrk's target)")
     ap.add_argument("--database-url", help="an existing demo database you own (neither loaded nor dropped)")
     ap.add_argument("--public-rate", type=int, default=500, help="GET /c/<token> per second during each level (0: none)")
     ap.add_argument("--public-connections", type=int, default=100)
@@ -854,8 +877,8 @@ def main() -> None:
     ap.add_argument("--login-concurrency", type=int, default=4, help="logins in flight at once before each level")
     ap.add_argument("--check", action="store_true", help="compare the driver with Chromium on an idle portal")
     ap.add_argument("--check-rounds", type=int, default=5)
-    ap.add_argument("--server-pid", type=int, help="with --url and one replica on this machine: its pid, for its CPU")
-    ap.add_argument("--server-log", help="where the started portal writes its log (default: a temp file)")
+    ap.add_argument("--server-pid", help="with --url: the pids of the portals behind it on this machine, comma-separated, "
+                                         "for their CPU and memory")
     args = ap.parse_args()
     args.sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
     args.think = tuple(float(x) for x in args.think.split(","))
@@ -863,8 +886,11 @@ def main() -> None:
         ap.error("--url needs --database-url (the tokens and search terms are read from the database)")
     if args.public_rate > 0 and not args.check and shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk (or --public-rate 0)")
+    if args.url and (args.replicas != 1 or args.public_process):
+        ap.error("--replicas and --public-process start portals; with --url, list them in --url and --public-url")
     from bench_clicks import create_database, load_demo
-    drop = server = tokens_path = None
+    drop = tokens_path = None
+    servers = []
     try:
         if args.database_url:
             url = args.database_url
@@ -877,28 +903,37 @@ def main() -> None:
         if not tokens or not terms:
             sys.exit("the database has no active dispute codes or no cases with parties: is it the demo?")
         if args.url:
-            base = args.url.rstrip("/")
+            bases = [u.strip().rstrip("/") for u in args.url.split(",") if u.strip()]
+            pids = [int(p) for p in (args.server_pid or "").split(",") if p.strip()]
+            public_pid = None
         else:
             from tests.browser_support import LiveServer
             os.environ.pop("ARGON2_PARAMS", None)  # production hashing, as a real login costs
-            log = Path(args.server_log or Path(tempfile.gettempdir()) / f"bench-sessions-{os.getpid()}.log")
-            server = LiveServer(url, log)
-            base = server.url
-            print(f"portal {base} (pid {server.proc.pid}), log {log}", flush=True)
+            for i in range(args.replicas + (1 if args.public_process else 0)):
+                log = Path(tempfile.gettempdir()) / f"bench-sessions-{os.getpid()}-{i}.log"
+                servers.append(LiveServer(url, log))
+                print(f"portal {servers[-1].url} (pid {servers[-1].proc.pid}), log {log}"
+                      + (", the public page only" if i == args.replicas else ""), flush=True)
+            bases = [sv.url for sv in servers[:args.replicas]]
+            pids = [sv.proc.pid for sv in servers[:args.replicas]]
+            public_pid = servers[-1].proc.pid if args.public_process else None
+            if args.public_process:
+                args.public_url = servers[-1].url
         print(f"public page: GET /c/<token>, {len(tokens)} active tokens of the demo; {len(terms)} search terms", flush=True)
         if args.check:
-            asyncio.run(check(base, terms, args.check_rounds, args.timeout, server.proc.pid if server else args.server_pid))
+            asyncio.run(check(bases[0], terms, args.check_rounds, args.timeout, pids[0] if pids else None))
             return
         fd, name = tempfile.mkstemp(prefix="bench-sessions-tokens-", suffix=".txt")  # 0600, removed below
         tokens_path = Path(name)
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(tokens) + "\n")
-        summary = asyncio.run(run_levels(base, terms, tokens_path, args, server.proc.pid if server else args.server_pid))
+        args.public_pid = public_pid
+        summary = asyncio.run(run_levels(bases, terms, tokens_path, args, pids))
     finally:
         if tokens_path is not None:
             tokens_path.unlink(missing_ok=True)
-        if server is not None:
-            server.stop()
+        for sv in servers:
+            sv.stop()
         if drop:
             drop()
     print(f"\nsummary against the targets (p95 < {TARGET_P95_MS} ms per interaction and no errors; "
