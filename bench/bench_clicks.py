@@ -99,8 +99,9 @@ def idle(page) -> None:
 
 
 # ------------------------------------------------------------------ the database
-def create_database() -> tuple[str, callable]:
-    name = f"mujiu_bench_clicks_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def create_database(prefix: str = "mujiu_bench_clicks") -> tuple[str, callable]:
+    """A new, empty database named `<prefix>_<pid>_<random>`, and the function that drops it."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
