@@ -49,7 +49,10 @@ def open_list(page, link: str, export_key: str) -> None:
 
 
 def select_in(page, key: str, option: str) -> None:
-    """Choose `option` in the selectbox whose widget key is `key` (a list filter: `{scope}_{name}`)."""
+    """Choose `option` in the selectbox whose widget key is `key` (a list filter: `{scope}_{name}`).
+    The box's input also shows the typed text while the list is open, so the choice counts only
+    once the list has closed with the option in the box (under load a click can land while the
+    list is being drawn again and choose nothing)."""
     box = page.locator(f".st-key-{key}").get_by_role("combobox")
     wanted = page.get_by_role("option", name=option, exact=True).first
     for _ in range(4):
@@ -58,10 +61,12 @@ def select_in(page, key: str, option: str) -> None:
         page.keyboard.type(option)  # long lists (the audit trail's actions) render only the options in view
         try:
             wanted.wait_for(timeout=5000)
+            wanted.click()
+            expect(page.get_by_role("listbox")).to_have_count(0, timeout=5000)
+            expect(box).to_have_value(option, timeout=5000)
             break
         except Exception:  # noqa: BLE001 - a rerun closed the box under the click; open it again
             page.keyboard.press("Escape")
-    wanted.click()
     expect(box).to_have_value(option, timeout=WAIT)
     idle(page)
 
