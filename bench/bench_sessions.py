@@ -715,7 +715,15 @@ class BrowserUser:
 
     async def settled(self, sel: str, txt: str = "") -> tuple[float, float, float | None]:
         """(ms until drawn, ms until the page said the run was over, the portal's CPU ms meanwhile)"""
-        handle = await self.page.wait_for_function(CHECK_SETTLED_JS, arg=[sel, txt], polling="raf", timeout=60_000)
+        try:
+            handle = await self.page.wait_for_function(CHECK_SETTLED_JS, arg=[sel, txt], polling="raf", timeout=60_000)
+        except Exception:
+            shot = Path(tempfile.gettempdir()) / f"bench-sessions-check-{os.getpid()}.png"
+            await self.page.screenshot(path=str(shot), full_page=True)
+            state = await self.page.evaluate("""() => ({clk: window.__clk,
+              state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+              stale: document.querySelectorAll('[data-stale="true"]').length})""")
+            raise RuntimeError(f"the browser did not settle on {sel} {txt!r}: {state}; screenshot {shot}") from None
         drawn, over = await handle.json_value()
         cpu1 = cpu_seconds(self.pid)
         return float(drawn), float(over), (cpu1 - self.cpu0) * 1000 if cpu1 is not None else None
