@@ -70,7 +70,7 @@ def render(template: str, values: dict[str, str]) -> str:
     directive early (;, braces, quotes, a newline) and a placeholder left unfilled are refused."""
     text = (TEMPLATES / template).read_text(encoding="utf-8")
     for key, value in values.items():
-        if key != "SERVERS" and _UNSAFE.search(value):
+        if key not in ("SERVERS", "PUBLIC_SERVERS") and _UNSAFE.search(value):  # built from checked host:port
             raise StackError(f"{key}: {value!r} cannot go into nginx's configuration")
         text = text.replace("{{" + key + "}}", value)
     if left := sorted(set(re.findall(r"\{\{\w+\}\}", text))):
@@ -80,16 +80,20 @@ def render(template: str, values: dict[str, str]) -> str:
 
 def portal_conf(listen: str, replicas: list[str], proxy_bind: str = PROXY_BIND,
                 access_log: str = "/var/log/nginx/mujiu-access.log", error_log: str = "/var/log/nginx/error.log",
-                fail_timeout: int = 10) -> str:
-    """nginx's http-context part for the replicas `host:port` (deploy/nginx/portal.conf.template)."""
+                fail_timeout: int = 10, public: list[str] = ()) -> str:
+    """nginx's http-context part for the replicas `host:port` (deploy/nginx/portal.conf.template);
+    `public`: processes that serve the public pages alone (the replicas become their backup)."""
     if not replicas:
         raise StackError("at least one replica")
-    for r in replicas:
+    for r in [*replicas, *public]:
         if _UNSAFE.search(r) or not re.fullmatch(r"[\w.\-\[\]:]+:\d+", r):
             raise StackError(f"replica {r!r}: write host:port")
     servers = "\n".join(f"    server {r} max_fails=1 fail_timeout={fail_timeout}s;" for r in replicas)
+    public_servers = "\n".join([*(f"    server {r} max_fails=1 fail_timeout={fail_timeout}s;" for r in public),
+                                *(f"    server {r} backup;" for r in replicas)]) if public else servers
     return render("portal.conf.template", {"LISTEN": listen, "SERVERS": servers, "PROXY_BIND": proxy_bind,
-                                           "ACCESS_LOG": access_log, "ERROR_LOG": error_log})
+                                           "ACCESS_LOG": access_log, "ERROR_LOG": error_log,
+                                           "PUBLIC_SERVERS": public_servers})
 
 
 # ------------------------------------------------------------------ processes
@@ -179,7 +183,7 @@ class Stack:
     """N replicas and nginx in `directory` (created; its files are the stack's state)."""
 
     def __init__(self, directory: Path | str = DEFAULT_DIR, database_url: str | None = None, replicas: int = 2,
-                 port: int | None = None, log_level: str = "warning", fail_timeout: int = 10):
+                 port: int | None = None, log_level: str = "warning", fail_timeout: int = 10, public: int = 0):
         self.dir = Path(directory).resolve()
         self.database_url = database_url or os.environ.get("DATABASE_URL", "")
         self.port = port
@@ -187,6 +191,10 @@ class Stack:
         if not 1 <= replicas <= len(NAMES):
             raise StackError(f"1 to {len(NAMES)} replicas")
         self.replicas = [Replica(NAMES[i], 0) for i in range(replicas)]
+        if not 0 <= public <= 9:
+            raise StackError("0 to 9 public-page processes")
+        # the same portal, reached by nginx only for /c/ and /k/ (portal.conf.template, portal_public)
+        self.public = [Replica(f"public{i + 1}", 0) for i in range(public)]
         self.nginx: Process | None = None
 
     # ---------------------------------------------------------------- addresses and files
@@ -203,7 +211,7 @@ class Stack:
         return self.dir / "nginx-error.log"
 
     def replica(self, name: str) -> Replica:
-        return next(r for r in self.replicas if r.name == name)
+        return next(r for r in [*self.replicas, *self.public] if r.name == name)
 
     def _state_file(self) -> Path:
         return self.dir / "stack.json"
@@ -212,9 +220,11 @@ class Stack:
         state = {"url": self.url, "port": self.port, "database": _hide_password(self.database_url),
                  "replicas": [{"name": r.name, "port": r.port, "pid": r.process.pid if r.process else None}
                               for r in self.replicas],
+                 "public": [{"name": r.name, "port": r.port, "pid": r.process.pid if r.process else None}
+                            for r in self.public],
                  "nginx": self.nginx.pid if self.nginx else None}
         self._state_file().write_text(json.dumps(state, indent=2))
-        for r in self.replicas:
+        for r in [*self.replicas, *self.public]:
             if r.process:
                 (self.dir / f"replica-{r.name}.pid").write_text(f"{r.process.pid}\n")
 
@@ -226,8 +236,8 @@ class Stack:
             state = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise StackError(f"no stack in {path.parent}") from exc
-        stack = cls(directory, "", len(state["replicas"]), state["port"])
-        for r, saved in zip(stack.replicas, state["replicas"]):
+        stack = cls(directory, "", len(state["replicas"]), state["port"], public=len(state.get("public", [])))
+        for r, saved in zip([*stack.replicas, *stack.public], [*state["replicas"], *state.get("public", [])]):
             r.port = saved["port"]
             r.process = Process(saved["pid"], r.marker) if saved.get("pid") else None
         if state.get("nginx"):
@@ -250,9 +260,9 @@ class Stack:
         fixed_port = self.port is not None
         self.port = self.port or free_port()
         try:
-            for r in self.replicas:
+            for r in [*self.replicas, *self.public]:
                 self._spawn(r)
-            for r in self.replicas:
+            for r in [*self.replicas, *self.public]:
                 self._wait_ready(r)
             for attempt in range(3):
                 if self._start_nginx(nginx):
@@ -300,7 +310,7 @@ class Stack:
         conf = self.dir / "nginx.conf"
         (self.dir / "portal.conf").write_text(portal_conf(
             f"127.0.0.1:{self.port}", [r.address for r in self.replicas], PROXY_BIND, str(self.access_log),
-            str(self.error_log), self.fail_timeout))
+            str(self.error_log), self.fail_timeout, [r.address for r in self.public]))
         conf.write_text(render("stack.conf.template", {"DIR": str(self.dir), "ERROR_LOG": str(self.error_log)}))
         return conf
 
@@ -341,26 +351,27 @@ class Stack:
 
     # ---------------------------------------------------------------- stop and status
     def _processes(self) -> list[Process]:
-        return [p for p in [self.nginx, *(r.process for r in self.replicas)] if p is not None]
+        return [p for p in [self.nginx, *(r.process for r in [*self.replicas, *self.public])] if p is not None]
 
     def stop(self) -> None:
         """nginx first (no new requests reach a stopping replica), then the replicas."""
         if self.nginx:
             self.nginx.stop(signal.SIGTERM)  # not SIGQUIT: a graceful stop waits for every open websocket
-        for r in self.replicas:
+        everyone = [*self.replicas, *self.public]
+        for r in everyone:
             if r.process:
                 r.process.send(signal.SIGTERM)
-        for r in self.replicas:
+        for r in everyone:
             if r.process:
                 r.process.stop()
-        for path in [self.dir / f"replica-{r.name}.pid" for r in self.replicas]:
+        for path in [self.dir / f"replica-{r.name}.pid" for r in everyone]:
             path.unlink(missing_ok=True)
         self._state_file().unlink(missing_ok=True)
 
     def status(self) -> list[tuple[str, str, str]]:
         """(what, address, state) per process: running and answering, or why not."""
         rows = []
-        for r in self.replicas:
+        for r in [*self.replicas, *self.public]:
             alive = r.process is not None and r.process.alive()
             code = _get(r.url + "/readyz") if alive else None
             rows.append((f"replica {r.name}", r.url, "ready" if code == 200 else
@@ -382,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     start = sub.add_parser("start", help="start N replicas (DATABASE_URL) and nginx in front")
     start.add_argument("--replicas", type=int, default=2)
     start.add_argument("--port", type=int, help="nginx's port on 127.0.0.1 (default: a free one)")
+    start.add_argument("--public", type=int, default=0,
+                       help="processes for the public pages /c/ and /k/ alone (the replicas are their backup)")
     for p in (start, sub.add_parser("stop"), sub.add_parser("status")):
         p.add_argument("--dir", default=os.environ.get("STACK_DIR", str(DEFAULT_DIR)))
     rend = sub.add_parser("render", help="print nginx's part of the configuration (production)")
@@ -391,12 +404,15 @@ def main(argv: list[str] | None = None) -> int:
                       help="nginx's source address; the replicas' PUBLIC_TRUSTED_PROXIES")
     rend.add_argument("--access-log", default="/var/log/nginx/mujiu-access.log")
     rend.add_argument("--error-log", default="/var/log/nginx/error.log")
+    rend.add_argument("--public", action="append", default=[],
+                      help="host:port of a process for the public pages alone, once each (optional)")
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
-            sys.stdout.write(portal_conf(args.listen, args.replica, args.proxy_bind, args.access_log, args.error_log))
+            sys.stdout.write(portal_conf(args.listen, args.replica, args.proxy_bind, args.access_log, args.error_log,
+                                         public=args.public))
         elif args.command == "start":
-            stack = Stack(args.dir, replicas=args.replicas, port=args.port).start()
+            stack = Stack(args.dir, replicas=args.replicas, port=args.port, public=args.public).start()
             for what, url, state in stack.status():
                 print(f"  {what:<10} {url:<24} {state}")
             print(f"==> 门户已启动（{len(stack.replicas)} 个副本，nginx 在前）：{stack.url}")

@@ -300,12 +300,22 @@ def test_the_configuration_for_three_replicas_elsewhere_is_valid_nginx(tmp_path)
     out = tmp_path / "portal.conf"
     replicas = ["10.0.0.11:8501", "10.0.0.12:8501", "10.0.0.13:8501"]
     argv = ["render", "--listen", "8080", "--proxy-bind", "10.0.0.5", "--access-log", str(tmp_path / "access.log"),
-            "--error-log", str(tmp_path / "error.log"), *(x for r in replicas for x in ("--replica", r))]
+            "--error-log", str(tmp_path / "error.log"), *(x for r in replicas for x in ("--replica", r)),
+            "--public", "10.0.0.21:8501"]
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         assert main(argv) == 0
     out.write_text(printed.getvalue())
     for r in replicas:  # the same servers in the sticky, the round-robin and the by-address upstream
         assert printed.getvalue().count(f"server {r} max_fails=1 fail_timeout=10s;") == 3
+    # the public pages go to their own process first, the replicas standing by
+    public = re.search(r"upstream portal_public \{(.*?)\}", printed.getvalue(), re.S).group(1)
+    assert [line.strip() for line in public.strip().splitlines()[:4]] == [
+        "server 10.0.0.21:8501 max_fails=1 fail_timeout=10s;", *(f"server {r} backup;" for r in replicas)]
+    assert re.search(r"location ~\* \^/\+\[ck\]/ \{[^}]*proxy_pass http://portal_public;", printed.getvalue())
+    # without public processes the public pages are round-robin over the replicas, as before
+    plain = re.search(r"upstream portal_public \{(.*?)\}", portal_conf("80", replicas), re.S).group(1)
+    assert [line.strip() for line in plain.strip().splitlines()[:3]] == [
+        f"server {r} max_fails=1 fail_timeout=10s;" for r in replicas]
     conf = tmp_path / "nginx.conf"
     conf.write_text(render("stack.conf.template", {"DIR": str(tmp_path), "ERROR_LOG": str(tmp_path / "error.log")}))
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
