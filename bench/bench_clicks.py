@@ -66,6 +66,10 @@ document.addEventListener('click', (e) => {
 new MutationObserver((records) => {
   for (const r of records) if (r.attributeName === 'data-test-script-state') window.__clk.moved = true;
 }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+// A run that starts and ends within one batch of messages may never change that attribute (React
+// draws both states in one go): any change to the page's content after the click counts as well.
+new MutationObserver(() => { if (window.__clk.t !== null) window.__clk.moved = true; })
+  .observe(document, {childList: true, subtree: true, characterData: true});
 """
 
 SETTLED_JS = """
@@ -166,9 +170,13 @@ def intake(page, n: int) -> tuple[float, str]:
 
 def open_by_number(page, number: str) -> float:
     idle(page)
-    if not page.get_by_label("案件编号").is_visible():  # the expander folds once a case is open
+    box = page.get_by_label("案件编号")
+    for _ in range(3):  # the expander folds once a case is open: its field is then inert (drawn, not usable)
+        if box.is_visible() and box.evaluate("e => !e.closest('[inert]')"):
+            break
         page.get_by_text("按案件编号打开").click()
-    page.get_by_label("案件编号").fill(number)  # the click commits the typed number (as a user's does)
+        page.wait_for_timeout(300)
+    box.fill(number)  # the click commits the typed number (as a user's does)
     page.get_by_role("button", name="打开", exact=True).click()
     return settled(page, "h2", number)
 
