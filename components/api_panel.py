@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.context import db, field_error, plain, run_action
+from components.context import db, field_error, plain
 from components.tables import dataframe
 from services import admin_config, api_keys, settings
 from services.codes import dispute_codes
@@ -17,28 +17,14 @@ NEW_TOKEN = "api_new_token"  # (platform, name, token) for exactly one run after
 GEN = "api_key_gen"  # bumped after a key is made: the create form starts empty again
 
 
-def _act(fn, *args, done: str, keep=None) -> None:
-    """One service call; rerun so the new list, or the errors beside their fields, are drawn.
-    `keep(result)` runs before the rerun (the new token is kept for exactly that next run)."""
-    result = run_action(fn, *args)
-    if result:
-        st.session_state["settings_flash"] = ("success", done)
-        if keep is not None:
-            keep(result)
-    elif st.session_state.get("field_errors"):
-        st.session_state["settings_flash"] = ("error", "未保存：请按提示修改后重新提交。")
-    else:
-        return  # a refusal without a field: run_action has shown it here
-    st.rerun()
-
-
 def _keep_token(made) -> None:
     key, token = made
     st.session_state[NEW_TOKEN] = (api_keys.PLATFORMS[key.source], key.name, token)
     st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
 
 
-def render(me) -> None:
+def render(me, act) -> None:
+    """`act(fn, *args, done=…, keep=…)`: the settings page's one service call and rerun."""
     with db() as s:
         keys = api_keys.list_keys(s, me)
         limit = int(settings.get(s, api_keys.RATE_KEY))
@@ -76,7 +62,7 @@ def render(me) -> None:
                                  key=f"api_key_name_g{gen}")
             field_error("name")
         if st.form_submit_button("生成密钥", type="primary"):
-            _act(api_keys.create_key, source or "", name, done="密钥已创建。", keep=_keep_token)
+            act(api_keys.create_key, source or "", name, done="密钥已创建。", keep=_keep_token)
 
     active = {k["id"]: f"{k['platform']} · {k['name']} · {k['prefix']}" for k in keys if k["active"]}
     if active:
@@ -89,7 +75,7 @@ def render(me) -> None:
                 if kid is None or not sure:
                     st.error("请选择密钥并勾选确认后再作废。")
                 else:
-                    _act(api_keys.revoke_key, kid, done="密钥已作废，使用它的调用将被拒绝。")
+                    act(api_keys.revoke_key, kid, done="密钥已作废，使用它的调用将被拒绝。")
 
     spec = settings.SPECS[api_keys.RATE_KEY]
     st.subheader(spec.label)
@@ -97,4 +83,4 @@ def render(me) -> None:
         value = st.number_input(spec.input_label(), value=limit, step=1, key=spec.key, help=spec.help)
         field_error(spec.key)
         if st.form_submit_button(f"保存{spec.label}"):
-            _act(admin_config.update_number, spec.key, value, done=f"{spec.label}已保存。")
+            act(admin_config.update_number, spec.key, value, done=f"{spec.label}已保存。")

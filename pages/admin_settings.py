@@ -20,10 +20,14 @@ if flash:
     getattr(st, flash[0])(flash[1])
 
 
-def _act(fn, *args, done: str) -> None:
-    """One service call; rerun so the new values, or the errors beside their fields, are drawn."""
-    if run_action(fn, *args):
+def _act(fn, *args, done: str, keep=None) -> None:
+    """One service call; rerun so the new values, or the errors beside their fields, are drawn.
+    `keep(result)` runs before that rerun (对接平台 keeps a new key's token for exactly that run)."""
+    result = run_action(fn, *args)
+    if result:
         st.session_state["settings_flash"] = ("success", done)
+        if keep is not None:
+            keep(result)
     elif st.session_state.get("field_errors"):
         st.session_state["settings_flash"] = ("error", "未保存：请按提示修改后重新提交。")
     else:
@@ -115,6 +119,6 @@ with tab_cat:
             _act(admin_config.delete_category, cid, done="类别已删除。")
 
 with tab_api:
-    api_panel.render(me)
+    api_panel.render(me, _act)
 
 public_access.render()
