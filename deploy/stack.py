@@ -210,8 +210,13 @@ class Stack:
     def error_log(self) -> Path:
         return self.dir / "nginx-error.log"
 
+    @property
+    def portals(self) -> list[Replica]:
+        """Every portal process: the replicas, then the public pages' own processes."""
+        return [*self.replicas, *self.public]
+
     def replica(self, name: str) -> Replica:
-        return next(r for r in [*self.replicas, *self.public] if r.name == name)
+        return next(r for r in self.portals if r.name == name)
 
     def _state_file(self) -> Path:
         return self.dir / "stack.json"
@@ -224,7 +229,7 @@ class Stack:
                             for r in self.public],
                  "nginx": self.nginx.pid if self.nginx else None}
         self._state_file().write_text(json.dumps(state, indent=2))
-        for r in [*self.replicas, *self.public]:
+        for r in self.portals:
             if r.process:
                 (self.dir / f"replica-{r.name}.pid").write_text(f"{r.process.pid}\n")
 
@@ -237,7 +242,7 @@ class Stack:
         except (OSError, ValueError) as exc:
             raise StackError(f"no stack in {path.parent}") from exc
         stack = cls(directory, "", len(state["replicas"]), state["port"], public=len(state.get("public", [])))
-        for r, saved in zip([*stack.replicas, *stack.public], [*state["replicas"], *state.get("public", [])]):
+        for r, saved in zip(stack.portals, [*state["replicas"], *state.get("public", [])]):
             r.port = saved["port"]
             r.process = Process(saved["pid"], r.marker) if saved.get("pid") else None
         if state.get("nginx"):
@@ -260,9 +265,9 @@ class Stack:
         fixed_port = self.port is not None
         self.port = self.port or free_port()
         try:
-            for r in [*self.replicas, *self.public]:
+            for r in self.portals:
                 self._spawn(r)
-            for r in [*self.replicas, *self.public]:
+            for r in self.portals:
                 self._wait_ready(r)
             for attempt in range(3):
                 if self._start_nginx(nginx):
@@ -351,27 +356,26 @@ class Stack:
 
     # ---------------------------------------------------------------- stop and status
     def _processes(self) -> list[Process]:
-        return [p for p in [self.nginx, *(r.process for r in [*self.replicas, *self.public])] if p is not None]
+        return [p for p in [self.nginx, *(r.process for r in self.portals)] if p is not None]
 
     def stop(self) -> None:
         """nginx first (no new requests reach a stopping replica), then the replicas."""
         if self.nginx:
             self.nginx.stop(signal.SIGTERM)  # not SIGQUIT: a graceful stop waits for every open websocket
-        everyone = [*self.replicas, *self.public]
-        for r in everyone:
+        for r in self.portals:
             if r.process:
                 r.process.send(signal.SIGTERM)
-        for r in everyone:
+        for r in self.portals:
             if r.process:
                 r.process.stop()
-        for path in [self.dir / f"replica-{r.name}.pid" for r in everyone]:
+        for path in [self.dir / f"replica-{r.name}.pid" for r in self.portals]:
             path.unlink(missing_ok=True)
         self._state_file().unlink(missing_ok=True)
 
     def status(self) -> list[tuple[str, str, str]]:
         """(what, address, state) per process: running and answering, or why not."""
         rows = []
-        for r in [*self.replicas, *self.public]:
+        for r in self.portals:
             alive = r.process is not None and r.process.alive()
             code = _get(r.url + "/readyz") if alive else None
             rows.append((f"replica {r.name}", r.url, "ready" if code == 200 else
